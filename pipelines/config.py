@@ -1,0 +1,55 @@
+"""Settings read from the environment, so the same code runs on the bundled snapshot and in production.
+
+Every path is resolved against the project root, not the working directory: dbt, Dagster and the CLI
+run from different folders and must all see the same DuckDB file and raw folder.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SNAPSHOT_DIR = PROJECT_ROOT / "snapshot"
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+
+#: The value of a ``KKIK_*_URL`` setting that means "serve the bundled snapshot on loopback".
+SNAPSHOT = "snapshot"
+
+LIVE_KOLADA_URL = "https://api.kolada.se/v3"
+
+
+def _path(name: str, default: str) -> Path:
+    path = Path(os.environ.get(name, default))
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a load needs to know about its environment."""
+
+    duckdb_path: Path
+    raw_dir: Path
+    kolada_url: str
+    kolada_api_version: str
+    latest_year: int | None
+
+    @property
+    def uses_snapshot(self) -> bool:
+        return self.kolada_url == SNAPSHOT
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        version = os.environ.get("KKIK_KOLADA_API_VERSION", "v3")
+        if version not in ("v2", "v3"):
+            raise ValueError(f"KKIK_KOLADA_API_VERSION must be v2 or v3, not {version!r}")
+        latest = os.environ.get("KKIK_LATEST_YEAR")
+        return cls(
+            duckdb_path=_path("KKIK_DUCKDB_PATH", "data/warehouse.duckdb"),
+            raw_dir=_path("KKIK_RAW_DIR", "data/raw"),
+            kolada_url=os.environ.get("KKIK_KOLADA_URL", SNAPSHOT).rstrip("/"),
+            kolada_api_version=version,
+            latest_year=int(latest) if latest else None,
+        )
