@@ -17,6 +17,8 @@ from urllib3.util.retry import Retry
 
 USER_AGENT = "kkik-pipeline/0.1 (+https://github.com/; KKiK yearly load)"
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+#: The longest a ``Retry-After`` may make us wait; a longer one fails the call rather than hang the load.
+MAX_RETRY_AFTER_SECONDS = 120.0
 
 
 class SourceResponseError(RuntimeError):
@@ -31,6 +33,13 @@ class SourceResponseError(RuntimeError):
         self.problem = problem
 
 
+class CappedRetry(Retry):
+    """urllib3's ``Retry`` with ``Retry-After`` capped: a server asking for an hour gets two minutes."""
+
+    def parse_retry_after(self, retry_after: str) -> float:
+        return min(super().parse_retry_after(retry_after), MAX_RETRY_AFTER_SECONDS)
+
+
 def make_session(
     *,
     total_retries: int = 5,
@@ -43,7 +52,7 @@ def make_session(
     ``Retry-After`` is honoured on 429 and 503. POST is retried too: every POST we send (PxWeb queries)
     is a read, so repeating it is safe.
     """
-    retry = Retry(
+    retry = CappedRetry(
         total=total_retries,
         connect=total_retries,
         read=total_retries,

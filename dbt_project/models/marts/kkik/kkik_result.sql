@@ -1,0 +1,176 @@
+-- One row per KKiK key figure × kommun × year × gender: the value, its colour against all kommuner,
+-- and what the report shows beside it. The rules (ties, no direction, missing) are in the YAML docs.
+with kpi_values as (
+    select * from {{ ref('fct_kpi_value') }}
+),
+
+kpis as (
+    select kpi_id, direction, first_kkik_year, last_kkik_year, kkik_year_offset from {{ ref('dim_kpi') }}
+),
+
+kommuner as (
+    select municipality_id, county_code, similar_group_id
+    from {{ ref('dim_municipality') }}
+    where is_kommun
+),
+
+similar_group_members as (
+    select group_id, municipality_id
+    from {{ ref('stg_kolada__municipality_group_members') }}
+    where is_latest_load
+),
+
+kommun_values as (
+    select kpi_values.*
+    from kpi_values
+    inner join kommuner on kpi_values.municipality_id = kommuner.municipality_id
+),
+
+-- a key figure × year × gender is reported when at least one kommun has a value for it
+reported_cells as (
+    select distinct kpi_id, year, gender
+    from kommun_values
+    where value is not null
+),
+
+scaffold as (
+    select
+        reported_cells.kpi_id,
+        kommuner.municipality_id,
+        reported_cells.year,
+        reported_cells.gender,
+        kommuner.county_code,
+        kommuner.similar_group_id
+    from reported_cells
+    cross join kommuner
+),
+
+with_values as (
+    select
+        scaffold.*,
+        kommun_values.value,
+        kommun_values.status,
+        coalesce(kommun_values.is_synthetic, false) as is_synthetic,
+        kpis.direction,
+        scaffold.year + kpis.kkik_year_offset as kkik_year,
+        scaffold.year + kpis.kkik_year_offset
+            between kpis.first_kkik_year and coalesce(kpis.last_kkik_year, 9999) as is_in_kkik_set
+    from scaffold
+    inner join kpis on scaffold.kpi_id = kpis.kpi_id
+    left join kommun_values
+        on scaffold.kpi_id = kommun_values.kpi_id
+        and scaffold.municipality_id = kommun_values.municipality_id
+        and scaffold.year = kommun_values.year
+        and scaffold.gender = kommun_values.gender
+),
+
+ranked as (
+    select
+        *,
+        case
+            when value is null then null
+            when direction = 'lower'
+                then rank() over (partition by kpi_id, year, gender, value is null order by value asc)
+            else rank() over (partition by kpi_id, year, gender, value is null order by value desc)
+        end as national_rank,
+        count(value) over (partition by kpi_id, year, gender) as n_ranked
+    from with_values
+),
+
+national as (
+    select
+        kpi_id,
+        year,
+        gender,
+        min(value) as national_min,
+        median(value) as national_median,
+        max(value) as national_max
+    from kommun_values
+    group by kpi_id, year, gender
+),
+
+riket as (
+    select kpi_id, year, gender, value as riket_value
+    from kpi_values
+    where municipality_id = '0000'
+),
+
+county as (
+    select kommun_values.kpi_id, kommun_values.year, kommun_values.gender, kommuner.county_code,
+        avg(kommun_values.value) as county_mean
+    from kommun_values
+    inner join kommuner on kommun_values.municipality_id = kommuner.municipality_id
+    group by all
+),
+
+similar_means as (
+    select
+        ranked.kpi_id,
+        ranked.municipality_id,
+        ranked.year,
+        ranked.gender,
+        avg(peer_values.value) as similar_group_mean,
+        count(peer_values.value) as similar_group_n
+    from ranked
+    inner join similar_group_members on ranked.similar_group_id = similar_group_members.group_id
+    inner join kommun_values as peer_values
+        on similar_group_members.municipality_id = peer_values.municipality_id
+        and ranked.kpi_id = peer_values.kpi_id
+        and ranked.year = peer_values.year
+        and ranked.gender = peer_values.gender
+        and peer_values.municipality_id <> ranked.municipality_id
+    group by all
+),
+
+final as (
+    select
+        ranked.kpi_id,
+        ranked.municipality_id,
+        ranked.year,
+        ranked.gender,
+        ranked.value,
+        case
+            when ranked.value is null then 'grey'
+            when ranked.direction = 'none' then 'white'
+            when ranked.national_rank <= 0.25 * ranked.n_ranked then 'green'
+            when ranked.national_rank > 0.75 * ranked.n_ranked then 'red'
+            else 'yellow'
+        end as colour,
+        ranked.kkik_year,
+        ranked.is_in_kkik_set,
+        ranked.status,
+        ranked.direction,
+        cast(ranked.national_rank as integer) as national_rank,
+        cast(ranked.n_ranked as integer) as n_ranked,
+        cast(case
+            when ranked.value is null then null
+            when ranked.n_ranked = 1 then 100
+            else round(100.0 * (ranked.n_ranked - ranked.national_rank) / (ranked.n_ranked - 1), 1)
+        end as double) as percentile,
+        national.national_min,
+        national.national_median,
+        national.national_max,
+        riket.riket_value,
+        county.county_mean,
+        similar_means.similar_group_mean,
+        cast(similar_means.similar_group_n as integer) as similar_group_n,
+        previous.value as previous_value,
+        ranked.value - previous.value as change_from_previous_year,
+        ranked.is_synthetic
+    from ranked
+    left join national
+        on ranked.kpi_id = national.kpi_id and ranked.year = national.year and ranked.gender = national.gender
+    left join riket
+        on ranked.kpi_id = riket.kpi_id and ranked.year = riket.year and ranked.gender = riket.gender
+    left join county
+        on ranked.kpi_id = county.kpi_id and ranked.year = county.year and ranked.gender = county.gender
+        and ranked.county_code = county.county_code
+    left join similar_means
+        on ranked.kpi_id = similar_means.kpi_id and ranked.municipality_id = similar_means.municipality_id
+        and ranked.year = similar_means.year and ranked.gender = similar_means.gender
+    left join kommun_values as previous
+        on ranked.kpi_id = previous.kpi_id and ranked.municipality_id = previous.municipality_id
+        and ranked.year - 1 = previous.year and ranked.gender = previous.gender
+)
+
+select * from final

@@ -1,0 +1,30 @@
+"""Where each source is reached: the live service, or the bundled snapshot served on loopback.
+
+A setting of ``snapshot`` (the default) starts one ``SnapshotServer`` for the duration of a step and
+hands the clients its URLs, so the offline job runs the production clients over real HTTP.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+from pipelines.config import SNAPSHOT
+from pipelines.snapshot.server import SnapshotServer
+
+
+def snapshot_apps() -> list:
+    """Every bundled source app (imported here so the server module stays source-agnostic)."""
+    from pipelines.snapshot.kolada_app import KoladaApp
+
+    return [KoladaApp()]
+
+
+@contextmanager
+def kolada_base_url(configured_url: str, api_version: str) -> Iterator[str]:
+    """The Kolada base URL for this step (``…/v3`` or ``…/v2``), starting the snapshot server if needed."""
+    if configured_url != SNAPSHOT:
+        yield configured_url
+        return
+    with SnapshotServer(snapshot_apps()) as server:
+        yield f"{server.source_url('kolada')}/{api_version}"

@@ -1,0 +1,47 @@
+"""The yearly KKiK load: one job over a range of years, and the schedule that starts it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from dagster import (
+    AssetSelection,
+    RunRequest,
+    ScheduleEvaluationContext,
+    define_asset_job,
+    schedule,
+)
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from pipelines.partitions import yearly_partitions
+
+KKIK_YEARS = 4
+
+kkik_yearly_load = define_asset_job(
+    "kkik_yearly_load",
+    selection=AssetSelection.all(),
+    partitions_def=yearly_partitions,
+    description="Land every source for a range of years and rebuild the KKiK mart.",
+)
+
+
+def range_tags(years: list[int]) -> dict[str, str]:
+    """Run tags that make one run cover ``years`` (all assets have a single-run backfill policy)."""
+    return {ASSET_PARTITION_RANGE_START_TAG: str(min(years)), ASSET_PARTITION_RANGE_END_TAG: str(max(years))}
+
+
+def default_years(latest_year: int, history_years: int = 1) -> list[int]:
+    """The four KKiK years ending at ``latest_year``, plus the years before them that the changes need."""
+    first = latest_year - KKIK_YEARS + 1 - history_years
+    return list(range(first, latest_year + 1))
+
+
+@schedule(job=kkik_yearly_load, cron_schedule="0 5 1 3 *", execution_timezone="Europe/Stockholm")
+def yearly_load_schedule(context: ScheduleEvaluationContext):
+    """On 1 March, after Kolada's spring publications: reload the four latest periods (plus one for change).
+
+    Kolada revises published values, so earlier years are reloaded too; each run replaces their values.
+    """
+    scheduled = context.scheduled_execution_time or datetime.now()
+    years = default_years(scheduled.year - 1)
+    return RunRequest(run_key=f"kkik-{scheduled.year}", tags=range_tags(years))

@@ -1,0 +1,59 @@
+"""Keeping every response page on disk exactly as received, before anything is parsed into DuckDB.
+
+A load writes into ``<raw_dir>/<source>/<load id>/`` and marks the folder complete with ``_SUCCESS``
+only after the DuckDB transaction committed. A folder without it is a load that failed: its pages stay
+for inspection and are never read as if complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SUCCESS_MARKER = "_SUCCESS"
+
+
+@dataclass
+class RawLoadFolder:
+    """The folder of one load of one source, with a manifest line per page written."""
+
+    root: Path
+    pages_written: int = 0
+    bytes_written: int = 0
+    _counters: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, raw_dir: Path, source: str, load_id: str) -> "RawLoadFolder":
+        root = raw_dir / source / load_id
+        root.mkdir(parents=True, exist_ok=False)
+        return cls(root)
+
+    def write_page(self, entity: str, url: str, fetched_at: float, body: bytes, suffix: str = "json") -> Path:
+        """Write one page body unchanged and append its URL, time and hash to ``manifest.jsonl``."""
+        number = self._counters.get(entity, 0) + 1
+        self._counters[entity] = number
+        folder = self.root / entity
+        folder.mkdir(exist_ok=True)
+        path = folder / f"page-{number:04d}.{suffix}"
+        path.write_bytes(body)
+        entry = {
+            "entity": entity,
+            "file": str(path.relative_to(self.root)),
+            "url": url,
+            "fetched_at": fetched_at,
+            "bytes": len(body),
+            "sha256": hashlib.sha256(body).hexdigest(),
+        }
+        with open(self.root / "manifest.jsonl", "a", encoding="utf-8") as manifest:
+            manifest.write(json.dumps(entry) + "\n")
+        self.pages_written += 1
+        self.bytes_written += len(body)
+        return path
+
+    def mark_complete(self, summary: dict) -> None:
+        (self.root / SUCCESS_MARKER).write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+
+    def is_complete(self) -> bool:
+        return (self.root / SUCCESS_MARKER).exists()

@@ -1,0 +1,56 @@
+"""Dagster resources: configuration only, so assets stay thin and the same code runs offline and live."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from dagster import ConfigurableResource
+
+from pipelines.config import SNAPSHOT, Settings
+from pipelines.endpoints import kolada_base_url
+
+
+class WarehouseResource(ConfigurableResource):
+    """Where the DuckDB warehouse and the raw landing folder are."""
+
+    duckdb_path: str
+    raw_dir: str
+
+    @property
+    def path(self) -> Path:
+        return Path(self.duckdb_path)
+
+    @property
+    def raw_path(self) -> Path:
+        return Path(self.raw_dir)
+
+    def export_for_dbt(self) -> None:
+        """dbt reads the file path from ``KKIK_DUCKDB_PATH`` (profiles.yml); its subprocess inherits it."""
+        os.environ["KKIK_DUCKDB_PATH"] = self.duckdb_path
+
+
+class KoladaResource(ConfigurableResource):
+    """The Kolada API: ``snapshot`` serves the bundled snapshot on loopback; a URL reaches the live API."""
+
+    base_url: str = SNAPSHOT
+    api_version: str = "v3"
+
+    @contextmanager
+    def open_client(self) -> Iterator["KoladaClient"]:  # noqa: F821 (imported lazily)
+        from pipelines.sources.kolada import KoladaClient
+
+        with kolada_base_url(self.base_url, self.api_version) as url:
+            with KoladaClient(url, api_version=self.api_version) as client:
+                yield client
+
+
+def resources_from_env() -> dict:
+    """The resources for a run, read from the ``KKIK_*`` environment (see pipelines/config.py)."""
+    settings = Settings.from_env()
+    return {
+        "warehouse": WarehouseResource(duckdb_path=str(settings.duckdb_path), raw_dir=str(settings.raw_dir)),
+        "kolada": KoladaResource(base_url=settings.kolada_url, api_version=settings.kolada_api_version),
+    }

@@ -1,0 +1,398 @@
+"""Client for the Kolada REST API (v3, v2 one setting away): metadata, data and pagination.
+
+Why it looks like this:
+
+* A KKiK load is a few wide calls, not thousands of narrow ones: the data endpoint takes many KPI ids and
+  many years per call and returns every municipality, so ~40 key figures x 4 years is ~10 requests.
+  Kolada refuses more than 25 ids in one path segment, so id and year lists are cut into chunks of 25.
+* Every list is paginated (at most 5000 values a page): ``per_page=5000`` keeps the page count low, and the
+  client follows ``next_url`` (v3) or ``next_page`` (v2) - both names are accepted in either version, because
+  snapshots taken with v2 are replayed against the v3 code path.
+* Pages come back as received (``KoladaPage.body``) so the raw landing can write the exact bytes to disk;
+  the parsed ``records`` are checked against the documented envelope and record shape, and anything else
+  raises ``SourceResponseError`` naming the URL, instead of landing a half-understood answer.
+* Retries, backoff and ``Retry-After`` live in the shared session (``http.make_session``); this module only
+  adds the Kolada specifics. It never reads the environment and never writes anywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Self
+from urllib.parse import urljoin
+
+import requests
+
+from pipelines.sources.http import (
+    FetchedPage,
+    RateLimiter,
+    SourceResponseError,
+    check_status,
+    make_session,
+    parse_json,
+)
+
+log = logging.getLogger(__name__)
+
+API_VERSIONS = ("v2", "v3")
+#: Kolada answers an error for more ids than this in one path segment (rKolada NEWS.md).
+MAX_IDS_PER_SEGMENT = 25
+#: The largest page the API serves; also its default in v2, but we always send it explicitly.
+MAX_PER_PAGE = 5000
+#: Where the link to the next page is: ``next_url`` in v3, ``next_page`` in v2.
+NEXT_PAGE_KEYS = ("next_url", "next_page")
+
+KPI_ID_PATTERN = re.compile(r"[A-Z]\d{5}")  # N00914, U07451
+KKIK_TITLE_PATTERN = re.compile(r"kommunens\s+kvalitet\s+i\s+korthet|\bkkik\b", re.IGNORECASE)
+
+ENTITY_PATHS = {
+    "kpi": "/kpi",
+    "kpi_groups": "/kpi_groups",
+    "municipality": "/municipality",
+    "municipality_groups": "/municipality_groups",
+}
+#: Keys a record of each entity must have; a record without them is not something we can land.
+REQUIRED_KEYS = {
+    "kpi": ("id", "title"),
+    "kpi_groups": ("id", "title", "members"),
+    "municipality": ("id", "title"),
+    "municipality_groups": ("id", "title", "members"),
+    "data": ("kpi", "municipality", "period", "values"),
+}
+
+
+@dataclass(frozen=True)
+class KoladaPage:
+    """One page as received and parsed: the landing writes ``body`` unchanged, the rest is for logging."""
+
+    entity: str  # "kpi", "kpi_groups", "municipality", "municipality_groups", "data"
+    url: str  # the exact URL fetched, with its query string
+    fetched_at: float  # Unix time the answer arrived
+    body: bytes  # raw bytes as received
+    records: list[dict]  # payload["values"]
+
+
+# --------------------------------------------------------------------------- argument checks
+
+
+def validate_kpi_ids(kpi_ids: Iterable[str]) -> list[str]:
+    """Check KPI ids before they go into a URL: a typo would otherwise come back as an empty result or a 400.
+
+    Duplicates are dropped (keeping the first), since they would only fetch the same values twice.
+    """
+    if isinstance(kpi_ids, str):
+        raise TypeError(f"kpi_ids must be a sequence of ids, not the string {kpi_ids!r}")
+    ids: list[str] = []
+    for kpi_id in kpi_ids:
+        if not isinstance(kpi_id, str) or not KPI_ID_PATTERN.fullmatch(kpi_id):
+            raise ValueError(f"not a Kolada KPI id (like N00914 or U07451): {kpi_id!r}")
+        if kpi_id not in ids:
+            ids.append(kpi_id)
+    if not ids:
+        raise ValueError("no KPI ids given: the data endpoint needs at least one")
+    return ids
+
+
+def validate_years(years: Iterable[int]) -> list[int]:
+    """Check years are four-digit integers (a string of four digits is accepted and converted)."""
+    checked: list[int] = []
+    for year in years:
+        if isinstance(year, str) and re.fullmatch(r"\d{4}", year):
+            year = int(year)
+        if isinstance(year, bool) or not isinstance(year, int) or not 1000 <= year <= 9999:
+            raise ValueError(f"not a four-digit year: {year!r}")
+        if year not in checked:
+            checked.append(year)
+    if not checked:
+        raise ValueError("no years given: the data endpoint needs at least one")
+    return checked
+
+
+def validate_from_date(from_date: str) -> str:
+    """``from_date`` must be a real date as ``YYYY-MM-DD``; the API would silently ignore anything else."""
+    if not isinstance(from_date, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", from_date):
+        raise ValueError(f"from_date must be YYYY-MM-DD, not {from_date!r}")
+    try:
+        dt.date.fromisoformat(from_date)
+    except ValueError as exc:
+        raise ValueError(f"from_date is not a real date: {from_date!r}") from exc
+    return from_date
+
+
+def chunks(items: Sequence, size: int = MAX_IDS_PER_SEGMENT) -> Iterator[list]:
+    """Consecutive slices of at most ``size`` items, in order."""
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def versioned_base_url(base_url: str, api_version: str) -> str:
+    """The API root ending in ``/v3`` or ``/v2``.
+
+    A root without a version (e.g. the snapshot server's ``…/kolada``) gets ``api_version`` appended; a root
+    that names the other version is refused, because mixing them would silently query the wrong API.
+    """
+    if api_version not in API_VERSIONS:
+        raise ValueError(f"api_version must be one of {API_VERSIONS}, not {api_version!r}")
+    base = base_url.rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise ValueError(f"base_url must be an http(s) URL, not {base_url!r}")
+    last = base.rsplit("/", 1)[-1]
+    if last in API_VERSIONS:
+        if last != api_version:
+            raise ValueError(f"base_url {base_url!r} is for {last}, but api_version is {api_version!r}")
+        return base
+    return f"{base}/{api_version}"
+
+
+def data_path(kpi_ids: Sequence[str], years: Sequence[int]) -> str:
+    """``/data/kpi/{ids}/year/{years}``: every municipality, Riket and the regions for those ids and years."""
+    return f"/data/kpi/{','.join(kpi_ids)}/year/{','.join(str(y) for y in years)}"
+
+
+# --------------------------------------------------------------------------- response checks
+
+
+def next_page_url(url: str, payload: dict) -> str | None:
+    """The next page's absolute URL, or None on the last page (key absent, null or empty)."""
+    for key in NEXT_PAGE_KEYS:
+        link = payload.get(key)
+        if link is None or link == "":
+            continue
+        if not isinstance(link, str):
+            raise SourceResponseError(url, f"{key!r} should be a URL string, got {type(link).__name__}")
+        return urljoin(url, link)
+    return None
+
+
+def envelope_records(url: str, payload: object) -> list[dict]:
+    """``payload["values"]`` after checking the envelope is the documented ``{count, values, next_…}``."""
+    if not isinstance(payload, dict):
+        raise SourceResponseError(
+            url, f"expected a JSON object with 'values', got a JSON {type(payload).__name__}"
+        )
+    if "values" not in payload:
+        keys = ", ".join(sorted(map(str, payload))) or "none"
+        raise SourceResponseError(url, f"the response has no 'values' key (keys: {keys})")
+    values = payload["values"]
+    if not isinstance(values, list):
+        raise SourceResponseError(url, f"'values' should be a list, got {type(values).__name__}")
+    count = payload.get("count")
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
+        raise SourceResponseError(url, f"'count' should be an integer, got {count!r}")
+    return values
+
+
+def check_records(url: str, entity: str, records: list) -> None:
+    """Each record must be an object with the keys its entity always has (data: kpi, municipality, period,
+    values as a list of objects); the first bad one is named by its position on the page."""
+    required = REQUIRED_KEYS.get(entity, ())
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise SourceResponseError(
+                url, f"{entity} record {index} is a {type(record).__name__}, not an object"
+            )
+        missing = [key for key in required if key not in record]
+        if missing:
+            raise SourceResponseError(
+                url, f"{entity} record {index} lacks {', '.join(missing)}: {_snippet(record)}"
+            )
+        if entity == "data":
+            values = record["values"]
+            if not isinstance(values, list) or not all(isinstance(v, dict) for v in values):
+                raise SourceResponseError(
+                    url, f"data record {index} has 'values' that is not a list of objects: {_snippet(record)}"
+                )
+
+
+def _snippet(record: object, limit: int = 120) -> str:
+    text = repr(record)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+# --------------------------------------------------------------------------- the client
+
+
+class KoladaClient:
+    """Reads Kolada's metadata and data endpoints page by page over one polite, retrying session.
+
+    ``base_url`` is e.g. ``https://api.kolada.se/v3`` (or a root without version, which gets ``/v3`` or
+    ``/v2`` appended). ``timeout`` is ``(connect, read)`` seconds, applied to every call. Retries (connection
+    errors, read timeouts, 429 honouring ``Retry-After``, 5xx) are urllib3's, configured by ``max_retries`` and
+    ``backoff_factor``; a ``session`` passed in is used as is (its own retry set-up applies) and is not
+    closed by ``close()``.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_version: str = "v3",
+        *,
+        per_page: int = MAX_PER_PAGE,
+        timeout: tuple[float, float] = (10, 60),
+        max_retries: int = 5,
+        backoff_factor: float = 0.5,
+        calls_per_second: float = 5.0,
+        session: requests.Session | None = None,
+    ):
+        if not 1 <= per_page <= MAX_PER_PAGE:
+            raise ValueError(f"per_page must be between 1 and {MAX_PER_PAGE}, not {per_page!r}")
+        if len(timeout) != 2 or min(timeout) <= 0:
+            raise ValueError(f"timeout must be (connect, read) seconds > 0, not {timeout!r}")
+        if calls_per_second <= 0:
+            raise ValueError(f"calls_per_second must be > 0, not {calls_per_second!r}")
+        self.api_version = api_version
+        self.base_url = versioned_base_url(base_url, api_version)
+        self.per_page = per_page
+        self.timeout = (float(timeout[0]), float(timeout[1]))
+        self.max_retries = max_retries
+        self._owns_session = session is None
+        self._session = session or make_session(total_retries=max_retries, backoff_factor=backoff_factor)
+        # One call at a time, at least 1/calls_per_second apart: a minimum interval, not a burst allowance.
+        self._limiter = RateLimiter(1, 1.0 / calls_per_second)
+        self._request_count = 0
+        self._retry_count = 0
+
+    # ---- bookkeeping
+
+    @property
+    def request_count(self) -> int:
+        """API calls made (one per page fetched; urllib3's retries of a call are counted in ``retry_count``)."""
+        return self._request_count
+
+    @property
+    def retry_count(self) -> int:
+        """Retries urllib3 made on calls that finally got an answer (429, 5xx, dropped connections, timeouts)."""
+        return self._retry_count
+
+    def close(self) -> None:
+        """Close the session if this client made it."""
+        if self._owns_session:
+            self._session.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ---- endpoints
+
+    def kpi_pages(self) -> Iterator[KoladaPage]:
+        """The whole KPI catalogue (~6,100 KPIs: two pages)."""
+        return self.pages("kpi", ENTITY_PATHS["kpi"])
+
+    def kpi_group_pages(self) -> Iterator[KoladaPage]:
+        """All KPI groups with their members; the KKiK groups are found among them with ``kkik_groups``."""
+        return self.pages("kpi_groups", ENTITY_PATHS["kpi_groups"])
+
+    def municipality_pages(self) -> Iterator[KoladaPage]:
+        """The 290 kommuner, Riket and the regions."""
+        return self.pages("municipality", ENTITY_PATHS["municipality"])
+
+    def municipality_group_pages(self) -> Iterator[KoladaPage]:
+        """All municipality groups with their members (among them "Liknande kommuner …")."""
+        return self.pages("municipality_groups", ENTITY_PATHS["municipality_groups"])
+
+    def data_pages(
+        self, kpi_ids: Sequence[str], years: Sequence[int], from_date: str | None = None
+    ) -> Iterator[KoladaPage]:
+        """Values of ``kpi_ids`` for ``years`` for all municipalities, in as few calls as the API allows.
+
+        Ids and years are checked now (a bad one raises ``ValueError`` naming it, before any call) and cut
+        into chunks of 25; each (id chunk, year chunk) pair is one paginated query. ``from_date``
+        (``YYYY-MM-DD``) asks only for what changed since then, deletions included.
+        """
+        ids = validate_kpi_ids(kpi_ids)
+        checked_years = validate_years(years)
+        params = {"from_date": validate_from_date(from_date)} if from_date is not None else None
+        paths = [data_path(i, y) for i in chunks(ids) for y in chunks(checked_years)]
+        return self._pages_of_paths("data", paths, params)
+
+    def _pages_of_paths(self, entity: str, paths: list[str], params: dict | None) -> Iterator[KoladaPage]:
+        for path in paths:
+            yield from self.pages(entity, path, params)
+
+    def pages(self, entity: str, path: str, params: dict | None = None) -> Iterator[KoladaPage]:
+        """GET ``path`` (relative to the versioned base URL) with ``per_page`` and follow the next-page links.
+
+        Pages are yielded one at a time, so a caller can land each before the next is fetched. A next link
+        that was already fetched means the server is looping: that raises ``SourceResponseError``.
+        """
+        url = self._first_url(path, params)
+        seen: set[str] = set()
+        while url is not None:
+            if url in seen:
+                raise SourceResponseError(
+                    url, "pagination loop: this page was already fetched for this query"
+                )
+            seen.add(url)
+            fetched = self._fetch(url)
+            records = envelope_records(url, fetched.payload)
+            check_records(url, entity, records)
+            log.debug("kolada %s: %d records from %s", entity, len(records), url)
+            yield KoladaPage(entity, url, fetched.fetched_at, fetched.body, records)
+            url = next_page_url(url, fetched.payload)
+
+    def _first_url(self, path: str, params: dict | None) -> str:
+        """The exact first URL (query string included), so it can be named in errors and loop checks."""
+        if not path.startswith("/"):
+            raise ValueError(f"path must start with '/', not {path!r}")
+        query = {"per_page": self.per_page, **(params or {})}
+        return requests.Request("GET", self.base_url + path, params=query).prepare().url
+
+    def _fetch(self, url: str) -> FetchedPage:
+        """One rate-limited GET with the timeout; whatever retries did not cure becomes SourceResponseError."""
+        self._limiter.wait()
+        self._request_count += 1
+        try:
+            response = self._session.get(url, timeout=self.timeout)
+        except requests.RequestException as exc:
+            # Connection refused/dropped or read timeouts after the last retry, or a body cut off mid-transfer.
+            raise SourceResponseError(url, f"no complete answer ({type(exc).__name__}: {exc})") from exc
+        self._retry_count += _retries_used(response)
+        check_status(url, response)
+        payload = parse_json(url, response)
+        return FetchedPage(url, response.status_code, time.time(), response.content, payload)
+
+
+def _retries_used(response: requests.Response) -> int:
+    """How many times urllib3 retried before this answer (its ``Retry.history``), 0 if unknown."""
+    retries = getattr(response.raw, "retries", None)
+    return len(getattr(retries, "history", ()) or ())
+
+
+# --------------------------------------------------------------------------- KKiK helpers
+
+
+def kkik_groups(groups: list[dict]) -> list[dict]:
+    """The KPI groups whose title names Kommunens kvalitet i korthet or KKiK (e.g. "KKiK - ordinarie mått").
+
+    The KKiK set changes between years and Kolada names its groups by hand, so the title is the only stable
+    handle; the result is compared with our catalogue rather than trusted blindly.
+    """
+    return [g for g in groups if isinstance(g.get("title"), str) and KKIK_TITLE_PATTERN.search(g["title"])]
+
+
+def group_member_ids(groups: Iterable[dict]) -> set[str]:
+    """The member ids of some groups; v3 names them ``member_id``, v2 (and rKolada's cache) ``id``."""
+    ids: set[str] = set()
+    for group in groups:
+        for member in group.get("members") or ():
+            member_id = member.get("member_id", member.get("id"))
+            if member_id:
+                ids.add(str(member_id))
+    return ids
+
+
+def compare_with_catalogue(group_members: set[str], catalogue_ids: set[str]) -> dict:
+    """Where Kolada's KKiK groups and our KKiK catalogue disagree, so a reviewer can decide what changed."""
+    return {
+        "only_in_kolada": sorted(group_members - catalogue_ids),
+        "only_in_catalogue": sorted(catalogue_ids - group_members),
+        "in_both": len(group_members & catalogue_ids),
+    }
