@@ -83,7 +83,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
     if args.command == "load":
         if args.year:
             years = sorted(set(args.year))

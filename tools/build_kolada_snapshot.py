@@ -463,8 +463,8 @@ class Generator:
 
     def gen_regi(self, kpi: str, total_kpi: str, share_kpi: str, threshold: float, private: bool) -> Series:
         """Brukarbedömning by regi around the real total (all regi): enskild regi = total + a persistent
-        kommun offset + sampling noise, only in kommuner with private provision (share >= threshold in
-        ``share_kpi``); kommunal regi is what makes the share-weighted mean equal the total (= the total
+        kommun offset + sampling noise, only in kommuner with private provision (their share of private
+        provision at least a threshold); kommunal regi is what makes the share-weighted mean equal the total (= the total
         where there is no private provision)."""
         # both regi variants of a total are drawn from one stream, so they stay consistent
         rng = rng_for(self.seed, "regi", total_kpi)
@@ -772,7 +772,8 @@ generated records; {c['values_real_non_null']:,} real and {c['values_synthetic_n
 {chr(10).join(rows)}
 
 Notes on the real gaps that were filled: U21468 and U23471 (Socialstyrelsen's survey of the elderly) have no
-2021 in the source; N15535 (Skolinspektionen's Skolenkäten) has only 2018, 2020 and 2021; N00914 ends in 2021.
+2021 in the source (2020 and 2022 are real); N15535 (Skolinspektionen's Skolenkäten) has 2016, 2018, 2020 and
+2021, so 2017 and 2019 are interpolated and 2022 extrapolated; N00914's real series ends in 2021.
 These gap years are generated like everything else that is missing and marked synthetic; a build with
 `--no-gap-fill` leaves them out (and then the regi variants U21443/U21438/U23458/U23443 have no 2021 either).
 N00914 and N15535 are not in the 2026 KPI catalogue (`/kpi/N00914` finds nothing), but their data is served.

@@ -1,6 +1,7 @@
 """The dbt models as Dagster assets; dbt tests show up as asset checks."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Dagster reads the `context` annotation at definition time.
+
 
 import json
 import shutil

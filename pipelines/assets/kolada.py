@@ -1,6 +1,7 @@
 """The Kolada raw tables as Dagster assets, landed together in one transaction per run."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Dagster reads the `context` annotation at definition time.
+
 
 from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, multi_asset
 

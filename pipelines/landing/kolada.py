@@ -17,6 +17,7 @@ from typing import Iterable, Sequence
 import pandas as pd
 
 from pipelines.landing.load_ids import new_load_id
+from pipelines.sources.kolada import compare_with_catalogue, group_member_ids, kkik_groups
 from pipelines.landing.raw_files import RawLoadFolder
 from pipelines.warehouse import connect, transaction
 
@@ -125,6 +126,8 @@ def land_kolada(
     """Fetch Kolada metadata and the values of ``kpi_ids`` for ``years`` and land them.
 
     ``client`` is a ``KoladaClient``; ``progress`` an optional callable taking a short message.
+    The summary also compares Kolada's KKiK KPI groups with ``kpi_ids`` (the staff-edited catalogue),
+    so a figure the network added or dropped in Kolada shows up before the report is made.
     """
     say = progress or (lambda message: None)
     load_id = load_id or new_load_id()
@@ -159,6 +162,10 @@ def land_kolada(
         quarantine.extend(bad)
         say(f"kolada data: {len(value_rows)} values so far ({folder.pages_written} pages)")
 
+    groups = kkik_groups([row["record"] for row in metadata["kpi_groups"]])
+    if groups:
+        summary.kkik_group_diff = compare_with_catalogue(group_member_ids(groups), set(kpi_ids))
+        say(f"kolada KKiK groups vs catalogue: {summary.kkik_group_diff}")
     summary.pages = folder.pages_written
     summary.requests = client.request_count - requests_before
     summary.value_rows = len(value_rows)

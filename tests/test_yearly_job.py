@@ -1,0 +1,95 @@
+"""The whole yearly job materialised by Dagster into a temporary DuckDB, on the bundled snapshot."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+from dagster import DagsterInstance, materialize
+from dagster_dbt import DbtCliResource
+
+from pipelines.assets.dbt import kkik_dbt_models
+from pipelines.assets.kolada import raw_kolada
+from pipelines.catalogue import kkik_kpi_ids
+from pipelines.dbt_project import kkik_dbt_project
+from pipelines.jobs import range_tags
+from pipelines.resources import KoladaResource, WarehouseResource
+
+pytestmark = pytest.mark.slow
+YEARS = [2021, 2022]
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("job")
+    resources = {
+        "warehouse": WarehouseResource(duckdb_path=str(tmp / "warehouse.duckdb"), raw_dir=str(tmp / "raw")),
+        "kolada": KoladaResource(base_url="snapshot", api_version="v3"),
+        "dbt": DbtCliResource(project_dir=kkik_dbt_project),
+    }
+    result = materialize(
+        [raw_kolada, kkik_dbt_models],
+        resources=resources,
+        instance=DagsterInstance.ephemeral(),
+        tags=range_tags(YEARS),
+    )
+    assert result.success
+    con = duckdb.connect(str(tmp / "warehouse.duckdb"), read_only=True)
+    yield con, result
+    con.close()
+
+
+def test_every_dbt_check_passed(warehouse):
+    _, result = warehouse
+    evaluations = result.get_asset_check_evaluations()
+    assert evaluations, "dbt tests should appear as asset checks"
+    assert [e.check_name for e in evaluations if not e.passed] == []
+
+
+def test_result_covers_kommuner_key_figures_years_and_genders(warehouse):
+    con, _ = warehouse
+    kommuner, kpis, years = con.execute(
+        "select count(distinct municipality_id), count(distinct kpi_id), list(distinct year order by year) "
+        "from kkik.kkik_result"
+    ).fetchall()[0]
+    assert kommuner == 290
+    assert kpis == len(kkik_kpi_ids()) == 24
+    assert years == YEARS
+    # figures that Kolada divides by gender have K and M rows too
+    genders = dict(con.execute(
+        "select k.kpi_id, list(distinct r.gender order by r.gender) from kkik.kkik_result r "
+        "join kkik.dim_kpi k using (kpi_id) where k.is_divided_by_gender group by k.kpi_id"
+    ).fetchall())
+    assert genders and all(g == ["K", "M", "T"] for g in genders.values())
+    # Riket and regions are never ranked
+    assert con.execute("select count(*) from kkik.kkik_result where municipality_id = '0000' "
+                       "or municipality_id like '00%'").fetchall() == [(0,)]
+
+
+def test_about_a_quarter_green_and_a_quarter_red(warehouse):
+    con, _ = warehouse
+    shares = con.execute(
+        """select kpi_id, year, gender, count(*) filter (where colour = 'green') / count(*) as green,
+                  count(*) filter (where colour = 'red') / count(*) as red, count(*) as n
+           from kkik.kkik_result where colour in ('green', 'yellow', 'red') group by all"""
+    ).fetchall()
+    assert len(shares) > 40
+    for kpi_id, year, gender, green, red, n in shares:
+        # exactly a quarter up to ties at the boundary, which take the better colour
+        assert 0.25 - 1 / n <= green <= 0.45, (kpi_id, year, gender, green)
+        assert 0.12 <= red <= 0.25 + 1 / n, (kpi_id, year, gender, red)
+    mean_green = sum(s[3] for s in shares) / len(shares)
+    mean_red = sum(s[4] for s in shares) / len(shares)
+    assert 0.24 <= mean_green <= 0.30 and 0.20 <= mean_red <= 0.26
+
+
+def test_values_trace_to_the_load_and_synthetic_values_are_marked(warehouse):
+    con, _ = warehouse
+    load_ids = con.execute("select list(distinct load_id) from kkik.fct_kpi_value").fetchall()[0][0]
+    assert len(load_ids) == 1
+    real, synthetic = con.execute(
+        "select count(*) filter (where not is_synthetic), count(*) filter (where is_synthetic) from kkik.fct_kpi_value"
+    ).fetchall()[0]
+    assert real > 0 and synthetic > 0
+    # N15428 is real Kolada data: Stockholm 2022, T, as in the Kolada snapshot (values.parquet)
+    assert con.execute("select is_synthetic from kkik.fct_kpi_value where kpi_id = 'N15428' "
+                       "and municipality_id = '0180' and year = 2022 and gender = 'T'").fetchall() == [(False,)]
