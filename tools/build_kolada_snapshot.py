@@ -718,6 +718,7 @@ def render_readme(manifest: dict) -> str:
     group = manifest["metadata"]["kpi_groups"]
     c = manifest["counts"]
     header_years = " | ".join(str(y) for y in years)
+    gap_note = GAPS_FILLED if manifest.get("gap_years_filled") else GAPS_KEPT
     return f"""# Kolada snapshot (`snapshot/kolada/`)
 
 Served by `pipelines/snapshot/kolada_app.py` (`KoladaApp`) as the Kolada API (`/v3/...` and `/v2/...`).
@@ -771,11 +772,7 @@ generated records; {c['values_real_non_null']:,} real and {c['values_synthetic_n
 | --- | --- | {' | '.join('---' for _ in years)} | --- | --- |
 {chr(10).join(rows)}
 
-Notes on the real gaps that were filled: U21468 and U23471 (Socialstyrelsen's survey of the elderly) have no
-2021 in the source (2020 and 2022 are real); N15535 (Skolinspektionen's Skolenkäten) has 2016, 2018, 2020 and
-2021, so 2017 and 2019 are interpolated and 2022 extrapolated; N00914's real series ends in 2021.
-These gap years are generated like everything else that is missing and marked synthetic; a build with
-`--no-gap-fill` leaves them out (and then the regi variants U21443/U21438/U23458/U23443 have no 2021 either).
+{gap_note}
 N00914 and N15535 are not in the 2026 KPI catalogue (`/kpi/N00914` finds nothing), but their data is served.
 
 ## How the generated values were made
@@ -802,18 +799,30 @@ The snapshot has no change dates: the app accepts `from_date` and serves everyth
 """
 
 
+GAPS_KEPT = """Real gaps are kept (the default): U21468 and U23471 (Socialstyrelsen's survey of the elderly) have no
+2021 in the source, and so neither do their regi variants U21443/U21438/U23458/U23443; N15535
+(Skolinspektionen's Skolenkäten) has 2018, 2020 and 2021 only; N00914's real series ends in 2021. A missing year
+is what the source published, and the error watch must see it as such. `--fill-gaps` generates those years
+instead (marked synthetic)."""
+
+GAPS_FILLED = """Real gaps were filled (`--fill-gaps`): U21468 and U23471 (Socialstyrelsen's survey of the elderly) have no
+2021 in the source (2020 and 2022 are real); N15535 (Skolinspektionen's Skolenkäten) has 2016, 2018, 2020 and
+2021, so 2017 and 2019 are interpolated and 2022 extrapolated; N00914's real series ends in 2021. These gap
+years are generated like everything else that is missing and marked synthetic."""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shared", type=Path, default=PROJECT_ROOT.parent / "shared" / "data",
                         help="the ../shared/data folder (holds kolada/)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write (default snapshot/kolada)")
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--no-gap-fill", action="store_true",
-                        help="do not generate the years a real KPI lacks (only KPIs with no real values)")
+    parser.add_argument("--fill-gaps", action="store_true",
+                        help="also generate the years a real KPI lacks (default: keep the source's real gaps)")
     args = parser.parse_args(argv)
     if not (args.shared / "kolada" / "values.parquet").exists():
         parser.error(f"{args.shared}/kolada/values.parquet not found: pass --shared path/to/shared/data")
-    manifest = build(args.shared.resolve(), args.out.resolve(), seed=args.seed, fill_gaps=not args.no_gap_fill)
+    manifest = build(args.shared.resolve(), args.out.resolve(), seed=args.seed, fill_gaps=args.fill_gaps)
     size = sum(f.stat().st_size for f in args.out.rglob("*") if f.is_file())
     c = manifest["counts"]
     print(f"wrote {args.out} ({size / 1e6:.2f} MB): {c['records_real']} real and {c['records_synthetic']} "
