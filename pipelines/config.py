@@ -19,6 +19,7 @@ EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 SNAPSHOT = "snapshot"
 
 LIVE_KOLADA_URL = "https://api.kolada.se/v3"
+LIVE_SCB_URL = "https://statistikdatabasen.scb.se/api/v2"
 
 
 def _path(name: str, default: str) -> Path:
@@ -34,6 +35,9 @@ class Settings:
     raw_dir: Path
     kolada_url: str
     kolada_api_version: str
+    scb_url: str
+    scb_api_version: str
+    skolverket_url: str
     latest_year: int | None
 
     @property
@@ -45,11 +49,19 @@ class Settings:
         version = os.environ.get("KKIK_KOLADA_API_VERSION", "v3")
         if version not in ("v2", "v3"):
             raise ValueError(f"KKIK_KOLADA_API_VERSION must be v2 or v3, not {version!r}")
+        scb_version = os.environ.get("KKIK_SCB_API_VERSION", "v2")
+        if scb_version not in ("v1", "v2"):
+            raise ValueError(f"KKIK_SCB_API_VERSION must be v1 or v2, not {scb_version!r}")
         latest = os.environ.get("KKIK_LATEST_YEAR")
         return cls(
             duckdb_path=_path("KKIK_DUCKDB_PATH", "data/warehouse.duckdb"),
             raw_dir=_path("KKIK_RAW_DIR", "data/raw"),
             kolada_url=os.environ.get("KKIK_KOLADA_URL", SNAPSHOT).rstrip("/"),
             kolada_api_version=version,
+            scb_url=os.environ.get("KKIK_SCB_URL", SNAPSHOT).rstrip("/"),
+            scb_api_version=scb_version,
+            # Skolverket publishes kommun results as export files whose URLs change with each release:
+            # production sets KKIK_SKOLVERKET_URL to where they are kept (there is no default live URL).
+            skolverket_url=os.environ.get("KKIK_SKOLVERKET_URL", SNAPSHOT).rstrip("/"),
             latest_year=int(latest) if latest else None,
         )

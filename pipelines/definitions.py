@@ -5,6 +5,7 @@ from __future__ import annotations
 from dagster import Definitions, in_process_executor
 from dagster_dbt import DbtCliResource
 
+from pipelines.assets.agencies import raw_scb_population, raw_skolverket_school_results
 from pipelines.assets.dbt import kkik_dbt_models
 from pipelines.assets.kolada import raw_kolada
 from pipelines.dbt_project import kkik_dbt_project
@@ -12,10 +13,16 @@ from pipelines.jobs import kkik_yearly_load, yearly_load_schedule
 from pipelines.resources import resources_from_env
 
 defs = Definitions(
-    assets=[raw_kolada, kkik_dbt_models],
+    assets=[raw_kolada, raw_scb_population, raw_skolverket_school_results, kkik_dbt_models],
     jobs=[kkik_yearly_load],
     schedules=[yearly_load_schedule],
     resources={**resources_from_env(), "dbt": DbtCliResource(project_dir=kkik_dbt_project)},
     # one process: DuckDB has one writer per file, and a check beside the dbt step would hit its lock
     executor=in_process_executor,
 )
+
+
+def yearly_load_job():
+    """The yearly job, resolved: ``reconstructable`` needs a module-level function so child processes
+    of the multiprocess executor can import it."""
+    return defs.get_job_def("kkik_yearly_load")

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from dagster import (
     AssetSelection,
+    multiprocess_executor,
     RunRequest,
     ScheduleEvaluationContext,
     define_asset_job,
@@ -22,6 +23,9 @@ kkik_yearly_load = define_asset_job(
     selection=AssetSelection.all(),
     partitions_def=yearly_partitions,
     description="Land every source for a range of years and rebuild the KKiK mart.",
+    # the sources are independent: their steps run in parallel processes (fetching overlaps; the short
+    # DuckDB writes take turns through the warehouse lock); dbt runs when all have landed
+    executor_def=multiprocess_executor.configured({"max_concurrent": 3}),
 )
 
 

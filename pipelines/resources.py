@@ -10,7 +10,7 @@ from typing import Iterator
 from dagster import ConfigurableResource
 
 from pipelines.config import SNAPSHOT, Settings
-from pipelines.endpoints import kolada_base_url
+from pipelines.endpoints import kolada_base_url, snapshot_root
 
 
 class WarehouseResource(ConfigurableResource):
@@ -47,10 +47,55 @@ class KoladaResource(ConfigurableResource):
                 yield client
 
 
+class ScbResource(ConfigurableResource):
+    """SCB's PxWeb API: ``snapshot``, or the API base URL (v2 ``…/api/v2``, v1 ``…/OV0104/v1/doris/sv/ssd``)."""
+
+    base_url: str = SNAPSHOT
+    api_version: str = "v2"
+
+    @contextmanager
+    def open_client(self) -> Iterator["ScbClient"]:  # noqa: F821
+        from pipelines.sources.scb import ScbClient
+
+        if self.base_url != SNAPSHOT:
+            client = ScbClient(self.base_url, api_version=self.api_version)
+            try:
+                yield client
+            finally:
+                client.session.close()
+            return
+        with snapshot_root("scb") as root:
+            client = ScbClient.for_root(root, api_version=self.api_version)
+            try:
+                yield client
+            finally:
+                client.session.close()
+
+
+class SkolverketResource(ConfigurableResource):
+    """Where Skolverket's "Sök statistik" kommun exports are fetched: ``snapshot`` or a configured URL."""
+
+    base_url: str = SNAPSHOT
+
+    @contextmanager
+    def open_client(self) -> Iterator["SkolverketClient"]:  # noqa: F821
+        from pipelines.sources.skolverket import SkolverketClient
+
+        if self.base_url != SNAPSHOT:
+            with SkolverketClient(self.base_url) as client:
+                yield client
+            return
+        with snapshot_root("skolverket") as root:
+            with SkolverketClient(root) as client:
+                yield client
+
+
 def resources_from_env() -> dict:
     """The resources for a run, read from the ``KKIK_*`` environment (see pipelines/config.py)."""
     settings = Settings.from_env()
     return {
         "warehouse": WarehouseResource(duckdb_path=str(settings.duckdb_path), raw_dir=str(settings.raw_dir)),
         "kolada": KoladaResource(base_url=settings.kolada_url, api_version=settings.kolada_api_version),
+        "scb": ScbResource(base_url=settings.scb_url, api_version=settings.scb_api_version),
+        "skolverket": SkolverketResource(base_url=settings.skolverket_url),
     }

@@ -1,28 +1,53 @@
 """Opening the DuckDB warehouse file: one short-lived connection per step, never one held open.
 
-DuckDB allows one writing process per file; dbt runs as a subprocess, so a connection left open by
-Python would make it fail with a lock error. Every caller uses ``with connect(path) as con:``.
+DuckDB allows one process per file to write, and refuses (it does not wait) while another holds it.
+The source assets of a run may run in parallel processes, so every use of the file (our connections
+and the dbt subprocess) first takes an exclusive advisory lock on ``<file>.lock`` and waits for it:
+fetching runs in parallel, the short DuckDB writes take turns.
 """
 
 from __future__ import annotations
 
+import fcntl
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 import duckdb
 
+LOCK_TIMEOUT_SECONDS = 1800.0
+
+
+@contextmanager
+def warehouse_lock(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
+    """Hold the warehouse's advisory lock (re-entrant within one process is not needed: steps don't nest)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{path}.lock", "a+") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{path}: another process held the warehouse for over {timeout:.0f} s")
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
 
 @contextmanager
 def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to the warehouse file that is closed on exit (the file is created if missing)."""
-    if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
-    try:
-        yield con
-    finally:
-        con.close()
+    with warehouse_lock(path):
+        con = duckdb.connect(str(path), read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()
 
 
 @contextmanager

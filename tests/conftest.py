@@ -8,7 +8,6 @@ import pytest
 @pytest.fixture(scope="session", autouse=True)
 def dbt_manifest():
     """Prepare the dbt manifest once (``dagster-dbt project prepare-and-package`` does the same in set-up)."""
-    from pipelines.dbt_project import kkik_dbt_project
+    from pipelines.dbt_project import ensure_manifest
 
-    if not kkik_dbt_project.manifest_path.exists():
-        kkik_dbt_project.preparer.prepare(kkik_dbt_project)
+    ensure_manifest()

@@ -7,12 +7,13 @@ import pytest
 from dagster import DagsterInstance, materialize
 from dagster_dbt import DbtCliResource
 
+from pipelines.assets.agencies import raw_scb_population, raw_skolverket_school_results
 from pipelines.assets.dbt import kkik_dbt_models
 from pipelines.assets.kolada import raw_kolada
 from pipelines.catalogue import kkik_kpi_ids
 from pipelines.dbt_project import kkik_dbt_project
 from pipelines.jobs import range_tags
-from pipelines.resources import KoladaResource, WarehouseResource
+from pipelines.resources import KoladaResource, ScbResource, SkolverketResource, WarehouseResource
 
 pytestmark = pytest.mark.slow
 YEARS = [2021, 2022]
@@ -24,10 +25,12 @@ def warehouse(tmp_path_factory):
     resources = {
         "warehouse": WarehouseResource(duckdb_path=str(tmp / "warehouse.duckdb"), raw_dir=str(tmp / "raw")),
         "kolada": KoladaResource(base_url="snapshot", api_version="v3"),
+        "scb": ScbResource(base_url="snapshot"),
+        "skolverket": SkolverketResource(base_url="snapshot"),
         "dbt": DbtCliResource(project_dir=kkik_dbt_project),
     }
     result = materialize(
-        [raw_kolada, kkik_dbt_models],
+        [raw_kolada, raw_scb_population, raw_skolverket_school_results, kkik_dbt_models],
         resources=resources,
         instance=DagsterInstance.ephemeral(),
         tags=range_tags(YEARS),
@@ -93,3 +96,27 @@ def test_values_trace_to_the_load_and_synthetic_values_are_marked(warehouse):
     # N15428 is real Kolada data: Stockholm 2022, T, as in the Kolada snapshot (values.parquet)
     assert con.execute("select is_synthetic from kkik.fct_kpi_value where kpi_id = 'N15428' "
                        "and municipality_id = '0180' and year = 2022 and gender = 'T'").fetchall() == [(False,)]
+
+
+def test_population_from_scb_is_joined_to_municipalities(warehouse):
+    con, _ = warehouse
+    # SCB BE0101N1 as re-published by Kolada (N01951): Stockholm 2022 = 984,748 (K 496,463, M 488,285)
+    assert con.execute("select gender, population from kkik.fct_population where municipality_id = '0180' "
+                       "and year = 2022 order by gender").fetchall() == [("K", 496463.0), ("M", 488285.0),
+                                                                        ("T", 984748.0)]
+    assert con.execute("select population, population_year from kkik.dim_municipality "
+                       "where municipality_id = '0180'").fetchall() == [(984748.0, 2022)]
+    # T = K + M everywhere, and Riket is kept apart as 0000
+    assert con.execute("""select count(*) from (select municipality_id, year, sum(population) filter (where gender <> 'T')
+                          - sum(population) filter (where gender = 'T') as gap from kkik.fct_population group by all)
+                          where gap <> 0""").fetchall() == [(0,)]
+    assert con.execute("select count(*) from kkik.fct_population where municipality_id = '0000'").fetchall()[0][0] > 0
+
+
+def test_kolada_lined_up_against_skolverket(warehouse):
+    con, _ = warehouse
+    rows = con.execute("select year, count(*), count(agency_value), count(*) filter (where agrees) "
+                       "from kkik.kkik_source_comparison where kpi_id = 'N15428' group by year order by year").fetchall()
+    assert [r[0] for r in rows] == YEARS and all(r[1] == 290 for r in rows)
+    # hemkommun (Kolada) and lägeskommun (Skolverket) count different pupils: most kommuner differ
+    assert all(r[3] < 0.5 * r[2] for r in rows)

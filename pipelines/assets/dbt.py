@@ -13,6 +13,8 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from pipelines.dbt_project import kkik_dbt_project
 from pipelines.partitions import single_run, years_of, yearly_partitions
 from pipelines.resources import WarehouseResource
+from pipelines.landing.schema import ensure_raw_tables
+from pipelines.warehouse import connect, warehouse_lock
 
 
 class KkikDbtTranslator(DagsterDbtTranslator):
@@ -32,8 +34,11 @@ class KkikDbtTranslator(DagsterDbtTranslator):
 def kkik_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """``dbt build`` of the whole project: every model is rebuilt from raw (all years landed so far)."""
     warehouse.export_for_dbt()
-    invocation = dbt.cli(["build", "--vars", json.dumps({"years": years_of(context)})], context=context)
-    yield from invocation.stream()
+    with connect(warehouse.path) as con:  # dbt's sources must exist even for a source never landed
+        ensure_raw_tables(con)
+    with warehouse_lock(warehouse.path):  # the source steps of the run may still be writing
+        invocation = dbt.cli(["build", "--vars", json.dumps({"years": years_of(context)})], context=context)
+        yield from invocation.stream()
     shutil.rmtree(invocation.target_path, ignore_errors=True)  # ≈1.5 MB per run otherwise
 
 

@@ -6,7 +6,8 @@
 from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, multi_asset
 
 from pipelines.catalogue import kkik_kpi_ids
-from pipelines.landing.kolada import METADATA_ENTITIES, land_kolada
+from pipelines.landing.kolada import land_kolada
+from pipelines.landing.schema import METADATA_ENTITIES
 from pipelines.partitions import single_run, years_of, yearly_partitions
 from pipelines.resources import KoladaResource, WarehouseResource
 

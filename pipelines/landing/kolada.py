@@ -19,31 +19,11 @@ import pandas as pd
 from pipelines.landing.load_ids import new_load_id
 from pipelines.sources.kolada import compare_with_catalogue, group_member_ids, kkik_groups
 from pipelines.landing.raw_files import RawLoadFolder
+from pipelines.landing.schema import METADATA_ENTITIES, ensure_raw_tables
 from pipelines.warehouse import connect, transaction
 
 SOURCE = "kolada"
-METADATA_ENTITIES = ("kpi", "kpi_groups", "municipality", "municipality_groups")
 GENDERS = ("T", "K", "M")
-
-RAW_DDL = [
-    "create schema if not exists raw",
-    *[
-        f"""create table if not exists raw.kolada__{entity} (
-            load_id varchar not null, fetched_at timestamptz not null, page_url varchar not null,
-            record json not null)"""
-        for entity in METADATA_ENTITIES
-    ],
-    """create table if not exists raw.kolada__data (
-        load_id varchar not null, fetched_at timestamptz not null, page_url varchar not null,
-        kpi varchar not null, municipality varchar not null, period integer not null, gender varchar not null,
-        count integer, status varchar, value double, isdeleted boolean, synthetic boolean not null)""",
-    """create table if not exists raw.kolada__data_quarantine (
-        load_id varchar not null, fetched_at timestamptz not null, page_url varchar not null,
-        record json not null, reason varchar not null)""",
-    """create table if not exists raw.load_log (
-        load_id varchar not null, source varchar not null, years varchar, started_at timestamptz,
-        finished_at timestamptz, pages integer, records integer, quarantined integer, raw_folder varchar)""",
-]
 
 
 @dataclass
@@ -190,8 +170,7 @@ def _write_raw_tables(duckdb_path, load_id, years, metadata, value_rows, quarant
     values.insert(0, "load_id", load_id)
 
     with connect(duckdb_path) as con:
-        for statement in RAW_DDL:
-            con.execute(statement)
+        ensure_raw_tables(con)
         with transaction(con):
             for entity, rows in metadata.items():
                 frame = _json_frame(load_id, rows)

@@ -22,7 +22,6 @@ digits a kommun.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import re
@@ -137,6 +136,7 @@ def rows_to_frame(rows: Iterable[ScbRow]) -> pd.DataFrame:
     ]
     frame = pd.DataFrame.from_records(records, columns=columns)
     frame["value"] = frame["value"].astype("float64")
+    frame["status"] = frame["status"].astype("str")  # missing status: NA
     return frame
 
 
@@ -641,6 +641,8 @@ class ScbClient:
         self.max_url_length = max_url_length
         self.prefer_post = prefer_post
         self.request_count = 0
+        #: Every data response received, in order, so the raw landing can keep them as received.
+        self.received_pages: list[FetchedPage] = []
         self._config: ScbConfig | None = None
         self._metadata: dict[str, ScbMetadata] = {}
 
@@ -696,6 +698,8 @@ class ScbClient:
         self.max_cells = min(self._max_cells_setting or config.max_cells, config.max_cells)
         if self._own_limiter and (config.max_calls, config.time_window) != (DEFAULT_MAX_CALLS, DEFAULT_TIME_WINDOW):
             self.rate_limiter = RateLimiter(config.max_calls, config.time_window)
+            if config.source != "default":
+                self.rate_limiter.wait()  # the /config call itself counts against the new window
         return config
 
     def tables(self, query: str | None = None, *, page_size: int | None = None, page: int | None = None) -> FetchedPage:
@@ -814,6 +818,11 @@ class ScbClient:
         return pages
 
     def _fetch_part(self, ref: str, meta: ScbMetadata, part: Selection, prefer: list[str]) -> list[FetchedPage]:
+        if cell_count(part) > self.max_cells:  # the limit was lowered by a refusal since this part was planned
+            pages: list[FetchedPage] = []
+            for sub in split_selection(part, self.max_cells, prefer):
+                pages.extend(self._fetch_part(ref, meta, sub, prefer))
+            return pages
         method, url, body = self._data_request(ref, meta, part)
         response = self._send(method, url, body)
         if self._is_cell_limit(response):
@@ -823,15 +832,14 @@ class ScbClient:
             smaller = max(1, cells // 2)
             log.info("SCB refused %d cells (HTTP %d); splitting to %d", cells, response.status_code, smaller)
             self.max_cells = min(self.max_cells, smaller)
-            pages: list[FetchedPage] = []
-            for sub in split_selection(part, self.max_cells, prefer):
-                pages.extend(self._fetch_part(ref, meta, sub, prefer))
-            return pages
+            return self._fetch_part(ref, meta, part, prefer)
         check_status(url, response)
         payload = parse_json(url, response)
         if not isinstance(payload, Mapping) or payload.get("class") != "dataset":
             raise SourceResponseError(url, "expected a json-stat2 dataset (class 'dataset')")
-        return [FetchedPage(url, response.status_code, time.time(), response.content, payload)]
+        page = FetchedPage(url, response.status_code, time.time(), response.content, payload)
+        self.received_pages.append(page)
+        return [page]
 
     def decode(self, table: ScbTable | str, pages: Iterable[FetchedPage]) -> list[ScbRow]:
         table_id, _ = self._ref(table)
@@ -877,7 +885,7 @@ def fetch_region_sex_year(
 
     Columns: ``municipality_id`` (SCB's code: ``00`` Riket, ``01`` län, ``0114`` kommun), ``region_level``
     (riket / lan / kommun), ``year`` (int), ``gender`` (T/K/M), ``value_column`` (float, NaN when missing),
-    ``status`` (SCB's symbol(s) or None).
+    ``status`` (str: SCB's symbol(s), comma-joined when parts differ; NA when there is none).
     """
     years = sorted({int(y) for y in years})
     meta = client.metadata(table)
@@ -890,6 +898,13 @@ def fetch_region_sex_year(
     selection = table.selection(meta, regions=regions, times=times)
     rows = client.fetch_rows(table, selection)
 
+    kept = {name: set() for row in rows for name in row.dims if name != table.sex_var and name not in table.summed}
+    for row in rows:
+        for name in kept:
+            kept[name].add(row.dims.get(name))
+    broken_down = {name: sorted(map(str, codes))[:5] for name, codes in kept.items() if len(codes) > 1}
+    if broken_down:  # summing them would add up parts of different things (or a total and its parts)
+        raise ValueError(f"{table.table_id}: {broken_down} are broken down; name them in `fixed` or `summed`")
     cells: dict[tuple[str, str, str], list[tuple[float | None, str | None]]] = {}
     for row in rows:
         if row.contents_code not in (None, table.contents_code):
@@ -913,6 +928,7 @@ def fetch_region_sex_year(
     )
     frame[value_column] = frame[value_column].astype("float64")
     frame["year"] = frame["year"].astype("int64")
+    frame["status"] = frame["status"].astype("str")  # missing status: NA
     order = {g: i for i, g in enumerate(GENDERS)}
     frame = frame.sort_values(
         ["municipality_id", "year", "gender"], key=lambda s: s.map(order) if s.name == "gender" else s
@@ -936,7 +952,3 @@ def fetch_live_births(client: ScbClient, years: Iterable[int], *, regions: Seque
     """
     return fetch_region_sex_year(client, LIVE_BIRTHS, years, regions=regions, value_column="births")
 
-
-def payload_json(page: FetchedPage) -> str:
-    """The page's payload as compact JSON (for logs and debugging)."""
-    return json.dumps(page.payload, ensure_ascii=False)[:500]

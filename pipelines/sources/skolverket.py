@@ -27,7 +27,10 @@ One row per kommun × huvudman × kön × school year × measure, with the colum
 ``year``              int. For a school year: the calendar year the school year **ends** (``2024/25`` → 2025),
                       i.e. the spring term the grades are given in. This is the Kolada convention for
                       school results (verified: Skolverket 2016/17 = Kolada period 2017 for N15505, N15436,
-                      N15419 …). For ``Valt år: 2024`` exports (costs) the year itself.
+                      N15419 …). For ``Valt år: 2024`` exports (costs) the year itself. The same rule is
+                      applied to the exports measured in the autumn (pupils per grade: October; teachers:
+                      15 October), so their ``year`` is one more than the autumn they describe
+                      (2024/25 → 2025); whoever lines them up with Kolada must check that KPI's convention.
 ``measure``           a stable measure name (see :data:`EXPORTS`), e.g. ``meritvarde_17``
 ``gender``            ``T`` (all pupils), ``K`` (Flickor), ``M`` (Pojkar); only the eligibility export is split
 ``huvudman``          ``samtliga`` / ``kommunal`` / ``enskild``; some exports also have ``statlig`` (sameskolor),
@@ -67,7 +70,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, Self, Sequence
 
 import pandas as pd
 import requests
@@ -123,7 +126,7 @@ HUVUDMAN: Mapping[str, str] = {
 
 _ID_COLUMNS = ("Kommun-kod", "Kommunkod")
 _SCHOOL_YEAR_RE = re.compile(r"^(\d{4})/(\d{2})$")
-_NUMBER_RE = re.compile(r"^-?\d+(?:[.,]\d+)?$")
+_NUMBER_RE = re.compile(r"^-?\d+(?:,\d+)?$")  # decimal comma; a "." would be ambiguous
 _SPACES = str.maketrans("", "", " \u00a0\u202f\u2009")
 
 
@@ -623,9 +626,10 @@ class SkolverketClient:
     must be configured — it is not known offline and not hard-coded here. ``paths`` overrides
     :attr:`ExportSpec.path` per export key (relative to ``base_url``, or an absolute ``http(s)://`` URL).
 
-    One ``requests.Session`` (from :func:`~pipelines.sources.http.make_session`: retries on connection and
-    read errors, 429 and 5xx with backoff and ``Retry-After``), a timeout on every call and a polite
-    minimum interval between calls.
+    One ``requests.Session`` from :func:`~pipelines.sources.http.make_session` (urllib3 retries on connection
+    and read errors, 429 honouring ``Retry-After`` and 5xx, with ``max_retries``/``backoff_factor``); a
+    ``(connect, read)`` ``timeout`` on every call; at least ``1/calls_per_second`` seconds between calls.
+    A ``session`` passed in is used as is and is not closed by ``close()``.
     """
 
     def __init__(
@@ -634,33 +638,54 @@ class SkolverketClient:
         *,
         paths: Mapping[str, str] | None = None,
         exports: Mapping[str, ExportSpec] | None = None,
+        timeout: tuple[float, float] = (10, 120),
+        max_retries: int = 5,
+        backoff_factor: float = 0.5,
+        calls_per_second: float = 2.0,
         session: requests.Session | None = None,
-        timeout: float | tuple[float, float] = (10.0, 120.0),
-        rate_limiter: RateLimiter | None = None,
     ):
         if not base_url:
             raise ValueError("SkolverketClient needs a base_url (the location of the Sök statistik exports)")
+        if len(timeout) != 2 or min(timeout) <= 0:
+            raise ValueError(f"timeout must be (connect, read) seconds > 0, not {timeout!r}")
+        if calls_per_second <= 0:
+            raise ValueError(f"calls_per_second must be > 0, not {calls_per_second!r}")
         self.base_url = base_url.rstrip("/")
         self.exports: dict[str, ExportSpec] = dict(exports if exports is not None else EXPORTS)
         self.paths = {key: spec.path for key, spec in self.exports.items()}
         for key, path in (paths or {}).items():
-            if key not in self.exports:
-                raise KeyError(f"unknown Skolverket export {key!r} (known: {sorted(self.exports)})")
+            self.spec(key)
             self.paths[key] = path
-        self.session = session or make_session()
-        self.timeout = timeout
-        self.rate_limiter = rate_limiter or RateLimiter(calls=2, period=1.0)
+        self.timeout = (float(timeout[0]), float(timeout[1]))
+        self._owns_session = session is None
+        self._session = session or make_session(total_retries=max_retries, backoff_factor=backoff_factor)
+        self._limiter = RateLimiter(1, 1.0 / calls_per_second)
+        self._request_count = 0
+        self._retry_count = 0
 
-    def __enter__(self) -> "SkolverketClient":
+    @property
+    def request_count(self) -> int:
+        """Downloads made (urllib3's retries of a download are counted in ``retry_count``)."""
+        return self._request_count
+
+    @property
+    def retry_count(self) -> int:
+        """Retries urllib3 made on downloads that finally got an answer."""
+        return self._retry_count
+
+    def close(self) -> None:
+        """Close the session if this client made it."""
+        if self._owns_session:
+            self._session.close()
+
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def close(self) -> None:
-        self.session.close()
-
     def spec(self, key: str) -> ExportSpec:
+        """The :class:`ExportSpec` of export ``key`` (``KeyError`` naming the known keys otherwise)."""
         try:
             return self.exports[key]
         except KeyError:
@@ -674,32 +699,26 @@ class SkolverketClient:
             return path
         return f"{self.base_url}/{path.lstrip('/')}"
 
-    def download(self, key: str) -> tuple[str, requests.Response, float]:
-        spec, url = self.spec(key), self.url(key)
-        self.rate_limiter.wait()
-        fetched_at = time.time()
-        try:
-            response = self.session.get(
-                url, timeout=self.timeout, headers={"Accept": f"{spec.mime}, */*;q=0.5"}
-            )
-        except requests.exceptions.RetryError as exc:
-            raise SourceResponseError(url, f"gave up after retries: {exc}") from exc
-        except requests.exceptions.ConnectionError as exc:  # includes read timeouts that exhausted retries
-            raise SourceResponseError(url, f"connection failed after retries: {exc}") from exc
-        except requests.exceptions.Timeout as exc:
-            raise SourceResponseError(url, f"timed out after {self.timeout}s: {exc}") from exc
-        check_status(url, response)
-        return url, response, fetched_at
-
     def fetch(self, key: str) -> FetchedPage:
-        """Download and parse one export. ``body`` is the file byte for byte (for the raw landing);
-        ``payload`` is the list of tidy row dicts."""
-        url, response, fetched_at = self.download(key)
-        rows = parse_export(self.spec(key), response.content, url=url,
-                            content_type=response.headers.get("Content-Type", ""))
+        """Download and parse one export.
+
+        ``body`` is the file byte for byte (for the raw landing); ``payload`` is the list of tidy row dicts
+        (keys :data:`COLUMNS`). Anything retries did not cure, and any malformed file, raises
+        :class:`~pipelines.sources.http.SourceResponseError` naming the URL.
+        """
+        spec, url = self.spec(key), self.url(key)
+        self._limiter.wait()
+        self._request_count += 1
+        try:
+            response = self._session.get(url, timeout=self.timeout, headers={"Accept": f"{spec.mime}, */*;q=0.5"})
+        except requests.RequestException as exc:
+            # Connection refused/dropped or read timeouts after the last retry, or a body cut off mid-transfer.
+            raise SourceResponseError(url, f"no complete answer ({type(exc).__name__}: {exc})") from exc
+        self._retry_count += _retries_used(response)
+        check_status(url, response)
+        rows = parse_export(spec, response.content, url=url, content_type=response.headers.get("Content-Type", ""))
         log.info("skolverket %s: %d rows from %s", key, len(rows), url)
-        return FetchedPage(url=url, status=response.status_code, fetched_at=fetched_at,
-                           body=response.content, payload=rows)
+        return FetchedPage(url, response.status_code, time.time(), response.content, rows)
 
     def rows(self, key: str) -> list[dict]:
         """The tidy rows of one export (a list of dicts with keys :data:`COLUMNS`)."""
@@ -708,6 +727,12 @@ class SkolverketClient:
     def frame(self, keys: Iterable[str] | None = None) -> pd.DataFrame:
         """All (or the given) exports as one tidy DataFrame with :data:`COLUMNS` (see :func:`to_frame`)."""
         rows: list[dict] = []
-        for key in keys if keys is not None else self.exports:
+        for key in keys if keys is not None else list(self.exports):
             rows.extend(self.rows(key))
         return to_frame(rows)
+
+
+def _retries_used(response: requests.Response) -> int:
+    """How many times urllib3 retried before this answer (its ``Retry.history``), 0 if unknown."""
+    retries = getattr(response.raw, "retries", None)
+    return len(retries.history) if retries is not None and retries.history else 0

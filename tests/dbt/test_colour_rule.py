@@ -10,7 +10,7 @@ import json
 import duckdb
 import pytest
 
-from pipelines.landing.kolada import RAW_DDL
+from pipelines.landing.schema import ensure_raw_tables
 from tests.dbt_runner import run_dbt
 
 pytestmark = pytest.mark.slow
@@ -44,8 +44,7 @@ def built(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("colour")
     path = tmp / "warehouse.duckdb"
     con = duckdb.connect(str(path))
-    for statement in RAW_DDL:
-        con.execute(statement)
+    ensure_raw_tables(con)
     _insert_json(con, "kolada__kpi", [
         {"id": "U21468", "title": "Brukarbedömning hemtjänst", "is_divided_by_gender": True,
          "publication_date": "2022-10-04", "publ_period": "2022"},
