@@ -1,7 +1,8 @@
 """Benchmark (not a test): a full four-year KKiK load from the local snapshot server.
 
-Prints HTTP requests made, rows landed and wall seconds for the ingest, the dbt build and the whole
-job. Runs in a temporary folder, so the user's warehouse is untouched.
+Prints, per source (Kolada, SCB, Skolverket), the HTTP requests made, rows landed and wall seconds of
+the ingest; then the dbt build and the whole job as a user runs it (`kkik load`, in process and with
+--parallel). Runs in a temporary folder, so the user's warehouse is untouched.
 
     python bench/load_benchmark.py [--latest-year 2022] [--repeat 1]
 """
@@ -30,43 +31,61 @@ def main() -> None:
     from pipelines.endpoints import snapshot_apps
     from pipelines.jobs import KKIK_YEARS
     from pipelines.landing.kolada import land_kolada
+    from pipelines.landing.scb import land_scb_population
+    from pipelines.landing.skolverket import land_skolverket
     from pipelines.snapshot.kolada_app import snapshot_latest_year
     from pipelines.snapshot.server import SnapshotServer
     from pipelines.sources.kolada import KoladaClient
+    from pipelines.sources.scb import ScbClient
+    from pipelines.sources.skolverket import SkolverketClient
 
     latest = args.latest_year or snapshot_latest_year()
     years = list(range(latest - KKIK_YEARS + 1, latest + 1))
+    bin_dir = Path(sys.executable).parent
     print(f"KKiK load benchmark: {len(kkik_kpi_ids())} key figures, years {years[0]}–{years[-1]}, "
           f"{os.cpu_count()} cores, snapshot server on loopback")
-    print(f"{'run':>3} {'requests':>8} {'pages':>5} {'rows':>8} {'ingest s':>8} {'dbt s':>6} {'job s':>6}")
     for run in range(1, args.repeat + 1):
         with tempfile.TemporaryDirectory() as tmp:
-            duckdb_path = Path(tmp) / "warehouse.duckdb"
-            env = {**os.environ, "KKIK_DUCKDB_PATH": str(duckdb_path), "KKIK_RAW_DIR": str(Path(tmp) / "raw")}
-            started = time.perf_counter()
+            tmp = Path(tmp)
+            duckdb_path, raw_dir = tmp / "warehouse.duckdb", tmp / "raw"
+            env = {**os.environ, "KKIK_DUCKDB_PATH": str(duckdb_path), "KKIK_RAW_DIR": str(raw_dir)}
+            print(f"\nrun {run}")
+            print(f"  {'source':<11} {'requests':>8} {'rows':>8} {'seconds':>8}")
             with SnapshotServer(snapshot_apps()) as server:
-                with KoladaClient(f"{server.source_url('kolada')}/v3") as client:
-                    summary = land_kolada(client, kpi_ids=kkik_kpi_ids(), years=years, raw_dir=Path(tmp) / "raw",
-                                          duckdb_path=duckdb_path)
-            ingest = time.perf_counter() - started
-            dbt_started = time.perf_counter()
-            subprocess.run(
-                [str(Path(sys.executable).parent / "dbt"), "build", "--quiet", "--project-dir", str(ROOT / "dbt_project"),
-                 "--profiles-dir", str(ROOT / "dbt_project"), "--target-path", str(Path(tmp) / "target")],
-                check=True, env=env,
-            )
-            dbt_seconds = time.perf_counter() - dbt_started
-            job_started = time.perf_counter()
-            subprocess.run(
-                [str(Path(sys.executable).parent / "kkik"), "load", *sum((["--year", str(y)] for y in years), [])],
-                check=True, env={**env, "KKIK_DUCKDB_PATH": str(Path(tmp) / "job.duckdb")},
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )
-            job_seconds = time.perf_counter() - job_started
-            print(f"{run:>3} {summary.requests:>8} {summary.pages:>5} {summary.value_rows:>8} {ingest:>8.2f} "
-                  f"{dbt_seconds:>6.2f} {job_seconds:>6.2f}")
-    print("ingest = fetch + raw landing (pages to disk, one DuckDB transaction); dbt = `dbt build` (models + tests);"
-          " job = `kkik load` as a user runs it (Dagster in process, incl. start-up).")
+                for name, land in [
+                    ("kolada", lambda: _land_kolada(server, land_kolada, KoladaClient, kkik_kpi_ids(), years, raw_dir,
+                                                    duckdb_path)),
+                    ("scb", lambda: _land_with(ScbClient.for_root(server.source_url("scb")), land_scb_population,
+                                               years, raw_dir, duckdb_path)),
+                    ("skolverket", lambda: _land_with(SkolverketClient(server.source_url("skolverket")),
+                                                      land_skolverket, years, raw_dir, duckdb_path)),
+                ]:
+                    started = time.perf_counter()
+                    requests, rows = land()
+                    print(f"  {name:<11} {requests:>8} {rows:>8} {time.perf_counter() - started:>8.2f}")
+            started = time.perf_counter()
+            subprocess.run([str(bin_dir / "dbt"), "build", "--quiet", "--project-dir", str(ROOT / "dbt_project"),
+                            "--profiles-dir", str(ROOT / "dbt_project"), "--target-path", str(tmp / "target")],
+                           check=True, env=env)
+            print(f"  dbt build (models + tests): {time.perf_counter() - started:.2f} s")
+            year_args = sum((["--year", str(y)] for y in years), [])
+            for label, extra in [("kkik load (in process)", []), ("kkik load --parallel", ["--parallel"])]:
+                started = time.perf_counter()
+                subprocess.run([str(bin_dir / "kkik"), "load", *year_args, *extra], check=True,
+                               env={**env, "KKIK_DUCKDB_PATH": str(tmp / f"job{len(extra)}.duckdb")},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                print(f"  {label}: {time.perf_counter() - started:.2f} s (whole job incl. start-up)")
+
+
+def _land_kolada(server, land_kolada, client_class, kpi_ids, years, raw_dir, duckdb_path):
+    with client_class(f"{server.source_url('kolada')}/v3") as client:
+        summary = land_kolada(client, kpi_ids=kpi_ids, years=years, raw_dir=raw_dir, duckdb_path=duckdb_path)
+    return summary.requests, summary.value_rows
+
+
+def _land_with(client, land, years, raw_dir, duckdb_path):
+    summary = land(client, years=years, raw_dir=raw_dir, duckdb_path=duckdb_path)
+    return summary.requests, summary.rows
 
 
 if __name__ == "__main__":
