@@ -11,22 +11,6 @@ import sys
 import time
 
 
-def _latest_year() -> int:
-    """The newest year the configured Kolada source has: the snapshot's manifest, else last year."""
-    from datetime import date
-
-    from pipelines.config import Settings
-
-    settings = Settings.from_env()
-    if settings.latest_year:
-        return settings.latest_year
-    if settings.uses_snapshot:
-        from pipelines.snapshot.kolada_app import snapshot_latest_year
-
-        return snapshot_latest_year()
-    return date.today().year - 1
-
-
 def run_load(years: list[int], parallel: bool = False) -> int:
     """Run ``kkik_yearly_load`` for ``years`` and print a summary; returns an exit code.
 
@@ -101,9 +85,10 @@ def main(argv: list[str] | None = None) -> int:
                 print("kkik load: --year values must form a consecutive range (one run covers a range)", file=sys.stderr)
                 return 2
         else:
-            from pipelines.jobs import default_years
+            from pipelines.config import Settings
+            from pipelines.jobs import default_years, latest_year
 
-            years = default_years(_latest_year())
+            years = default_years(latest_year(Settings.from_env()))
         return run_load(years, parallel=args.parallel)
     return 2
 

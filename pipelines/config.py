@@ -38,6 +38,7 @@ class Settings:
     scb_url: str
     scb_api_version: str
     skolverket_url: str
+    inbox_dir: Path
     latest_year: int | None
 
     @property
@@ -63,5 +64,11 @@ class Settings:
             # Skolverket publishes kommun results as export files whose URLs change with each release:
             # production sets KKIK_SKOLVERKET_URL to where they are kept (there is no default live URL).
             skolverket_url=os.environ.get("KKIK_SKOLVERKET_URL", SNAPSHOT).rstrip("/"),
+            # where data staff drop survey and own-reporting files; `snapshot` = the bundled samples
+            inbox_dir=(
+                SNAPSHOT_DIR / "inbox"
+                if os.environ.get("KKIK_INBOX_DIR", SNAPSHOT) == SNAPSHOT
+                else _path("KKIK_INBOX_DIR", "data/inbox")
+            ),
             latest_year=int(latest) if latest else None,
         )

@@ -7,15 +7,17 @@ from dagster_dbt import DbtCliResource
 
 from pipelines.assets.agencies import raw_scb_population, raw_skolverket_school_results
 from pipelines.assets.dbt import kkik_dbt_models
+from pipelines.assets.inbox import inbox_sensor, raw_inbox
 from pipelines.assets.kolada import raw_kolada
 from pipelines.dbt_project import kkik_dbt_project
-from pipelines.jobs import kkik_yearly_load, yearly_load_schedule
+from pipelines.jobs import inbox_load, kkik_yearly_load, yearly_load_schedule
 from pipelines.resources import resources_from_env
 
 defs = Definitions(
-    assets=[raw_kolada, raw_scb_population, raw_skolverket_school_results, kkik_dbt_models],
-    jobs=[kkik_yearly_load],
+    assets=[raw_kolada, raw_scb_population, raw_skolverket_school_results, raw_inbox, kkik_dbt_models],
+    jobs=[kkik_yearly_load, inbox_load],
     schedules=[yearly_load_schedule],
+    sensors=[inbox_sensor],
     resources={**resources_from_env(), "dbt": DbtCliResource(project_dir=kkik_dbt_project)},
     # one process: DuckDB has one writer per file, and a check beside the dbt step would hit its lock
     executor=in_process_executor,

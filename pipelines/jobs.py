@@ -18,6 +18,14 @@ from pipelines.partitions import yearly_partitions
 
 KKIK_YEARS = 4
 
+#: New survey or own-reporting files: land the inbox and rebuild the mart (Kolada, SCB, Skolverket untouched).
+inbox_load = define_asset_job(
+    "inbox_load",
+    selection=AssetSelection.groups("inbox").downstream(),
+    partitions_def=yearly_partitions,
+    description="Land new inbox files and rebuild the KKiK mart.",
+)
+
 kkik_yearly_load = define_asset_job(
     "kkik_yearly_load",
     selection=AssetSelection.all(),
@@ -32,6 +40,19 @@ kkik_yearly_load = define_asset_job(
 def range_tags(years: list[int]) -> dict[str, str]:
     """Run tags that make one run cover ``years`` (all assets have a single-run backfill policy)."""
     return {ASSET_PARTITION_RANGE_START_TAG: str(min(years)), ASSET_PARTITION_RANGE_END_TAG: str(max(years))}
+
+
+def latest_year(settings) -> int:
+    """The newest period to load: the setting, else the snapshot's newest year, else last year."""
+    from datetime import date
+
+    if settings.latest_year:
+        return settings.latest_year
+    if settings.uses_snapshot:
+        from pipelines.snapshot.kolada_app import snapshot_latest_year
+
+        return snapshot_latest_year()
+    return date.today().year - 1
 
 
 def default_years(latest_year: int, history_years: int = 1) -> list[int]:

@@ -41,6 +41,10 @@ RAW_DDL = [
 
 
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the raw schema and every raw table that does not exist yet."""
+    """Create the raw schema and every raw table that does not exist yet (the inbox tables follow the
+    declared file schemas in expectations/inbox/)."""
+    from pipelines.inbox import ensure_inbox_tables
+
     for statement in RAW_DDL:
         con.execute(statement)
+    ensure_inbox_tables(con)

@@ -15,7 +15,7 @@ kolada_kpis as (
 joined as (
     select
         catalogue.kpi_id,
-        kolada_kpis.title,
+        coalesce(kolada_kpis.title, catalogue.title) as title,
         kolada_kpis.description,
         catalogue.area,
         catalogue.category,

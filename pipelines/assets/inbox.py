@@ -1,0 +1,78 @@
+"""The survey and own-reporting inbox as Dagster assets, and the sensor that loads new files."""
+
+# No `from __future__ import annotations` here: Dagster reads the `context` annotation at definition time.
+
+from dagster import (
+    AssetExecutionContext,
+    AssetSpec,
+    MaterializeResult,
+    RunRequest,
+    SensorEvaluationContext,
+    SkipReason,
+    multi_asset,
+    sensor,
+)
+
+from pipelines.config import SNAPSHOT_DIR, Settings
+from pipelines.inbox import find_new_files, land_inbox, load_schemas, municipality_ids_from_warehouse
+from pipelines.inbox import read_municipality_ids
+from pipelines.partitions import single_run, yearly_partitions
+from pipelines.resources import WarehouseResource
+
+INBOX_FILE_TYPES = sorted(load_schemas())
+
+inbox_specs = [
+    AssetSpec(
+        key=["raw", f"inbox__{file_type}"],
+        group_name="inbox",
+        description=f"Rows of the accepted `{file_type}` files dropped in the inbox (raw.inbox__{file_type}).",
+        kinds={"duckdb", "python"},
+        partitions_def=yearly_partitions,
+        deps=[["raw", "kolada__municipality"]],  # codes are checked against Kolada's municipality list
+    )
+    for file_type in INBOX_FILE_TYPES
+]
+
+
+@multi_asset(specs=inbox_specs, partitions_def=yearly_partitions, backfill_policy=single_run, can_subset=False)
+def raw_inbox(context: AssetExecutionContext, warehouse: WarehouseResource):
+    """Validate and land every file in the inbox not landed before (files carry their own years)."""
+    settings = Settings.from_env()
+    municipality_ids = municipality_ids_from_warehouse(warehouse.path) or read_municipality_ids(
+        SNAPSHOT_DIR / "kolada" / "municipality.json.gz"
+    )
+    summary = land_inbox(settings.inbox_dir, warehouse.path, municipality_ids=municipality_ids,
+                         raw_dir=warehouse.raw_path, progress=context.log.info)
+    for outcome in summary.files:
+        if outcome.status == "rejected":
+            context.log.warning(f"inbox: rejected {outcome.file_name}: {outcome.reason}")
+    for file_type in INBOX_FILE_TYPES:
+        files = [f for f in summary.files if f.file_type == file_type]
+        yield MaterializeResult(
+            asset_key=["raw", f"inbox__{file_type}"],
+            metadata={
+                "inbox": str(settings.inbox_dir),
+                "files_accepted": sum(f.status == "accepted" for f in files),
+                "files_rejected": sum(f.status == "rejected" for f in files),
+                "rows_landed": sum(f.rows_landed for f in files),
+                "rows_quarantined": sum(f.rows_quarantined for f in files),
+                "rejections": "\n".join(f"{f.file_name}: {f.reason}" for f in files if f.status == "rejected") or "none",
+            },
+        )
+
+
+@sensor(job_name="inbox_load", minimum_interval_seconds=60,
+        description="Starts a load when a new survey or own-reporting file lands in the inbox.")
+def inbox_sensor(context: SensorEvaluationContext):
+    """One run per set of new files; the run key is their content hashes, so a file is loaded once
+    even if the sensor sees it again before the run has landed it."""
+    from pipelines.inbox.landing import sha256_of
+    from pipelines.jobs import default_years, latest_year, range_tags
+
+    settings = Settings.from_env()
+    new_files = find_new_files(settings.inbox_dir, settings.duckdb_path)
+    if not new_files:
+        return SkipReason(f"no new files in {settings.inbox_dir}")
+    hashes = sorted(sha256_of(path)[:16] for path in new_files)
+    context.log.info(f"{len(new_files)} new inbox files: {', '.join(p.name for p in new_files)}")
+    return RunRequest(run_key="inbox:" + ",".join(hashes), tags=range_tags(default_years(latest_year(settings))))

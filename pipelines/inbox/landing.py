@@ -1,0 +1,359 @@
+"""Landing the survey and own-reporting files that data staff drop in the inbox.
+
+``land_inbox`` scans ``<inbox_dir>/<file_type>/`` (sub-folders included) for every file type that has a
+schema in ``expectations/inbox/``, identifies each file by the SHA-256 of its content, skips files whose
+hash is already in the registry ``raw.inbox_files`` (accepted or rejected), and lands each new file in ONE
+transaction: its accepted rows into ``raw.inbox__<file_type>``, its bad rows into ``raw.inbox_quarantine``
+and one registry row with the outcome. Files are only ever read: never moved, renamed or deleted.
+Optionally (``raw_dir``) a byte-for-byte copy of each new file is kept under
+``<raw_dir>/inbox/<load_id>/<file_type>/`` with a ``manifest.jsonl`` (hash, size, source path), like the
+pages of an API load, so the landed rows can be traced to the exact bytes even if the user later replaces
+the file in the inbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.inbox.errors import InboxFileRejected
+from pipelines.inbox.readers import read_bytes
+from pipelines.inbox.schemas import InboxSchema, load_schemas
+from pipelines.inbox.validate import TooManyBadRows, ValidatedFile, validate_rows
+from pipelines.landing.load_ids import new_load_id
+from pipelines.warehouse import connect, transaction
+
+SOURCE = "inbox"
+REGISTRY = "raw.inbox_files"
+QUARANTINE = "raw.inbox_quarantine"
+SYNTHETIC_NAME_MARKERS = ("made_up_sample", "synthetic")
+IGNORED_PREFIXES = (".", "~$")  # hidden files; Excel's lock file while a workbook is open
+
+REGISTRY_DDL = f"""create table if not exists {REGISTRY} (
+    file_sha256 varchar not null, file_type varchar not null, file_name varchar not null, file_path varchar not null,
+    file_bytes bigint not null, status varchar not null, reason varchar, file_format varchar, sheet varchar,
+    encoding varchar, delimiter varchar, header_row integer, data_rows integer, rows_landed integer not null,
+    rows_quarantined integer not null, ignored_columns varchar, is_synthetic boolean not null,
+    load_id varchar not null, landed_at timestamptz not null)"""
+
+QUARANTINE_DDL = f"""create table if not exists {QUARANTINE} (
+    load_id varchar not null, file_sha256 varchar not null, file_type varchar not null, file_name varchar not null,
+    file_status varchar not null, sheet varchar, row_number integer, column_name varchar, value varchar,
+    reason varchar not null, record json, quarantined_at timestamptz not null)"""
+
+
+@dataclass
+class FileOutcome:
+    """What happened to one file of the inbox."""
+
+    file_name: str  # relative to the inbox: <file_type>/<name>
+    file_type: str
+    sha256: str
+    status: str  # accepted | rejected | skipped
+    reason: str | None = None
+    rows_landed: int = 0
+    rows_quarantined: int = 0
+
+
+@dataclass
+class InboxSummary:
+    """What one ``land_inbox`` call did; shown in Dagster metadata and the CLI."""
+
+    load_id: str
+    inbox_dir: Path
+    files: list[FileOutcome] = field(default_factory=list)
+    unknown_folders: list[str] = field(default_factory=list)
+
+    def _with(self, status: str) -> list[FileOutcome]:
+        return [f for f in self.files if f.status == status]
+
+    @property
+    def accepted(self) -> list[FileOutcome]:
+        return self._with("accepted")
+
+    @property
+    def rejected(self) -> list[FileOutcome]:
+        return self._with("rejected")
+
+    @property
+    def skipped(self) -> list[FileOutcome]:
+        return self._with("skipped")
+
+    @property
+    def rows_landed(self) -> int:
+        return sum(f.rows_landed for f in self.files)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(f.rows_quarantined for f in self.files)
+
+    def as_metadata(self) -> dict:
+        return {
+            "load_id": self.load_id,
+            "files_accepted": len(self.accepted),
+            "files_rejected": len(self.rejected),
+            "files_skipped": len(self.skipped),
+            "rows_landed": self.rows_landed,
+            "rows_quarantined": self.rows_quarantined,
+            "rejected": {f.file_name: f.reason for f in self.rejected},
+            "unknown_folders": self.unknown_folders,
+        }
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def inbox_files(inbox_dir: Path, file_types: Iterable[str]) -> list[tuple[str, Path]]:
+    """(file_type, path) of every candidate file, in a stable order."""
+    found = []
+    for file_type in sorted(file_types):
+        folder = inbox_dir / file_type
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and not any(part.startswith(IGNORED_PREFIXES) for part in path.relative_to(folder).parts):
+                found.append((file_type, path))
+    return found
+
+
+def create_raw_tables(duckdb_path: Path, *, schemas: dict[str, InboxSchema] | None = None,
+                      expectations_dir: Path | None = None) -> None:
+    """Create the registry, the quarantine and every ``raw.inbox__<file_type>`` table if missing (empty), and
+    add columns a schema gained since (so dbt builds on an empty inbox too)."""
+    schemas = schemas or load_schemas(expectations_dir)
+    with connect(duckdb_path) as con:
+        ensure_inbox_tables(con, schemas)
+
+
+def ensure_inbox_tables(con, schemas: dict[str, InboxSchema] | None = None) -> None:
+    """On an open connection: create the registry, the quarantine and every ``raw.inbox__<file_type>`` table if
+    missing, and add columns a schema gained since. For ``pipelines.landing.schema.ensure_raw_tables``."""
+    schemas = schemas or load_schemas()
+    con.execute("create schema if not exists raw")
+    con.execute(REGISTRY_DDL)
+    con.execute(QUARANTINE_DDL)
+    for schema in schemas.values():
+        con.execute(schema.ddl())
+        for name, sql_type in schema.raw_columns():
+            con.execute(f"alter table {schema.table} add column if not exists {name} {sql_type.replace(' not null', '')}")
+
+
+def _known_hashes(con) -> dict[str, tuple[str, str]]:
+    rows = con.execute(f"select file_sha256, file_name, load_id from {REGISTRY}").fetchall()
+    return {sha: (name, load) for sha, name, load in rows}
+
+
+def find_new_files(inbox_dir: Path, duckdb_path: Path, *, expectations_dir: Path | None = None) -> list[Path]:
+    """Files in the inbox whose content has not been landed or rejected yet (for a Dagster sensor)."""
+    schemas = load_schemas(expectations_dir)
+    candidates = inbox_files(Path(inbox_dir), schemas)
+    known: set[str] = set()
+    if Path(duckdb_path).exists():
+        with connect(Path(duckdb_path), read_only=True) as con:
+            exists = con.execute(
+                "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = 'inbox_files'"
+            ).fetchall()[0][0]
+            if exists:
+                known = set(_known_hashes(con))
+    new, seen = [], set()
+    for _, path in candidates:
+        sha = sha256_of(path)
+        if sha not in known and sha not in seen:
+            new.append(path)
+            seen.add(sha)
+    return new
+
+
+def land_inbox(
+    inbox_dir: Path,
+    duckdb_path: Path,
+    *,
+    municipality_ids: set[str],
+    load_id: str | None = None,
+    raw_dir: Path | None = None,
+    expectations_dir: Path | None = None,
+    progress=None,
+) -> InboxSummary:
+    """Land every new file of ``inbox_dir``; see the module docstring. ``municipality_ids`` are the codes a
+    file may use (Kolada's municipality list); ``progress`` an optional callable taking a short message."""
+    say = progress or (lambda message: None)
+    inbox_dir = Path(inbox_dir)
+    schemas = load_schemas(expectations_dir)
+    load_id = load_id or new_load_id()
+    summary = InboxSummary(load_id=load_id, inbox_dir=inbox_dir)
+    if inbox_dir.is_dir():
+        summary.unknown_folders = sorted(
+            p.name for p in inbox_dir.iterdir() if p.is_dir() and p.name not in schemas and not p.name.startswith(".")
+        )
+    municipality_ids = set(municipality_ids)
+    if not municipality_ids:
+        raise ValueError("municipality_ids is empty: pass the codes of Kolada's municipality list")
+
+    copies = _RawCopies(Path(raw_dir), load_id) if raw_dir is not None else None
+    with connect(Path(duckdb_path)) as con:
+        ensure_inbox_tables(con, schemas)
+        known = _known_hashes(con)
+        for file_type, path in inbox_files(inbox_dir, schemas):
+            name = path.relative_to(inbox_dir).as_posix()
+            data = path.read_bytes()  # read once: the hash, the copy and the parse see the same bytes
+            sha = hashlib.sha256(data).hexdigest()
+            if sha in known:
+                first_name, first_load = known[sha]
+                same = "" if first_name == name else f" as {first_name!r}"
+                summary.files.append(FileOutcome(name, file_type, sha, "skipped",
+                                                 f"already processed{same} in load {first_load}"))
+                continue
+            if copies is not None:
+                copies.keep(name, data, sha, path)
+            outcome = _land_file(con, schemas[file_type], path, data, name, sha, municipality_ids, load_id)
+            known[sha] = (name, load_id)
+            summary.files.append(outcome)
+            say(f"inbox {name}: {outcome.status}"
+                + (f", {outcome.rows_landed} rows landed, {outcome.rows_quarantined} quarantined"
+                   if outcome.status == "accepted" else f": {outcome.reason}"))
+    if copies is not None:
+        copies.mark_complete(summary)
+    return summary
+
+
+def _land_file(con, schema: InboxSchema, path: Path, data: bytes, name: str, sha: str, municipality_ids: set[str],
+               load_id: str) -> FileOutcome:
+    landed_at = datetime.now(timezone.utc)
+    synthetic_file = any(marker in path.name.lower() for marker in SYNTHETIC_NAME_MARKERS)
+    registry = {
+        "file_sha256": sha, "file_type": schema.file_type, "file_name": name, "file_path": str(path.resolve()),
+        "file_bytes": len(data), "status": "accepted", "reason": None, "file_format": None, "sheet": None,
+        "encoding": None, "delimiter": None, "header_row": None, "data_rows": None, "rows_landed": 0,
+        "rows_quarantined": 0, "ignored_columns": None, "is_synthetic": synthetic_file, "load_id": load_id,
+        "landed_at": landed_at,
+    }
+    validated: ValidatedFile | None = None
+    problems, file_status = [], "accepted"
+    try:
+        parsed = read_bytes(data, schema, file_name=name, suffix=path.suffix.lower())
+        registry.update(file_format=parsed.file_format, sheet=parsed.sheet, encoding=parsed.encoding,
+                        delimiter=parsed.delimiter, header_row=parsed.header_row, data_rows=len(parsed.rows),
+                        ignored_columns=json.dumps(parsed.ignored_columns, ensure_ascii=False))
+        validated = validate_rows(parsed, schema, municipality_ids, synthetic_file=synthetic_file)
+        problems = validated.problems
+    except TooManyBadRows as exc:
+        registry.update(status="rejected", reason=str(exc))
+        problems, file_status = exc.problems, "rejected"
+    except InboxFileRejected as exc:
+        registry.update(status="rejected", reason=str(exc))
+        file_status = "rejected"
+
+    sheet = registry["sheet"]
+    quarantine = pd.DataFrame(
+        {
+            "load_id": load_id, "file_sha256": sha, "file_type": schema.file_type, "file_name": name,
+            "file_status": file_status, "sheet": sheet,
+            "row_number": pd.array([p.row_number for p in problems], dtype="Int64"),
+            "column_name": [p.column for p in problems],
+            "value": [p.value for p in problems],
+            "reason": [p.message(name, sheet) for p in problems],
+            "record": [json.dumps(p.record, ensure_ascii=False) for p in problems],
+            "quarantined_at": landed_at,
+        },
+        index=range(len(problems)),
+    )
+    registry["rows_quarantined"] = len({p.row_number for p in problems})
+    rows = validated.rows if validated is not None and file_status == "accepted" else []
+    registry["rows_landed"] = len(rows)
+
+    with transaction(con):
+        if rows:
+            frame = _raw_frame(schema, rows, load_id=load_id, sha=sha, name=name, sheet=sheet, landed_at=landed_at)
+            con.register("incoming", frame)
+            con.execute(f"insert into {schema.table} by name select * from incoming")
+            con.unregister("incoming")
+        if len(quarantine):
+            con.register("incoming", quarantine)
+            con.execute(f"insert into {QUARANTINE} by name select * exclude (record), record::json as record from incoming")
+            con.unregister("incoming")
+        con.register("incoming", pd.DataFrame([registry]))
+        con.execute(f"insert into {REGISTRY} by name select * from incoming")
+        con.unregister("incoming")
+    return FileOutcome(name, schema.file_type, sha, registry["status"], registry["reason"], registry["rows_landed"],
+                       registry["rows_quarantined"])
+
+
+def _raw_frame(schema: InboxSchema, rows: list[dict], *, load_id: str, sha: str, name: str, sheet: str | None,
+               landed_at: datetime) -> pd.DataFrame:
+    columns = [c for c, _ in schema.raw_columns()]
+    frame = pd.DataFrame.from_records(rows)
+    frame["load_id"], frame["file_sha256"], frame["file_name"] = load_id, sha, name
+    frame["sheet"], frame["landed_at"] = sheet, landed_at
+    for column, sql_type in schema.raw_columns():
+        if column not in frame:
+            frame[column] = None
+        if sql_type in ("bigint", "integer") and column != "row_number":
+            frame[column] = pd.array(frame[column].tolist(), dtype="Int64")
+        elif sql_type == "double":
+            frame[column] = pd.array(frame[column].tolist(), dtype="Float64")
+        elif sql_type == "varchar":
+            frame[column] = frame[column].astype(object)
+    return frame[columns]
+
+
+class _RawCopies:
+    """Byte-for-byte copies of the files a load processed, with a manifest (like an API load's pages);
+    ``_SUCCESS`` is written after the last file's transaction committed."""
+
+    def __init__(self, raw_dir: Path, load_id: str):
+        self.root = raw_dir / SOURCE / load_id
+        self.files = 0
+
+    def keep(self, name: str, data: bytes, sha: str, source: Path) -> None:
+        target = self.root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        entry = {"file": name, "sha256": sha, "bytes": len(data), "source": str(source.resolve()),
+                 "copied_at": datetime.now(timezone.utc).isoformat()}
+        with open(self.root / "manifest.jsonl", "a", encoding="utf-8") as manifest:
+            manifest.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        self.files += 1
+
+    def mark_complete(self, summary: InboxSummary) -> None:
+        if self.files:
+            (self.root / "_SUCCESS").write_text(json.dumps(summary.as_metadata(), indent=2, ensure_ascii=False),
+                                                encoding="utf-8")
+
+
+def read_municipality_ids(path: Path, *, types: Iterable[str] | None = None) -> set[str]:
+    """The codes of a Kolada ``/municipality`` response saved as JSON (gzip or not): the envelope
+    ``{"count", "values": [{"id", "title", "type"}]}`` or a bare list. ``types`` (e.g. ``{"K"}``) filters."""
+    import gzip
+
+    data = Path(path).read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    body = json.loads(data)
+    records = body["values"] if isinstance(body, dict) else body
+    wanted = set(types) if types else None
+    return {r["id"] for r in records if wanted is None or r.get("type") in wanted}
+
+
+def municipality_ids_from_warehouse(duckdb_path: Path) -> set[str]:
+    """The codes of Kolada's municipality list as landed by the latest Kolada load (``raw.kolada__municipality``),
+    for callers that run after the Kolada landing. Raises ``LookupError`` if no list has been landed."""
+    with connect(Path(duckdb_path), read_only=True) as con:
+        rows = con.execute(
+            "select distinct record ->> 'id' from raw.kolada__municipality "
+            "where load_id = (select max(load_id) from raw.kolada__municipality)"
+        ).fetchall()
+    ids = {code for (code,) in rows if code}
+    if not ids:
+        raise LookupError(f"{duckdb_path}: raw.kolada__municipality is empty; land Kolada first")
+    return ids
