@@ -9,6 +9,7 @@ from dagster_dbt import DbtCliResource
 
 from pipelines.assets.agencies import raw_scb_population, raw_skolverket_school_results
 from pipelines.assets.dbt import kkik_dbt_models
+from pipelines.assets.inbox import raw_inbox
 from pipelines.assets.kolada import raw_kolada
 from pipelines.catalogue import kkik_kpi_ids
 from pipelines.dbt_project import kkik_dbt_project
@@ -30,7 +31,7 @@ def warehouse(tmp_path_factory):
         "dbt": DbtCliResource(project_dir=kkik_dbt_project),
     }
     result = materialize(
-        [raw_kolada, raw_scb_population, raw_skolverket_school_results, kkik_dbt_models],
+        [raw_kolada, raw_scb_population, raw_skolverket_school_results, raw_inbox, kkik_dbt_models],
         resources=resources,
         instance=DagsterInstance.ephemeral(),
         tags=range_tags(YEARS),
@@ -55,7 +56,9 @@ def test_result_covers_kommuner_key_figures_years_and_genders(warehouse):
         "from kkik.kkik_result"
     ).fetchall()[0]
     assert kommuner == 290
-    assert kpis == len(kkik_kpi_ids()) == 24
+    # every catalogue figure but Servicemätningen's two telephone indices, for which the snapshot has
+    # no published per-kommun values (snapshot/inbox/README.md)
+    assert kpis == len(set(kkik_kpi_ids()) - {"N00671", "N00672"}) == 29
     assert years == YEARS
     # figures that Kolada divides by gender have K and M rows too
     genders = dict(con.execute(
@@ -87,8 +90,8 @@ def test_about_a_quarter_green_and_a_quarter_red(warehouse):
 
 def test_values_trace_to_the_load_and_synthetic_values_are_marked(warehouse):
     con, _ = warehouse
-    load_ids = con.execute("select list(distinct load_id) from kkik.fct_kpi_value").fetchall()[0][0]
-    assert len(load_ids) == 1
+    load_ids = con.execute("select list(distinct load_id) from kkik.fct_kpi_value where source = 'kolada'").fetchall()
+    assert len(load_ids[0][0]) == 1
     real, synthetic = con.execute(
         "select count(*) filter (where not is_synthetic), count(*) filter (where is_synthetic) from kkik.fct_kpi_value"
     ).fetchall()[0]
@@ -120,3 +123,16 @@ def test_kolada_lined_up_against_skolverket(warehouse):
     assert [r[0] for r in rows] == YEARS and all(r[1] == 290 for r in rows)
     # hemkommun (Kolada) and lägeskommun (Skolverket) count different pupils: most kommuner differ
     assert all(r[3] < 0.5 * r[2] for r in rows)
+
+
+def test_inbox_files_feed_the_mart_where_kolada_has_no_value(warehouse):
+    con, _ = warehouse
+    sources = dict(con.execute("select source, count(distinct kpi_id) from kkik.fct_kpi_value group by source").fetchall())
+    assert sources["kolada"] == 24
+    # U11401 (own reporting, a made-up sample file) and Servicemätningen's e-mail indices come from the inbox
+    assert con.execute("select source, bool_and(is_synthetic) from kkik.fct_kpi_value where kpi_id = 'U11401' "
+                       "group by source").fetchall() == [("egen_rapportering", True)]
+    assert sources["servicematningen"] == 2
+    # U31402 is in Kolada and in the own-reporting file: Kolada's value is kept, once
+    assert con.execute("select list(distinct source) from kkik.fct_kpi_value where kpi_id = 'U31402'").fetchall() == \
+        [(["kolada"],)]
