@@ -57,19 +57,24 @@ def kkik_colour(values_for_one_kpi_year: pd.Series, direction: str) -> pd.Series
     return out
 
 
-def colour_among(value: float, others_sorted_goodness: np.ndarray, direction: str) -> str:
-    """Colour a single value would get among the other kommuner (their goodness sorted ascending).
+def colour_among(value: float, sorted_goodness: np.ndarray, direction: str, exclude: float | None = None) -> str:
+    """Colour a single value would get among the other kommuner, in O(log n).
 
-    Equivalent to :func:`kkik_colour` on ``others + [value]`` read at ``value``, in O(log n), so the watch can
-    recolour a flagged kommun with its expected value without re-ranking the whole KPI.
+    ``sorted_goodness`` holds the others' goodness (value for direction higher, −value for lower) sorted
+    ascending. ``exclude`` is the goodness of one entry of ``sorted_goodness`` to leave out: the kommun's
+    own stored value, so the watch can recolour a kommun with its expected value using the sorted values of
+    all kommuner, without re-sorting per flag. Equivalent to :func:`kkik_colour` on ``others + [value]``
+    read at ``value``.
     """
     if value is None or np.isnan(value):
         return GREY
     if direction not in ("higher", "lower"):
         return WHITE
     good = value if direction == "higher" else -value
-    n = len(others_sorted_goodness) + 1
-    strictly_better = len(others_sorted_goodness) - np.searchsorted(others_sorted_goodness, good, side="right")
+    excluded = exclude is not None and bool(np.isfinite(exclude))
+    n = len(sorted_goodness) - excluded + 1
+    strictly_better = len(sorted_goodness) - np.searchsorted(sorted_goodness, good, side="right")
+    strictly_better -= int(excluded and exclude > good)
     percentile = strictly_better / n
     if percentile < GREEN_BELOW:
         return GREEN

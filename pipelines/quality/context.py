@@ -66,7 +66,7 @@ def normalise_values(values: pd.DataFrame) -> pd.DataFrame:
     out["value"] = pd.to_numeric(out["value"], errors="coerce").astype(float)
     out["status"] = out["status"].astype(object).where(out["status"].notna(), None)
     extra = [c for c in out.columns if c not in VALUE_COLUMNS]
-    return out[VALUE_COLUMNS + extra].reset_index(drop=True)
+    return _as_object(out[VALUE_COLUMNS + extra].reset_index(drop=True))
 
 
 def normalise_kpis(kpis: pd.DataFrame) -> pd.DataFrame:
@@ -88,7 +88,17 @@ def normalise_kpis(kpis: pd.DataFrame) -> pd.DataFrame:
     out["source_agency"] = out["source_agency"].fillna("").astype(str)
     out["collection_method"] = out["collection_method"].fillna("read_from_source").astype(str)
     out["is_divided_by_gender"] = out["is_divided_by_gender"].fillna(False).astype(bool)
-    return out.drop_duplicates("kpi_id", keep="last").set_index("kpi_id", drop=False)
+    out = out.drop_duplicates("kpi_id", keep="last")
+    out.index = pd.Index(out["kpi_id"].to_numpy(dtype=object), name="kpi_id")
+    return _as_object(out)
+
+
+def _as_object(frame: pd.DataFrame) -> pd.DataFrame:
+    """String columns as plain Python objects: pandas 3's Arrow strings are slow to filter and join."""
+    for column in frame.columns:
+        if pd.api.types.is_string_dtype(frame[column].dtype) and frame[column].dtype != object:
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    return frame
 
 
 def normalise_municipalities(municipalities: pd.DataFrame) -> pd.DataFrame:
@@ -109,7 +119,9 @@ def normalise_municipalities(municipalities: pd.DataFrame) -> pd.DataFrame:
     if "is_participant" not in out.columns:
         out["is_participant"] = out["is_kommun"]
     out["is_participant"] = out["is_participant"].fillna(False).astype(bool)
-    return out.drop_duplicates("municipality_id", keep="last").set_index("municipality_id", drop=False)
+    out = out.drop_duplicates("municipality_id", keep="last")
+    out.index = pd.Index(out["municipality_id"].to_numpy(dtype=object), name="municipality_id")
+    return _as_object(out)
 
 
 def build_peers(municipalities: pd.DataFrame, similar_groups: pd.DataFrame | None) -> pd.DataFrame:
@@ -135,19 +147,6 @@ def build_peers(municipalities: pd.DataFrame, similar_groups: pd.DataFrame | Non
     return pairs[["municipality_id", "peer_id"]].drop_duplicates().reset_index(drop=True)
 
 
-def robust_scale(values: pd.Series) -> float:
-    """Scaled MAD, falling back to IQR/1.349 when more than half the values are equal (MAD = 0)."""
-    v = values.dropna().to_numpy(dtype=float)
-    if len(v) == 0:
-        return float("nan")
-    med = np.median(v)
-    mad = np.median(np.abs(v - med)) * MAD_SCALE
-    if mad > 0:
-        return float(mad)
-    q1, q3 = np.percentile(v, [25, 75])
-    return float((q3 - q1) / 1.349) if q3 > q1 else float("nan")
-
-
 @dataclass
 class WatchContext:
     """Everything a rule needs, normalised, with shared derived tables computed once on demand.
@@ -166,6 +165,8 @@ class WatchContext:
     source_comparison: pd.DataFrame | None = None
     kpi_metadata_previous: pd.DataFrame | None = None
     kpi_metadata_current: pd.DataFrame | None = None
+    #: Parameters shared by several rules (the rule table's top-level ``parameters``).
+    shared: dict = field(default_factory=dict)
     _cache: dict = field(default_factory=dict, repr=False)
 
     # ---------------------------------------------------------------- construction
@@ -182,6 +183,7 @@ class WatchContext:
         source_comparison: pd.DataFrame | None = None,
         kpi_metadata_previous: pd.DataFrame | None = None,
         kpi_metadata_current: pd.DataFrame | None = None,
+        shared: dict | None = None,
     ) -> WatchContext:
         raw = normalise_values(values)
         kpi_table = normalise_kpis(kpis)
@@ -201,6 +203,7 @@ class WatchContext:
             source_comparison=source_comparison,
             kpi_metadata_previous=kpi_metadata_previous,
             kpi_metadata_current=kpi_metadata_current,
+            shared=dict(shared or {}),
         )
 
     # ---------------------------------------------------------------- shared tables
@@ -212,27 +215,60 @@ class WatchContext:
         v = v[v["gender"].isin(["T", "K", "M"])]
         v = v.drop_duplicates(KEY, keep="first").copy()
         v["year"] = v["year"].astype(int)
+        # Integer codes of KPI and municipality, carried by every frame derived from this one, so that
+        # value lookups need not hash the strings again (see :meth:`_codes`).
+        kpi_index, mun_index, _ = self._code_indexes()
+        v["_k"] = kpi_index.get_indexer(v["kpi_id"].to_numpy(dtype=object))
+        v["_m"] = mun_index.get_indexer(v["municipality_id"].to_numpy(dtype=object))
         return self.attach(v).reset_index(drop=True)
+
+    def _code_indexes(self) -> tuple[pd.Index, pd.Index, pd.Index]:
+        if "code_maps" not in self._cache:
+            self._cache["code_maps"] = (
+                pd.Index(self.kpis.index.astype(object)),
+                pd.Index(self.municipalities.index.astype(object)),
+                pd.Index(["T", "K", "M"], dtype=object),
+            )
+        return self._cache["code_maps"]
 
     def attach(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Join KPI and municipality attributes onto a frame with kpi_id and municipality_id."""
-        kpi_attr = self.kpis[["unit", "direction", "title", "collection_method", "source_agency",
-                              "is_divided_by_gender"]]
-        mun_attr = self.municipalities[["name", "is_kommun", "is_participant", "similar_group"]]
+        # Only what the rules filter on: every extra string column is copied by every filter.
+        kpi_attr = self.kpis[["unit", "direction"]]
+        mun_attr = self.municipalities[["is_kommun", "is_participant"]]
         out = frame.join(kpi_attr, on="kpi_id").join(mun_attr, on="municipality_id")
         out["is_kommun"] = out["is_kommun"].fillna(False).astype(bool)
         out["is_participant"] = out["is_participant"].fillna(False).astype(bool)
         return out
 
+    def _codes(self, kpi, municipality, gender, year, parts: pd.DataFrame | None = None) -> np.ndarray:
+        """One int64 code per (kpi, municipality, gender, year): fast hash lookups instead of a MultiIndex.
+
+        Unknown parts give -1 (never matches a stored code). ``parts`` may carry precomputed integer
+        columns ``_k`` and ``_m`` (added to the target cells) to skip hashing the strings again.
+        """
+        kpi_index, mun_index, gender_index = self._code_indexes()
+        if parts is not None and "_k" in parts.columns:
+            k, m = parts["_k"].to_numpy(dtype=np.int64), parts["_m"].to_numpy(dtype=np.int64)
+        else:
+            k = kpi_index.get_indexer(np.asarray(kpi, dtype=object)).astype(np.int64)
+            m = mun_index.get_indexer(np.asarray(municipality, dtype=object)).astype(np.int64)
+        if isinstance(gender, str):
+            g = np.full(len(k), gender_index.get_loc(gender), dtype=np.int64)
+        else:
+            g = gender_index.get_indexer(np.asarray(gender, dtype=object)).astype(np.int64)
+        y = np.asarray(year, dtype=float)
+        ok = (k >= 0) & (m >= 0) & (g >= 0) & np.isfinite(y)
+        code = ((k * 100_000 + m) * 4 + g) * 10_000 + np.where(ok, y, 0).astype(np.int64)
+        return np.where(ok, code, -1)
+
     @cached_property
-    def long(self) -> pd.DataFrame:
-        """Values with a number, keyed for lookups: (kpi_id, municipality_id, gender, year) → value."""
-        v = self.values.loc[self.values["value"].notna(), KEY + ["value"]]
-        index = pd.MultiIndex.from_arrays([
-            v["kpi_id"].to_numpy(), v["municipality_id"].to_numpy(), v["gender"].to_numpy(),
-            v["year"].to_numpy(dtype=float),
-        ])
-        return pd.Series(v["value"].to_numpy(dtype=float), index=index)
+    def long(self) -> pd.Series:
+        """Values with a number, keyed by :meth:`_codes` of (kpi_id, municipality_id, gender, year)."""
+        v = self.values.loc[self.values["value"].notna()]
+        codes = self._codes(v["kpi_id"].to_numpy(), v["municipality_id"].to_numpy(), v["gender"].to_numpy(),
+                            v["year"].to_numpy(), parts=v)
+        return pd.Series(v["value"].to_numpy(dtype=float), index=pd.Index(codes))
 
     @cached_property
     def kommun_values(self) -> pd.DataFrame:
@@ -248,6 +284,13 @@ class WatchContext:
 
     def previous_periods(self, kpi_id: str, year: int, n: int = 1) -> list[int]:
         """The last ``n`` periods of a KPI before ``year`` (most recent first), within the allowed gap."""
+        memo = self._cache.setdefault("previous_periods", {})
+        key = (kpi_id, int(year), n)
+        if key not in memo:
+            memo[key] = self._previous_periods(kpi_id, int(year), n)
+        return memo[key]
+
+    def _previous_periods(self, kpi_id: str, year: int, n: int) -> list[int]:
         earlier = [p for p in self.periods.get(kpi_id, []) if p < year]
         out: list[int] = []
         current = year
@@ -279,12 +322,10 @@ class WatchContext:
 
     def lookup(self, frame: pd.DataFrame, *, year_column: str = "year", gender: str | None = None) -> np.ndarray:
         """Value of each row's cell in ``frame[year_column]`` (optionally for another gender); NaN if none."""
-        genders = frame["gender"] if gender is None else pd.Series(gender, index=frame.index)
-        idx = pd.MultiIndex.from_arrays([
-            frame["kpi_id"].to_numpy(), frame["municipality_id"].to_numpy(), genders.to_numpy(),
-            frame[year_column].astype("float").to_numpy(),
-        ])
-        return self.long.reindex(idx).to_numpy(dtype=float)
+        genders = frame["gender"].to_numpy() if gender is None else gender
+        codes = self._codes(frame["kpi_id"].to_numpy(), frame["municipality_id"].to_numpy(), genders,
+                            frame[year_column].to_numpy(dtype=float, na_value=np.nan), parts=frame)
+        return self.long.reindex(codes).to_numpy(dtype=float)
 
     def history(self, frame: pd.DataFrame, n_periods: int) -> pd.DataFrame:
         """Per row, the cell's values in the KPI's last ``n_periods`` periods before the row's year (long)."""
@@ -292,7 +333,8 @@ class WatchContext:
         rows = [(k, y, p) for k, y in zip(pairs["kpi_id"], pairs["year"])
                 for p in self.previous_periods(k, y, n_periods)]
         hist_years = pd.DataFrame(rows, columns=["kpi_id", "year", "hist_year"])
-        keyed = frame[CELL + ["year"]].drop_duplicates().merge(hist_years, on=["kpi_id", "year"])
+        codes = [c for c in ("_k", "_m") if c in frame.columns]
+        keyed = frame[CELL + ["year"] + codes].drop_duplicates(CELL + ["year"]).merge(hist_years, on=["kpi_id", "year"])
         keyed["hist_value"] = self.lookup(keyed, year_column="hist_year")
         return keyed
 
@@ -308,11 +350,44 @@ class WatchContext:
         if "national_stats" not in self._cache:
             kv = self.kommun_values
             kv = kv[kv["year"].isin(self.years)]
-            g = kv.groupby(["kpi_id", "year", "gender"])["value"]
-            stats = g.agg(median="median", n="count", q1=lambda s: s.quantile(0.25), q3=lambda s: s.quantile(0.75))
-            stats["scale"] = g.apply(robust_scale)
+            keys = ["kpi_id", "year", "gender"]
+            g = kv.groupby(keys)["value"]
+            stats = pd.DataFrame({"median": g.median(), "n": g.count(), "q1": g.quantile(0.25),
+                                  "q3": g.quantile(0.75)})
+            deviation = (kv["value"] - kv[keys].join(stats["median"], on=keys)["median"]).abs()
+            mad = deviation.groupby([kv[k] for k in keys]).median() * MAD_SCALE
+            iqr_scale = (stats["q3"] - stats["q1"]) / 1.349
+            stats["scale"] = mad.where(mad > 0, iqr_scale.where(iqr_scale > 0))
             self._cache["national_stats"] = stats
         return self._cache["national_stats"]
+
+    def kommun_groups(self) -> dict[tuple, np.ndarray]:
+        """Kommun values per (kpi_id, year, gender) of the target years, as arrays (for recolouring)."""
+        if "kommun_groups" not in self._cache:
+            kv = self.kommun_values
+            kv = kv[kv["year"].isin(self.years)]
+            self._cache["kommun_groups"] = {
+                key: group.to_numpy(dtype=float) for key, group in kv.groupby(["kpi_id", "year", "gender"])["value"]
+            }
+        return self._cache["kommun_groups"]
+
+    def peer_matrix(self) -> tuple[pd.Index, np.ndarray]:
+        """Municipality ids and, per id, the positions of its peers padded with ``len(ids)`` (a NaN slot)."""
+        if "peer_matrix" not in self._cache:
+            ids = pd.Index(self.municipalities.index.astype(object))
+            peers = self.peers.assign(
+                focal=ids.get_indexer(self.peers["municipality_id"].to_numpy(dtype=object)),
+                peer=ids.get_indexer(self.peers["peer_id"].to_numpy(dtype=object)),
+            )
+            peers = peers[(peers["focal"] >= 0) & (peers["peer"] >= 0)]
+            width = int(peers.groupby("focal").size().max()) if len(peers) else 0
+            matrix = np.full((len(ids), max(width, 1)), len(ids), dtype=np.int64)
+            if len(peers):
+                peers = peers.sort_values(["focal", "peer"])
+                slot = peers.groupby("focal").cumcount().to_numpy()
+                matrix[peers["focal"].to_numpy(), slot] = peers["peer"].to_numpy()
+            self._cache["peer_matrix"] = (ids, matrix)
+        return self._cache["peer_matrix"]
 
     def national(self, frame: pd.DataFrame, column: str = "median") -> np.ndarray:
         """A column of :meth:`national_stats` for each row of ``frame`` (by kpi_id, year, gender)."""
@@ -330,11 +405,23 @@ class WatchContext:
         prev = frame["prev_value"].to_numpy(dtype=float) if "prev_value" in frame else np.full(len(frame), np.nan)
         return np.where(np.isfinite(prev), prev, self.national(frame))
 
-    def target(self, rule) -> pd.DataFrame:
-        """Target-year cells the rule applies to."""
-        cells = self.cells
-        return cells[rule.applies_to.mask(cells)]
+    @cached_property
+    def kpi_info(self) -> dict[str, dict]:
+        """KPI attributes as plain dicts: flags are few, and dict lookups beat pandas for a handful of rows."""
+        columns = ["title", "unit", "direction", "collection_method", "source_agency"]
+        return {k: dict(zip(columns, row)) for k, row in
+                zip(self.kpis.index, self.kpis[columns].itertuples(index=False, name=None))}
 
-    def municipality_label(self, ids: pd.Series) -> pd.Series:
-        names = ids.map(self.municipalities["name"]).fillna("")
-        return (ids.fillna("").astype(str) + " " + names).str.strip()
+    @cached_property
+    def municipality_info(self) -> dict[str, tuple[str, bool]]:
+        """Municipality id → (name, is_kommun)."""
+        return dict(zip(self.municipalities.index,
+                        zip(self.municipalities["name"], self.municipalities["is_kommun"])))
+
+    def target(self, rule) -> pd.DataFrame:
+        """Target-year cells the rule applies to (cached per ``applies_to``: rules often share it)."""
+        memo = self._cache.setdefault("target", {})
+        if rule.applies_to not in memo:
+            cells = self.cells
+            memo[rule.applies_to] = cells[rule.applies_to.mask(cells)]
+        return memo[rule.applies_to]

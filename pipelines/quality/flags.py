@@ -29,7 +29,6 @@ deviation first. Ties are broken by severity, KPI, municipality, year and gender
 from __future__ import annotations
 
 import math
-import string
 
 import numpy as np
 import pandas as pd
@@ -57,30 +56,46 @@ METHOD_LABEL = {
 
 
 def empty_flags() -> pd.DataFrame:
-    frame = pd.DataFrame({c: pd.Series(dtype=object) for c in FLAG_COLUMNS})
-    return _typed(frame)
+    """The flags table with no rows and the published column types."""
+    return pd.DataFrame({
+        column: pd.Series(dtype=float if column in FLOAT_COLUMNS else "Int64" if column == "year"
+                          else bool if column == "would_change_colour" else object)
+        for column in FLAG_COLUMNS
+    })
+
+
+FLOAT_COLUMNS = ("observed_value", "expected_low", "expected_high", "expected_value", "impact_score")
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
-    for column in ("observed_value", "expected_low", "expected_high", "expected_value", "impact_score"):
+    for column in FLOAT_COLUMNS:
         frame[column] = frame[column].astype(float)
     frame["year"] = frame["year"].astype("Int64")
     frame["would_change_colour"] = frame["would_change_colour"].astype(bool)
     return frame
 
 
+def _column(value, n: int, index):
+    """A scalar or an array-like as a plain array of length n (Series are aligned by position)."""
+    if isinstance(value, pd.Series):
+        return value.to_numpy()
+    if np.ndim(value) == 0:
+        return np.full(n, value, dtype=object if isinstance(value, str) or value is None else float)
+    return np.asarray(value)
+
+
 def make_hits(frame: pd.DataFrame, observed, low=np.nan, high=np.nan, expected=np.nan, **extra) -> pd.DataFrame:
     """The standard hits frame for the rows of ``frame`` (arguments: arrays aligned with it, or scalars)."""
-    out = pd.DataFrame(index=frame.index)
-    for column in KEY:
-        out[column] = frame[column] if column in frame.columns else None
-    out["observed_value"] = observed
-    out["expected_low"] = low
-    out["expected_high"] = high
-    out["expected_value"] = expected
+    n = len(frame)
+    data = {column: (frame[column].to_numpy() if column in frame.columns else np.full(n, None, dtype=object))
+            for column in KEY}
+    data["observed_value"] = _column(observed, n, frame.index).astype(float)
+    data["expected_low"] = _column(low, n, frame.index).astype(float)
+    data["expected_high"] = _column(high, n, frame.index).astype(float)
+    data["expected_value"] = _column(expected, n, frame.index).astype(float)
     for name, value in extra.items():
-        out[name] = value
-    return out.reset_index(drop=True)
+        data[name] = _column(value, n, frame.index)
+    return pd.DataFrame(data)
 
 
 def format_number(x) -> str:
@@ -110,59 +125,61 @@ class _Fields(dict):
 
 
 def render_messages(hits: pd.DataFrame, rule: Rule, ctx: WatchContext) -> list[str]:
-    names = [f for _, f, _, _ in string.Formatter().parse(rule.message) if f]
-    units = hits["kpi_id"].map(ctx.kpis["unit"]) if len(hits) else pd.Series(dtype=object)
-    titles = hits["kpi_id"].map(ctx.kpis["title"]) if len(hits) else pd.Series(dtype=object)
-    labels = ctx.municipality_label(hits["municipality_id"]) if len(hits) else pd.Series(dtype=object)
-    records = hits.to_dict("records")
+    """Fill the rule's message template for each hit (numbers formatted by :func:`format_number`)."""
+    columns = {c: hits[c].tolist() for c in hits.columns}
     messages = []
-    for i, row in enumerate(records):
-        unit = units.iloc[i] if isinstance(units.iloc[i], str) else ""
-        fields = _Fields({k: format_number(v) if isinstance(v, float | np.floating) else v for k, v in row.items()})
+    for i in range(len(hits)):
+        kpi = ctx.kpi_info.get(columns["kpi_id"][i], {})
+        mid = columns["municipality_id"][i]
+        name = ctx.municipality_info.get(mid, ("", False))[0] if mid is not None else ""
+        unit = kpi.get("unit") or ""
+        year = columns["year"][i]
+        fields = _Fields({c: format_number(v[i]) if isinstance(v[i], float | np.floating) else v[i]
+                          for c, v in columns.items()})
         fields.update(
-            kpi_title=titles.iloc[i] if isinstance(titles.iloc[i], str) else "",
-            municipality=labels.iloc[i] or "(all municipalities)",
-            municipality_name=ctx.municipalities["name"].get(row["municipality_id"], ""),
-            gender_label=GENDER_LABEL.get(row["gender"], "all genders"),
+            kpi_title=kpi.get("title") or "",
+            kpi=f"{columns['kpi_id'][i]} ({kpi['title']})" if kpi.get("title") else columns["kpi_id"][i],
+            municipality=f"{mid} {name}".strip() if isinstance(mid, str) else "(all municipalities)",
+            municipality_name=name,
+            gender_label=GENDER_LABEL.get(columns["gender"][i], "all genders"),
             u=UNIT_SUFFIX.get(unit, ""),
             unit=unit,
-            observed=format_number(row["observed_value"]),
-            expected=format_number(row["expected_value"]),
-            low=format_number(row["expected_low"]),
-            high=format_number(row["expected_high"]),
-            year=row["year"] if row["year"] is not None and not pd.isna(row["year"]) else "",
+            observed=format_number(columns["observed_value"][i]),
+            expected=format_number(columns["expected_value"][i]),
+            low=format_number(columns["expected_low"][i]),
+            high=format_number(columns["expected_high"][i]),
+            year="" if year is None or pd.isna(year) else int(year),
         )
-        for name in names:
-            if name not in fields:
-                fields[name] = "{" + name + "}"
         messages.append(rule.message.format_map(fields))
     return messages
 
 
-def _source_and_contact(hits: pd.DataFrame, ctx: WatchContext) -> tuple[pd.Series, pd.Series]:
+def _source_and_contact(hits: pd.DataFrame, ctx: WatchContext) -> tuple[list[str], list[str]]:
     """Who produced the figure, and whom the reviewer asks.
 
     The municipality answers for the figures it reports itself (``municipality_reported``): the RKA
     checklist says "know who answers for the figure at home". For figures read from another source or
     from an external survey, RKA (which runs Kolada) and the source agency answer.
     """
-    kpi = ctx.kpis.reindex(hits["kpi_id"])
-    agency = kpi["source_agency"].fillna("").to_numpy()
-    method = kpi["collection_method"].fillna("").to_numpy()
-    source = pd.Series(
-        [f"{a} ({METHOD_LABEL.get(m, m)})" if a else (METHOD_LABEL.get(m, m) or "unknown") for a, m in zip(agency, method)],
-        index=hits.index,
-    )
+    given = None
     if "source" in ctx.raw.columns:
-        given = hits[KEY].merge(ctx.raw.drop_duplicates(KEY)[KEY + ["source"]], on=KEY, how="left")["source"]
-        source = pd.Series(np.where(given.notna().to_numpy(), given.astype(str).to_numpy(), source.to_numpy()),
-                           index=hits.index)
-    labels = ctx.municipality_label(hits["municipality_id"])
-    is_kommun = hits["municipality_id"].map(ctx.municipalities["is_kommun"]).fillna(False).astype(bool)
-    own = (method == "municipality_reported") & hits["municipality_id"].notna().to_numpy()
-    rka = np.where(agency != "", "RKA / " + pd.Series(agency).astype(str).to_numpy(), "RKA")
-    contact = np.where(own, np.where(is_kommun, "kommunen " + labels, labels), rka)
-    return source, pd.Series(contact, index=hits.index)
+        given = hits[KEY].merge(ctx.raw.drop_duplicates(KEY)[KEY + ["source"]], on=KEY, how="left")["source"].tolist()
+    sources, contacts = [], []
+    for i, (kpi_id, mid) in enumerate(zip(hits["kpi_id"].tolist(), hits["municipality_id"].tolist())):
+        kpi = ctx.kpi_info.get(kpi_id, {})
+        agency, method = kpi.get("source_agency") or "", kpi.get("collection_method") or ""
+        method_label = METHOD_LABEL.get(method, method)
+        source = f"{agency} ({method_label})" if agency else (method_label or "unknown")
+        if given is not None and isinstance(given[i], str) and given[i]:
+            source = given[i]
+        sources.append(source)
+        if method == "municipality_reported" and isinstance(mid, str):
+            name, is_kommun = ctx.municipality_info.get(mid, ("", False))
+            label = f"{mid} {name}".strip()
+            contacts.append(f"kommunen {label}" if is_kommun else label)
+        else:
+            contacts.append(f"RKA / {agency}" if agency else "RKA")
+    return sources, contacts
 
 
 def _replacement(hits: pd.DataFrame) -> np.ndarray:
@@ -177,29 +194,33 @@ def _replacement(hits: pd.DataFrame) -> np.ndarray:
 
 
 def _colour_change(hits: pd.DataFrame, ctx: WatchContext) -> np.ndarray:
+    """Would the kommun's colour differ with the replacement value instead of the observed one?
+
+    The colour of a value x among the other kommuner depends only on how many of them are strictly
+    better than x (see :func:`pipelines.quality.colour.colour_among`): a ``searchsorted`` in the sorted
+    goodness of all kommuner with a value, minus one if the kommun's own stored value is among the
+    strictly better.
+    """
     out = np.zeros(len(hits), dtype=bool)
-    if not len(hits):
-        return out
     replacement = _replacement(hits)
-    direction = hits["kpi_id"].map(ctx.kpis["direction"]).fillna("none").to_numpy()
-    is_kommun = hits["municipality_id"].map(ctx.municipalities["is_kommun"]).fillna(False).to_numpy(dtype=bool)
-    candidate = is_kommun & np.isin(direction, ["higher", "lower"]) & np.isfinite(replacement) \
-        & hits["year"].notna().to_numpy() & hits["gender"].notna().to_numpy()
-    if not candidate.any():
-        return out
-    kv = ctx.kommun_values
-    wanted = hits.loc[candidate, ["kpi_id", "year", "gender"]].drop_duplicates()
-    kv = kv.merge(wanted.astype({"year": int}), on=["kpi_id", "year", "gender"])
-    groups = {key: g for key, g in kv.groupby(["kpi_id", "year", "gender"])[["municipality_id", "value"]]}
     observed = hits["observed_value"].to_numpy(dtype=float)
-    for i in np.flatnonzero(candidate):
-        key = (hits["kpi_id"].iat[i], int(hits["year"].iat[i]), hits["gender"].iat[i])
-        group = groups.get(key)
-        others = group.loc[group["municipality_id"] != hits["municipality_id"].iat[i], "value"].to_numpy(dtype=float) \
-            if group is not None else np.array([])
-        goodness = np.sort(others if direction[i] == "higher" else -others)
-        before = colour_among(observed[i], goodness, direction[i])
-        after = colour_among(replacement[i], goodness, direction[i])
+    own_values = None
+    groups = ctx.kommun_groups()
+    rows = zip(hits["kpi_id"].tolist(), hits["municipality_id"].tolist(), hits["year"].tolist(),
+               hits["gender"].tolist())
+    for i, (kpi_id, mid, year, gender) in enumerate(rows):
+        direction = ctx.kpi_info.get(kpi_id, {}).get("direction")
+        if direction not in ("higher", "lower") or not np.isfinite(replacement[i]) or year is None \
+                or pd.isna(year) or not ctx.municipality_info.get(mid, ("", False))[1]:
+            continue
+        values = groups.get((kpi_id, int(year), gender))
+        sign = 1.0 if direction == "higher" else -1.0
+        good_all = np.sort(sign * values) if values is not None else np.array([])
+        if own_values is None:
+            own_values = ctx.lookup(hits)
+        own = sign * own_values[i]
+        before = colour_among(observed[i], good_all, direction, exclude=own)
+        after = colour_among(replacement[i], good_all, direction, exclude=own)
         out[i] = before != after and after != GREY
     return out
 
@@ -227,10 +248,13 @@ def _deviation(hits: pd.DataFrame, ctx: WatchContext) -> np.ndarray:
     return np.where(whole_kpi, D_MAX, np.nan_to_num(dev))
 
 
-def assemble(hits: pd.DataFrame, rule: Rule, ctx: WatchContext) -> pd.DataFrame:
-    """Flags of one rule: hits plus rule id, severity, message, source, contact, colour change, impact."""
+def assemble(hits: pd.DataFrame, rule: Rule, ctx: WatchContext) -> pd.DataFrame | None:
+    """Flags of one rule: hits plus rule id, severity, message, source, contact, colour change, impact.
+
+    ``None`` when the rule has no hits.
+    """
     if hits is None or not len(hits):
-        return empty_flags()
+        return None
     hits = hits.reset_index(drop=True)
     out = hits[HIT_COLUMNS].copy()
     out["rule_id"] = rule.id

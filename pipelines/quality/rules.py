@@ -87,6 +87,8 @@ class RuleSet:
     """The loaded rule table, in file order."""
 
     rules: tuple[Rule, ...]
+    #: Parameters shared by several rules (e.g. ``additive_kpis``, ``statuses``).
+    parameters: Mapping[str, Any] = field(default_factory=dict)
     version: str = ""
     language: str = "en"
     source: str = ""
@@ -128,6 +130,10 @@ class RuleSet:
             self,
             rules=tuple(r.with_parameters(**changes) if r.id == rule_id else r for r in self.rules),
         )
+
+    def with_shared(self, **changes: Any) -> RuleSet:
+        """A copy with some shared parameters changed."""
+        return replace(self, parameters={**self.parameters, **changes})
 
     def with_enabled(self, rule_id: str, enabled: bool) -> RuleSet:
         if rule_id not in self:
@@ -209,8 +215,12 @@ def parse_rules(document: Mapping[str, Any], *, source: str = "") -> RuleSet:
     duplicated = sorted({i for i in ids if ids.count(i) > 1})
     if duplicated:
         raise RuleError(f"{source or 'rule document'}: duplicated rule ids {duplicated}")
+    shared = document.get("parameters") or {}
+    if not isinstance(shared, Mapping):
+        raise RuleError(f"{source or 'rule document'}: top-level 'parameters' must be a mapping")
     return RuleSet(
         rules=rules,
+        parameters=dict(shared),
         version=str(document.get("version", "")),
         language=str(document.get("language", "en")),
         source=source,

@@ -1,0 +1,129 @@
+"""Gender consistency: the total (T) against the values for women (K) and men (M).
+
+For a share or a mean the total is a weighted mean of K and M, so it must lie between them; for an
+additive count it is their sum. A third, subtler slip is K and M entered in each other's places: the
+values are individually plausible, but the ordering of women and men flips against the kommun's own
+history while the magnitudes match last year's swapped.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pipelines.quality.context import MAD_SCALE, WatchContext
+from pipelines.quality.flags import make_hits
+from pipelines.quality.rules import Rule
+
+
+def _with_k_and_m(ctx: WatchContext, cells: pd.DataFrame) -> pd.DataFrame:
+    out = cells.copy()
+    out["value_k"] = ctx.lookup(out, gender="K")
+    out["value_m"] = ctx.lookup(out, gender="M")
+    return out
+
+
+def _tolerance(rule: Rule, scale: np.ndarray) -> np.ndarray:
+    return float(rule.param("abs_tolerance", 0.5)) + float(rule.param("rel_tolerance", 0.01)) * np.abs(scale)
+
+
+def total_between(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
+    """For shares and means: T must lie within [min(K, M), max(K, M)] ± tolerance.
+
+    Tolerance = ``abs_tolerance`` + ``rel_tolerance`` × max(|K|, |M|): Kolada rounds self-reported figures
+    to integers, so K = 81, M = 82, T = 82 must pass. KPIs listed in ``additive_kpis`` are skipped (their
+    total is a sum, see :func:`total_sum`).
+    """
+    cells = ctx.target(rule)
+    cells = cells[(cells["gender"] == "T") & ~cells["kpi_id"].isin(ctx.shared.get("additive_kpis", []))]
+    cells = _with_k_and_m(ctx, cells)
+    cells = cells[cells["value"].notna() & cells["value_k"].notna() & cells["value_m"].notna()]
+    low = np.minimum(cells["value_k"], cells["value_m"]).to_numpy(dtype=float)
+    high = np.maximum(cells["value_k"], cells["value_m"]).to_numpy(dtype=float)
+    tol = _tolerance(rule, high)
+    value = cells["value"].to_numpy(dtype=float)
+    fires = (value < low - tol) | (value > high + tol)
+    sel = cells[fires]
+    return make_hits(sel, sel["value"], low[fires], high[fires], np.nan,
+                     value_k=sel["value_k"], value_m=sel["value_m"])
+
+
+def total_sum(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
+    """For additive counts (listed in the shared ``additive_kpis``): T must equal K + M ± tolerance."""
+    cells = ctx.target(rule)
+    cells = cells[(cells["gender"] == "T") & cells["kpi_id"].isin(ctx.shared.get("additive_kpis", []))]
+    cells = _with_k_and_m(ctx, cells)
+    cells = cells[cells["value"].notna() & cells["value_k"].notna() & cells["value_m"].notna()]
+    total = (cells["value_k"] + cells["value_m"]).to_numpy(dtype=float)
+    value = cells["value"].to_numpy(dtype=float)
+    fires = np.abs(value - total) > _tolerance(rule, value)
+    sel = cells[fires]
+    return make_hits(sel, sel["value"], expected=total[fires], value_k=sel["value_k"], value_m=sel["value_m"])
+
+
+def swapped(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
+    """K and M swapped: the K/M ordering flips against the kommun's history and swapping fits better.
+
+    Fires when all of these hold for a cell pair (K, M) in year t with previous period t−1:
+
+    * in the last ``history_periods`` periods, at least ``min_history`` have both K and M, and in all of
+      them K − M has the same sign s (women consistently above, or consistently below, men);
+    * now sign(K_t − M_t) = −s, and the gap is real: |K_t − M_t| ≥ ``min_gap_rel`` × mean(|K_t|, |M_t|);
+    * the change of the gap g = K − M is unusual: |Δg − median Δg| ≥ ``min_gap_change_z`` × scaled MAD of
+      Δg among the kommuner (this KPI and year; skipped with fewer than 10 kommuner), so figures whose
+      women-men gap is small against its yearly noise (satisfaction surveys of small kommuner) stay quiet;
+    * the swapped reading fits better once the change common to women and men is removed:
+      |g_t + g_{t−1}| ≤ ``fit_ratio`` × |g_t − g_{t−1}| (a swap turns g_{t−1} into about −g_{t−1}; the
+      level may move with the year, as turnout does between elections).
+
+    Emits two flags, on K and on M, each expecting the other's value.
+    """
+    cells = ctx.target(rule)
+    cells = cells[(cells["gender"] == "K") & cells["value"].notna() & cells["prev_value"].notna()]
+    if not len(cells):
+        return make_hits(cells, [])
+    k_now = cells["value"].to_numpy(dtype=float)
+    m_now = ctx.lookup(cells, gender="M")
+    k_prev = cells["prev_value"].to_numpy(dtype=float)
+    m_prev = ctx.lookup(cells, year_column="prev_year", gender="M")
+
+    hist = ctx.history(cells, int(rule.param("history_periods", 3)))
+    hist["hist_m"] = ctx.lookup(hist.assign(gender="M"), year_column="hist_year")
+    hist["diff_sign"] = np.sign(hist["hist_value"] - hist["hist_m"])
+    hist = hist.dropna(subset=["diff_sign"])
+    agg = hist.groupby(["kpi_id", "municipality_id", "gender", "year"])["diff_sign"].agg(["count", "min", "max"])
+    idx = pd.MultiIndex.from_frame(cells[["kpi_id", "municipality_id", "gender", "year"]])
+    agg = agg.reindex(idx)
+    consistent = (agg["count"] >= int(rule.param("min_history", 2))) & (agg["min"] == agg["max"]) & (agg["min"] != 0)
+    history_sign = agg["min"].to_numpy(dtype=float)
+
+    level = (np.abs(k_now) + np.abs(m_now)) / 2
+    gap_ok = np.abs(k_now - m_now) >= float(rule.param("min_gap_rel", 0.02)) * level
+    # How unusual is the change of the women-men gap, against the same change in all kommuner this year?
+    gap_change = (k_now - m_now) - (k_prev - m_prev)
+    kommun = cells["is_kommun"].to_numpy()
+    frame = pd.DataFrame({"kpi_id": cells["kpi_id"].to_numpy(), "year": cells["year"].to_numpy(),
+                          "change": np.where(kommun, gap_change, np.nan)})
+    grouped = frame.groupby(["kpi_id", "year"])["change"]
+    centre = grouped.transform("median")
+    spread = (frame["change"] - centre).abs().groupby([frame["kpi_id"], frame["year"]]).transform("median")
+    enough = grouped.transform("count") >= 10
+    scale = (spread * MAD_SCALE).where(enough & (spread > 0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap_z = np.abs(gap_change - centre.to_numpy(dtype=float)) / scale.to_numpy(dtype=float)
+    gap_ok &= ~(gap_z < float(rule.param("min_gap_change_z", 0.0)))  # NaN z (too few kommuner) passes
+    flipped = np.sign(k_now - m_now) == -history_sign
+    # After removing the change common to women and men, the swapped reading predicts a gap of
+    # -(K_{t-1} - M_{t-1}) and the straight reading +(K_{t-1} - M_{t-1}).
+    gap_now, gap_prev = k_now - m_now, k_prev - m_prev
+    fits = np.abs(gap_now + gap_prev) <= float(rule.param("fit_ratio", 0.5)) * np.abs(gap_now - gap_prev)
+    fires = consistent.to_numpy(dtype=bool) & flipped & gap_ok & fits
+    sel = cells[fires]
+    context = {
+        "women": k_now[fires], "men": m_now[fires], "women_prev": k_prev[fires], "men_prev": m_prev[fires],
+        "prev_year": sel["prev_year"].astype(int).to_numpy(),
+        "order": np.where(history_sign[fires] > 0, "above", "below"),
+    }
+    women = make_hits(sel, k_now[fires], expected=m_now[fires], **context)
+    men = make_hits(sel.assign(gender="M"), m_now[fires], expected=k_now[fires], **context)
+    return pd.concat([women, men], ignore_index=True)

@@ -1,0 +1,63 @@
+"""Identical to last period, to the last decimal, for a figure that normally moves.
+
+A value carried over unchanged usually means last year's figure was copied (a form pre-filled, a file not
+refreshed). But many figures legitimately repeat: self-reported integers (20 personal in hemtjänsten two
+years running), the election turnout between elections. So the rule first asks how often the KPI repeats:
+the share of kommuner whose value equals their previous one. It uses the smaller of that share this
+year and its median over the last ``history_periods`` year pairs, so neither a KPI where half the values
+were copied this year (history says it normally moves) nor an election year after years of carried
+values (this year says it moves) hides the copies. Only when that share is at most ``max_share_unchanged``
+are the unchanged cells flagged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pipelines.quality.context import WatchContext
+from pipelines.quality.flags import make_hits
+from pipelines.quality.rules import Rule
+
+
+def _unchanged_share(ctx: WatchContext, kpi_gender_years: pd.DataFrame, n_periods: int) -> pd.Series:
+    """Median share of kommuner with value == previous value, per (kpi, gender, year), over past pairs."""
+    rows = []
+    for kpi, gender, year in kpi_gender_years.itertuples(index=False):
+        for period in ctx.previous_periods(kpi, year, n_periods):
+            rows.append((kpi, gender, year, period))
+    if not rows:
+        return pd.Series(dtype=float)
+    pairs = pd.DataFrame(rows, columns=["kpi_id", "gender", "year", "period"])
+    kv = ctx.kommun_values[["kpi_id", "municipality_id", "gender", "year", "value"]]
+    past = pairs.merge(kv.rename(columns={"year": "period"}), on=["kpi_id", "gender", "period"])
+    periods = past[["kpi_id", "period"]].drop_duplicates()
+    periods["prev_year"] = [ctx.previous_period(k, p) for k, p in zip(periods["kpi_id"], periods["period"])]
+    past = past.merge(periods.dropna(subset=["prev_year"]), on=["kpi_id", "period"])
+    past["prev_value"] = ctx.lookup(past, year_column="prev_year")
+    past = past.dropna(subset=["prev_value"])
+    per_period = (past["value"] == past["prev_value"]).groupby(
+        [past["kpi_id"], past["gender"], past["year"], past["period"]]).mean()
+    return per_period.groupby(level=["kpi_id", "gender", "year"]).median()
+
+
+def unchanged(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
+    cells = ctx.target(rule)
+    cells = cells[cells["value"].notna() & cells["prev_value"].notna()]
+    if not len(cells):
+        return make_hits(cells, [])
+    same = cells["value"] == cells["prev_value"]
+    kommun = cells[cells["is_kommun"]]
+    current_share = (kommun["value"] == kommun["prev_value"]).groupby(
+        [kommun["kpi_id"], kommun["gender"], kommun["year"]]).mean()
+    history = _unchanged_share(ctx, cells[["kpi_id", "gender", "year"]].drop_duplicates(),
+                               int(rule.param("history_periods", 3)))
+    keys = pd.MultiIndex.from_frame(cells[["kpi_id", "gender", "year"]])
+    share = np.fmin(current_share.reindex(keys).to_numpy(dtype=float), history.reindex(keys).to_numpy(dtype=float))
+    fires = same.to_numpy() & (share <= float(rule.param("max_share_unchanged", 0.05)))
+    if rule.param("ignore_bounds", True):
+        bound = (cells["unit"] == "percent") & cells["value"].isin([0.0, 100.0])
+        fires &= ~bound.to_numpy()
+    sel = cells[fires]
+    return make_hits(sel, sel["value"], expected=np.nan, previous=sel["prev_value"],
+                     prev_year=sel["prev_year"].astype(int), share_unchanged=[f"{x * 100:.1f}" for x in share[fires]])

@@ -1,0 +1,45 @@
+"""``run_watch``: run every enabled rule of the table over the input and return one ranked flags table."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from pipelines.quality.context import WatchContext
+from pipelines.quality.flags import FLAG_COLUMNS, assemble, empty_flags, rank
+from pipelines.quality.registry import CHECKS
+from pipelines.quality.rules import RuleSet
+
+
+def run_watch(
+    values: pd.DataFrame,
+    kpis: pd.DataFrame,
+    municipalities: pd.DataFrame,
+    rules: RuleSet,
+    *,
+    years=None,
+    source_comparison: pd.DataFrame | None = None,
+    kpi_metadata_previous: pd.DataFrame | None = None,
+    kpi_metadata_current: pd.DataFrame | None = None,
+    today: date | None = None,
+    similar_groups: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Flags for the cells of ``years`` (default: the latest year in ``values``), ranked by impact.
+
+    ``values`` holds several years: earlier years are the history the year-over-year, identical,
+    slip and swap rules compare with. ``similar_groups`` (optional; columns ``similar_group,
+    municipality_id``) lists the members of each group named in ``municipalities.similar_group``; without
+    it ``similar_group`` is read as a partition. Returns the columns of ``FLAG_COLUMNS``, one row per flag,
+    highest ``impact_score`` first.
+    """
+    ctx = WatchContext.build(
+        values, kpis, municipalities, years=years, today=today, similar_groups=similar_groups,
+        source_comparison=source_comparison, kpi_metadata_previous=kpi_metadata_previous,
+        kpi_metadata_current=kpi_metadata_current, shared=dict(rules.parameters),
+    )
+    parts = [assemble(CHECKS[rule.check](ctx, rule), rule, ctx) for rule in rules.enabled()]
+    parts = [p for p in parts if p is not None and len(p)]
+    if not parts:
+        return empty_flags()
+    return rank(pd.concat(parts, ignore_index=True)[FLAG_COLUMNS])
