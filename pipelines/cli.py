@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 
 def run_load(years: list[int], parallel: bool = False) -> int:
@@ -73,6 +74,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     load.add_argument("--parallel", action="store_true",
                       help="run the source steps in parallel processes (the job's executor, as scheduled runs do)")
+
+    watch = commands.add_parser(
+        "watch",
+        help="the data-error watch: ranked flags as CSV and HTML (exit 0 clean, 1 open errors, 2 bad input)",
+        description="With --year: re-audit the warehouse's audit mart for that year and write "
+                    "reports/kkik_watch_YYYY.{csv,html}. With --values FILE --out FILE: check a values file "
+                    "(kpi_id, municipality_id, year, gender, value[, status]; Parquet or CSV, with the earlier "
+                    "years as history) against the bundled catalogue, without touching the mart.",
+    )
+    watch.add_argument("--year", type=int, help="the year (period) to check")
+    watch.add_argument("--values", type=Path, help="a values file to check instead of the mart")
+    watch.add_argument("--out", type=Path, help="with --values: where to write the flags (.csv or .parquet)")
+    watch.add_argument("--html", type=Path, help="with --values: also write the HTML report here")
+    watch.add_argument("--out-dir", type=Path, default=Path("reports"), help="with --year: the report folder")
+
+    accept = commands.add_parser(
+        "accept",
+        help="accept open error flags (with a name and a reason) so the audited mart can be published",
+    )
+    accept.add_argument("--by", required=True, help="who accepts (recorded with the publication)")
+    accept.add_argument("--reason", required=True, help="why the flagged value is right or may be published")
+    accept.add_argument("--rule", help="only flags of this rule id")
+    accept.add_argument("--kpi", help="only flags of this key figure")
+    accept.add_argument("--municipality", help="only flags of this municipality code")
+    accept.add_argument("--year", type=int, help="only flags of this year")
+    accept.add_argument("--file", type=Path, help="the accepted-flags file (default expectations/accepted_flags.csv)")
     return parser
 
 
@@ -90,6 +117,23 @@ def main(argv: list[str] | None = None) -> int:
 
             years = default_years(latest_year(Settings.from_env()))
         return run_load(years, parallel=args.parallel)
+    if args.command == "watch":
+        from pipelines import watch_commands
+
+        if args.values:
+            if not args.out:
+                print("kkik watch: --values needs --out FILE (.csv or .parquet)", file=sys.stderr)
+                return 2
+            return watch_commands.watch_file(args.values, args.out, args.year, args.html)
+        if not args.year:
+            print("kkik watch: give --year YYYY (the mart) or --values FILE --out FILE (a file)", file=sys.stderr)
+            return 2
+        return watch_commands.watch_mart(args.year, args.out_dir)
+    if args.command == "accept":
+        from pipelines import watch_commands
+
+        return watch_commands.accept_open_errors(by=args.by, reason=args.reason, rule=args.rule, kpi=args.kpi,
+                                                 municipality=args.municipality, year=args.year, path=args.file)
     return 2
 
 

@@ -33,6 +33,7 @@ class Settings:
 
     duckdb_path: Path
     raw_dir: Path
+    quality_dir: Path
     kolada_url: str
     kolada_api_version: str
     scb_url: str
@@ -57,6 +58,7 @@ class Settings:
         return cls(
             duckdb_path=_path("KKIK_DUCKDB_PATH", "data/warehouse.duckdb"),
             raw_dir=_path("KKIK_RAW_DIR", "data/raw"),
+            quality_dir=_path("KKIK_QUALITY_DIR", "data/quality"),
             kolada_url=os.environ.get("KKIK_KOLADA_URL", SNAPSHOT).rstrip("/"),
             kolada_api_version=version,
             scb_url=os.environ.get("KKIK_SCB_URL", SNAPSHOT).rstrip("/"),

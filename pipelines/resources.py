@@ -18,6 +18,7 @@ class WarehouseResource(ConfigurableResource):
 
     duckdb_path: str
     raw_dir: str
+    quality_dir: str
 
     @property
     def path(self) -> Path:
@@ -26,6 +27,10 @@ class WarehouseResource(ConfigurableResource):
     @property
     def raw_path(self) -> Path:
         return Path(self.raw_dir)
+
+    @property
+    def quality_path(self) -> Path:
+        return Path(self.quality_dir)
 
     def export_for_dbt(self) -> None:
         """dbt reads the file path from ``KKIK_DUCKDB_PATH`` (profiles.yml); its subprocess inherits it."""
@@ -94,7 +99,8 @@ def resources_from_env() -> dict:
     """The resources for a run, read from the ``KKIK_*`` environment (see pipelines/config.py)."""
     settings = Settings.from_env()
     return {
-        "warehouse": WarehouseResource(duckdb_path=str(settings.duckdb_path), raw_dir=str(settings.raw_dir)),
+        "warehouse": WarehouseResource(duckdb_path=str(settings.duckdb_path), raw_dir=str(settings.raw_dir),
+                                       quality_dir=str(settings.quality_dir)),
         "kolada": KoladaResource(base_url=settings.kolada_url, api_version=settings.kolada_api_version),
         "scb": ScbResource(base_url=settings.scb_url, api_version=settings.scb_api_version),
         "skolverket": SkolverketResource(base_url=settings.skolverket_url),

@@ -10,6 +10,7 @@ from dagster_dbt import DbtCliResource
 from pipelines.assets.agencies import raw_scb_population, raw_skolverket_school_results
 from pipelines.assets.dbt import kkik_dbt_models
 from pipelines.assets.inbox import raw_inbox
+from pipelines.assets.quality import kkik_flag, published_mart, rule_group_checks
 from pipelines.assets.kolada import raw_kolada
 from pipelines.catalogue import kkik_kpi_ids
 from pipelines.dbt_project import kkik_dbt_project
@@ -21,32 +22,57 @@ YEARS = [2021, 2022]
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory):
+def job(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("job")
     resources = {
-        "warehouse": WarehouseResource(duckdb_path=str(tmp / "warehouse.duckdb"), raw_dir=str(tmp / "raw")),
+        "warehouse": WarehouseResource(duckdb_path=str(tmp / "warehouse.duckdb"), raw_dir=str(tmp / "raw"),
+                                       quality_dir=str(tmp / "quality")),
         "kolada": KoladaResource(base_url="snapshot", api_version="v3"),
         "scb": ScbResource(base_url="snapshot"),
         "skolverket": SkolverketResource(base_url="snapshot"),
         "dbt": DbtCliResource(project_dir=kkik_dbt_project),
     }
     result = materialize(
-        [raw_kolada, raw_scb_population, raw_skolverket_school_results, raw_inbox, kkik_dbt_models],
+        [raw_kolada, raw_scb_population, raw_skolverket_school_results, raw_inbox, kkik_dbt_models, kkik_flag,
+         published_mart, rule_group_checks],
         resources=resources,
         instance=DagsterInstance.ephemeral(),
         tags=range_tags(YEARS),
     )
     assert result.success
-    con = duckdb.connect(str(tmp / "warehouse.duckdb"), read_only=True)
-    yield con, result
+    return {"path": tmp / "warehouse.duckdb", "result": result}
+
+
+@pytest.fixture(scope="module")
+def warehouse(job):
+    con = duckdb.connect(str(job["path"]), read_only=True)
+    yield con, job["result"]
     con.close()
 
 
-def test_every_dbt_check_passed(warehouse):
+def test_every_dbt_check_passed_and_each_rule_group_is_a_check(warehouse):
     _, result = warehouse
     evaluations = result.get_asset_check_evaluations()
-    assert evaluations, "dbt tests should appear as asset checks"
-    assert [e.check_name for e in evaluations if not e.passed] == []
+    dbt_checks = [e for e in evaluations if not e.check_name.startswith("watch_")]
+    assert dbt_checks, "dbt tests should appear as asset checks"
+    assert [e.check_name for e in dbt_checks if not e.passed] == []
+    watch = {e.check_name: e for e in evaluations if e.check_name.startswith("watch_")}
+    assert set(watch) == {"watch_range", "watch_gender", "watch_year_over_year", "watch_identical", "watch_outlier",
+                          "watch_missing", "watch_integrity", "watch_definition", "watch_great_expectations"}
+    # the real snapshot's error flags are all accepted (expectations/accepted_flags.csv): no group has an
+    # open error, but the watch does have warnings for reviewers, with the flags as metadata
+    assert all(e.metadata["open_errors"].value == 0 for e in watch.values())
+    assert watch["watch_year_over_year"].metadata["warnings"].value > 0
+
+
+def test_the_audited_mart_was_published(warehouse):
+    con, result = warehouse
+    assert result.success
+    for table in ("dim_kpi", "dim_municipality", "fct_kpi_value", "kkik_result", "kkik_flag"):
+        audited = con.execute(f"select count(*) from kkik_audit.{table}").fetchall()
+        assert con.execute(f"select count(*) from kkik.{table}").fetchall() == audited
+    accepted = con.execute("select count(*) from kkik.kkik_flag_acceptance").fetchall()[0][0]
+    assert accepted == con.execute("select count(*) from kkik.kkik_flag where severity = 'error'").fetchall()[0][0] > 0
 
 
 def test_result_covers_kommuner_key_figures_years_and_genders(warehouse):
@@ -136,3 +162,65 @@ def test_inbox_files_feed_the_mart_where_kolada_has_no_value(warehouse):
     # U31402 is in Kolada and in the own-reporting file: Kolada's value is kept, once
     assert con.execute("select list(distinct source) from kkik.fct_kpi_value where kpi_id = 'U31402'").fetchall() == \
         [(["kolada"],)]
+
+
+def test_an_open_error_blocks_publication_until_a_reviewer_accepts_it(job, tmp_path):
+    """Plant a 0–1 share in a 0–100 figure in a copy of the audited mart: the audit flags it, publication
+    is refused and kkik stays as it was; after an acceptance with a reason it is published and recorded."""
+    import shutil
+
+    from pipelines.quality.acceptance import ACCEPTED_FLAGS_PATH
+    from pipelines.quality.audit import audit_mart
+    from pipelines.quality.publish import PublicationBlocked, publish_mart
+
+    path = tmp_path / "copy.duckdb"
+    shutil.copy(job["path"], path)
+    with duckdb.connect(str(path)) as con:
+        con.execute("update kkik_audit.fct_kpi_value set value = 150 where kpi_id = 'N15428' "
+                    "and municipality_id = '0180' and year = 2022 and gender = 'T'")
+    accepted = tmp_path / "accepted_flags.csv"
+    shutil.copy(ACCEPTED_FLAGS_PATH, accepted)
+    summary, flags = audit_mart(path, years=YEARS, load_id="test-1", quality_dir=tmp_path / "q",
+                                accepted_flags_path=accepted)
+    planted = flags[(flags["municipality_id"] == "0180") & (flags["kpi_id"] == "N15428") & (flags["year"] == 2022)
+                    & (flags["gender"] == "T") & (flags["severity"] == "error")]
+    assert "range.share_bounds" in set(planted["rule_id"])
+    assert summary.open_errors == len(planted) > 0
+    with pytest.raises(PublicationBlocked, match="open error flag"):
+        publish_mart(path, load_id="test-1")
+    with duckdb.connect(str(path), read_only=True) as con:  # the published value is still the real one
+        assert con.execute("select value from kkik.fct_kpi_value where kpi_id = 'N15428' and municipality_id = '0180' "
+                           "and year = 2022 and gender = 'T'").fetchall()[0][0] < 100
+
+    with open(accepted, "a", encoding="utf-8") as handle:
+        for rule_id in planted["rule_id"]:
+            handle.write(f"{rule_id},N15428,0180,2022,T,Test Reviewer,confirmed with the kommun (test),2026-11-23\n")
+    summary, _ = audit_mart(path, years=YEARS, load_id="test-2", quality_dir=tmp_path / "q",
+                            accepted_flags_path=accepted)
+    assert summary.open_errors == 0
+    publish_mart(path, load_id="test-2")
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("select value from kkik.fct_kpi_value where kpi_id = 'N15428' and municipality_id = '0180' "
+                           "and year = 2022 and gender = 'T'").fetchall() == [(150.0,)]
+        assert con.execute("select accepted_by, acceptance_reason from kkik.kkik_flag_acceptance where load_id = 'test-2' "
+                           "and municipality_id = '0180' and kpi_id = 'N15428'").fetchall()[0] == \
+            ("Test Reviewer", "confirmed with the kommun (test)")
+    # GX validation results are kept per load
+    assert (tmp_path / "q" / "test-2" / "gx" / "fct_kpi_value.json").exists()
+
+
+def test_watch_report_for_a_year(job, tmp_path, monkeypatch):
+    import shutil
+
+    from pipelines import watch_commands
+
+    path = tmp_path / "copy.duckdb"  # the module's read-only connection holds the original open
+    shutil.copy(job["path"], path)
+    monkeypatch.setenv("KKIK_DUCKDB_PATH", str(path))
+    monkeypatch.setenv("KKIK_QUALITY_DIR", str(tmp_path / "quality"))
+    code = watch_commands.watch_mart(2022, tmp_path / "reports")
+    assert code == 0  # the snapshot's real error flags are accepted
+    html = (tmp_path / "reports" / "kkik_watch_2022.html").read_text(encoding="utf-8")
+    csv_text = (tmp_path / "reports" / "kkik_watch_2022.csv").read_text(encoding="utf-8-sig")
+    assert "<svg" in html and "Vänersborg" in html
+    assert csv_text.splitlines()[0].count("rule_id") == 1 and len(csv_text.splitlines()) > 100

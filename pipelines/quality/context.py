@@ -234,7 +234,7 @@ class WatchContext:
     def attach(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Join KPI and municipality attributes onto a frame with kpi_id and municipality_id."""
         # Only what the rules filter on: every extra string column is copied by every filter.
-        kpi_attr = self.kpis[["unit", "direction"]]
+        kpi_attr = self.kpis[["unit", "direction", "collection_method"]]
         mun_attr = self.municipalities[["is_kommun", "is_participant"]]
         out = frame.join(kpi_attr, on="kpi_id").join(mun_attr, on="municipality_id")
         out["is_kommun"] = out["is_kommun"].fillna(False).astype(bool)

@@ -73,12 +73,21 @@ def metadata_changed(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
 
 
 def source_mismatch(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
-    """Kolada's value differs from the source agency's beyond ``abs_tolerance`` + ``rel_tolerance`` × |agency|."""
+    """Kolada's value differs from the source agency's beyond ``abs_tolerance`` + ``rel_tolerance`` × |agency|.
+
+    ``population`` (``same``/``different``/``any``) picks the comparisons by whether both sides count the
+    same people (the comparison's ``same_population``). Where they do not (hemkommun vs lägeskommun), a
+    gap is expected, so ``mad_k`` > 0 fires only where the kommun's gap is unusual: further than ``mad_k``
+    scaled MADs from the median gap of all kommuner that year (a missing side is then not a finding).
+    """
     comp = ctx.source_comparison
     if comp is None or not len(comp):
         return make_hits(pd.DataFrame(columns=["kpi_id", "municipality_id", "year", "gender"]), [])
-    from pipelines.quality.context import normalise_values
+    from pipelines.quality.context import MAD_SCALE, normalise_values
 
+    population = str(rule.param("population", "any"))
+    if population != "any" and "same_population" in comp.columns:
+        comp = comp[comp["same_population"].astype(bool) == (population == "same")]
     comp = normalise_values(comp.assign(value=comp["kolada_value"]))
     comp["agency_value"] = pd.to_numeric(comp["agency_value"], errors="coerce")
     if ctx.years:
@@ -87,11 +96,25 @@ def source_mismatch(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     comp = comp[rule.applies_to.mask(comp)]
     kolada, agency = comp["value"].to_numpy(dtype=float), comp["agency_value"].to_numpy(dtype=float)
     tol = float(rule.param("abs_tolerance", 0.05)) + float(rule.param("rel_tolerance", 0.001)) * np.abs(agency)
-    one_missing = np.isnan(kolada) != np.isnan(agency)
+    gap = kolada - agency
+    mad_k = float(rule.param("mad_k", 0.0))
     with np.errstate(invalid="ignore"):
-        fires = (np.abs(kolada - agency) > tol) | one_missing
+        if mad_k > 0:
+            frame = comp[["kpi_id", "year", "gender"]].assign(gap=gap)
+            grouped = frame.groupby(["kpi_id", "year", "gender"])["gap"]
+            centre = grouped.transform("median").to_numpy(dtype=float)
+            spread = (frame["gap"] - centre).abs().groupby([frame["kpi_id"], frame["year"], frame["gender"]]) \
+                .transform("median").to_numpy(dtype=float) * MAD_SCALE
+            fires = (np.abs(gap - centre) > np.maximum(mad_k * spread, tol)) & np.isfinite(gap)
+        else:
+            one_missing = np.isnan(kolada) != np.isnan(agency)
+            fires = (np.abs(gap) > tol) | one_missing
     sel = comp[fires]
-    agency_name = sel["kpi_id"].map(ctx.kpis["source_agency"]).fillna("").replace("", "the source agency").to_numpy()
+    if "agency" in sel.columns:
+        agency_name = sel["agency"].fillna("the source agency").astype(str).str.capitalize().to_numpy()
+    else:
+        agency_name = sel["kpi_id"].map(ctx.kpis["source_agency"]).fillna("").replace("", "the source agency") \
+            .to_numpy()
     return make_hits(sel, sel["value"], expected=sel["agency_value"], agency=agency_name,
                      source=["Kolada vs " + a for a in agency_name],
                      difference=sel["value"] - sel["agency_value"])

@@ -68,7 +68,9 @@ def magnitude_slip(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     Real changes of a whole order of magnitude from one year to the next are rare for KKiK figures,
     but a small waiting time can go from 3 to 30 days. The optional guard ``min_log_from_median``
     additionally requires the value to lie at least that many decades from the median of all kommuner,
-    i.e. the slip must also make the value look odd nationally (0 switches the guard off).
+    i.e. the slip must also make the value look odd nationally (0 switches the guard off); its mirror
+    ``max_log_from_median`` keeps only jumps that leave the value plausible nationally (a warning rule:
+    a small kommun's waiting time can go from 3 to 30 days).
     The expected value undoes the slip (value ÷ 10^k or × 10^k).
     """
     cells = ctx.target(rule)
@@ -82,11 +84,15 @@ def magnitude_slip(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     k = np.rint(np.abs(log_ratio))
     fires = np.isin(k, orders) & (np.abs(np.abs(log_ratio) - k) <= float(rule.param("tolerance", 0.15)))
     guard = float(rule.param("min_log_from_median", 0.0))
-    if guard > 0 and len(cells):
+    plausible_within = float(rule.param("max_log_from_median", 0.0))
+    if (guard > 0 or plausible_within > 0) and len(cells):
         median = ctx.national(cells)
         with np.errstate(divide="ignore", invalid="ignore"):
             from_median = np.abs(np.log10(value / median))
-        fires &= ~(from_median < guard)  # NaN (no national median) keeps the flag
+        if guard > 0:
+            fires &= ~(from_median < guard)  # NaN (no national median) keeps the flag
+        if plausible_within > 0:
+            fires &= from_median < plausible_within  # the jump left the value within the national range
     sel = cells[fires]
     sign = np.sign(log_ratio[fires])
     factor = 10.0 ** k[fires]

@@ -30,7 +30,7 @@ GENDERS = ("T", "K", "M")
 DEFAULT_RULES_PATH = EXPECTATIONS_DIR / "rules.yml"
 
 _RULE_KEYS = {"id", "check", "description", "severity", "parameters", "message", "applies_to", "enabled"}
-_APPLIES_KEYS = {"units", "genders", "kpis", "exclude_kpis"}
+_APPLIES_KEYS = {"units", "genders", "kpis", "exclude_kpis", "collection_methods"}
 
 
 class RuleError(ValueError):
@@ -45,9 +45,12 @@ class AppliesTo:
     genders: tuple[str, ...] | None = None
     kpis: tuple[str, ...] | None = None
     exclude_kpis: tuple[str, ...] = ()
+    #: read_from_source / external_survey / municipality_reported: how a figure is collected decides
+    #: what is plausible (a survey's total also counts respondents who did not state their sex)
+    collection_methods: tuple[str, ...] | None = None
 
     def mask(self, frame) -> Any:
-        """Boolean mask over a frame with ``unit``, ``gender`` and ``kpi_id`` columns."""
+        """Boolean mask over a frame with ``unit``, ``gender``, ``kpi_id`` and ``collection_method`` columns."""
         import pandas as pd
 
         ok = pd.Series(True, index=frame.index)
@@ -59,6 +62,8 @@ class AppliesTo:
             ok &= frame["kpi_id"].isin(self.kpis)
         if self.exclude_kpis:
             ok &= ~frame["kpi_id"].isin(self.exclude_kpis)
+        if self.collection_methods is not None:
+            ok &= frame["collection_method"].isin(self.collection_methods)
         return ok
 
 
@@ -199,6 +204,7 @@ def _parse_rule(raw: Mapping[str, Any], known_checks: set[str] | None) -> Rule:
             genders=genders,
             kpis=_tuple_or_none(applies.get("kpis"), rule_id, "kpis"),
             exclude_kpis=_tuple_or_none(applies.get("exclude_kpis"), rule_id, "exclude_kpis") or (),
+            collection_methods=_tuple_or_none(applies.get("collection_methods"), rule_id, "collection_methods"),
         ),
         enabled=bool(raw.get("enabled", True)),
     )

@@ -74,7 +74,7 @@ def built(tmp_path_factory):
     rows = con.execute(
         "select kpi_id, municipality_id, colour, national_rank, percentile, riket_value, county_mean, "
         "similar_group_mean, previous_value, change_from_previous_year, kkik_year "
-        "from kkik.kkik_result where year = 2022 order by kpi_id, municipality_id"
+        "from kkik_audit.kkik_result where year = 2022 order by kpi_id, municipality_id"
     ).fetchall()
     con.close()
     return {(r[0], r[1]): r[2:] for r in rows}

@@ -47,7 +47,7 @@ def comparison(tmp_path_factory):
     assert result.returncode == 0, result.stdout[-4000:]
     with duckdb.connect(str(path), read_only=True) as con:
         rows = con.execute("select municipality_id, kolada_value, agency_value, difference, agrees, population_definition "
-                           "from kkik.kkik_source_comparison order by municipality_id").fetchall()
+                           "from kkik_audit.kkik_source_comparison order by municipality_id").fetchall()
     return {row[0]: row[1:] for row in rows}
 
 

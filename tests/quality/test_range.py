@@ -44,7 +44,9 @@ def test_negative_fires_and_zero_is_fine(watch):
 
 @pytest.mark.parametrize("previous, value, expected", [(12.5, 125.0, 12.5), (80.0, 0.8, 80.0), (7.0, 7200.0, 7.2)])
 def test_magnitude_slip_fires_near_powers_of_ten(watch, previous, value, expected):
-    flags = watch("range.magnitude_slip", [("D1", A, 2021, "T", previous), ("D1", A, 2022, "T", value)])
+    # one kommun is its own national median: switch the national guard off to test the log-ratio alone
+    flags = watch("range.magnitude_slip", [("D1", A, 2021, "T", previous), ("D1", A, 2022, "T", value)],
+                  params={"min_log_from_median": 0})
     assert len(flags) == 1
     assert flags.iloc[0].expected_value == pytest.approx(expected)
 
@@ -60,3 +62,13 @@ def test_magnitude_slip_guard_keeps_slips_that_look_odd_nationally(watch):
     flags = watch("range.magnitude_slip", rows, params={"min_log_from_median": 0.5})
     # 2 → 20 is a ×10 change but 20 days is ordinary nationally; 15 → 150 is a slip.
     assert flags["municipality_id"].tolist() == [kommun_ids(12)[-1]]
+
+
+def test_magnitude_jump_warns_where_the_slip_rule_stays_quiet(watch):
+    rows = panel("D1", {2021: [2, 15, 14, 16, 15, 13, 17, 15, 14, 16, 15, 15],
+                        2022: [20, 15, 14, 16, 15, 13, 17, 15, 14, 16, 15, 150]})
+    # the default rule table: the error for the odd value, the warning for the plausible one
+    assert watch("range.magnitude_slip", rows)["municipality_id"].tolist() == [kommun_ids(12)[-1]]
+    jump = watch("range.magnitude_jump", rows)
+    assert jump["municipality_id"].tolist() == [kommun_ids(12)[0]]
+    assert jump.iloc[0].severity == "warning"

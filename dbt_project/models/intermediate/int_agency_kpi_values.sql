@@ -19,7 +19,8 @@ skolverket_values as (
         mapping.agency,
         mapping.kolada_population,
         mapping.agency_population,
-        mapping.tolerance
+        mapping.tolerance,
+        mapping.same_population
     from mapping
     inner join school_results
         on mapping.agency = 'skolverket'

@@ -36,6 +36,7 @@ compared as (
         agency.agency,
         'Kolada: ' || agency.kolada_population || '; ' || agency.agency || ': ' || agency.agency_population
             as population_definition,
+        agency.same_population as is_same_population,
         kolada.status as kolada_status,
         agency.agency_status
     from agency

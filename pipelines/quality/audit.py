@@ -1,0 +1,134 @@
+"""The audit step of write-audit-publish: run the error watch and the GX suites on the audit mart.
+
+All findings land in one table, ``kkik_audit.kkik_flag``, ranked by impact, with the reviewer's
+acceptances applied. GX validation results are kept as JSON per load under the quality folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from pipelines.quality.acceptance import apply_acceptances, read_acceptances
+from pipelines.quality.gx_suites import run_suite
+from pipelines.quality.mart_inputs import AUDIT_SCHEMA, read_watch_inputs
+from pipelines.quality.rules import load_rules
+from pipelines.quality.flags import FLAG_COLUMNS
+from pipelines.quality.watch import run_watch
+from pipelines.warehouse import connect, transaction
+
+FLAG_TABLE = f"{AUDIT_SCHEMA}.kkik_flag"
+FLAG_TABLE_DDL = f"""create table if not exists {FLAG_TABLE} (
+    flag_rank integer, kpi_id varchar, municipality_id varchar, year integer, gender varchar,
+    rule_id varchar not null, severity varchar not null, observed_value double, expected_low double,
+    expected_high double, expected_value double, message varchar not null, source varchar, contact varchar,
+    impact_score double, would_change_colour boolean, accepted boolean not null, accepted_by varchar,
+    acceptance_reason varchar, accepted_on varchar, rule_group varchar not null, load_id varchar not null,
+    flagged_at timestamptz not null)"""
+#: GX findings are checks of the mart's own rules: an error there would change the published mart itself
+GX_IMPACT = {"error": 13.0, "warning": 3.0}
+
+
+@dataclass
+class AuditSummary:
+    """What the audit found: counts by severity and rule group, and whether publication may go ahead."""
+
+    load_id: str
+    years: list[int]
+    flags: int
+    errors: int
+    warnings: int
+    open_errors: int
+    accepted_errors: int
+    by_group: dict[str, dict[str, int]] = field(default_factory=dict)
+    gx: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def publishable(self) -> bool:
+        return self.open_errors == 0
+
+
+def rule_group(rule_id: pd.Series) -> pd.Series:
+    """``year_over_year.hb`` → ``year_over_year``; GX findings form the group ``great_expectations``."""
+    return rule_id.where(~rule_id.str.startswith("gx."), "great_expectations.x").str.split(".").str[0]
+
+
+def audit_mart(
+    duckdb_path: Path,
+    *,
+    years: Sequence[int],
+    load_id: str,
+    quality_dir: Path,
+    accepted_flags_path: Path | None = None,
+    today: date | None = None,
+) -> tuple[AuditSummary, pd.DataFrame]:
+    """Check the audit mart for ``years`` and write the ranked flags; returns the summary and the flags."""
+    years = sorted({int(y) for y in years})
+    with connect(duckdb_path, read_only=True) as con:
+        inputs = read_watch_inputs(con)
+        result_frame = con.execute(f"select * from {AUDIT_SCHEMA}.kkik_result").df()
+
+    flags = run_watch(
+        inputs.values, inputs.kpis, inputs.municipalities, load_rules(), years=years,
+        source_comparison=inputs.source_comparison, kpi_metadata_previous=inputs.kpi_metadata_previous,
+        kpi_metadata_current=inputs.kpi_metadata_current, today=today, similar_groups=inputs.similar_groups,
+    )
+    value_frame = inputs.values.merge(inputs.kpis[["kpi_id", "unit"]], on="kpi_id", how="left")
+    gx_flags, gx_summary = [], {}
+    results_dir = quality_dir / load_id / "gx"
+    for name, frame in [("fct_kpi_value", value_frame[value_frame["year"].isin(years)]),
+                        ("kkik_result", result_frame[result_frame["year"].isin(years)])]:
+        outcome = run_suite(name, frame, results_dir=results_dir)
+        gx_summary[name] = {"success": outcome.success, "evaluated": outcome.evaluated, "failed": outcome.failed,
+                            "errored": outcome.errored, "result": str(outcome.result_path)}
+        gx_flags.append(outcome.flags)
+    flags = pd.concat([flags, _gx_as_flags(pd.concat(gx_flags, ignore_index=True))], ignore_index=True)
+    flags = apply_acceptances(flags, read_acceptances(*([accepted_flags_path] if accepted_flags_path else [])))
+    flags = flags.sort_values("impact_score", ascending=False, kind="stable").reset_index(drop=True)
+    flags.insert(0, "flag_rank", np.arange(1, len(flags) + 1))
+    flags["rule_group"] = rule_group(flags["rule_id"])
+    flags["load_id"] = load_id
+    flags["flagged_at"] = pd.Timestamp(datetime.now(timezone.utc))
+    _write_flags(duckdb_path, flags, years)
+
+    errors = flags["severity"] == "error"
+    summary = AuditSummary(
+        load_id=load_id, years=years, flags=len(flags), errors=int(errors.sum()),
+        warnings=int((flags["severity"] == "warning").sum()),
+        open_errors=int((errors & ~flags["accepted"]).sum()), accepted_errors=int((errors & flags["accepted"]).sum()),
+        by_group={group: frame["severity"].value_counts().to_dict() for group, frame in flags.groupby("rule_group")},
+        gx=gx_summary,
+    )
+    return summary, flags
+
+
+def _gx_as_flags(gx: pd.DataFrame) -> pd.DataFrame:
+    """GX findings in the watch's flag columns (no expected value: the suite states the rule)."""
+    out = gx.copy()
+    for column in FLAG_COLUMNS:
+        if column not in out.columns:
+            out[column] = np.nan
+    out["source"] = "great_expectations"
+    out["contact"] = "RKA"
+    out["impact_score"] = out["severity"].map(GX_IMPACT).fillna(3.0)
+    out["would_change_colour"] = False
+    out["year"] = pd.array(out["year"], dtype="Int64")
+    return out[FLAG_COLUMNS]
+
+
+def _write_flags(duckdb_path: Path, flags: pd.DataFrame, years: list[int]) -> None:
+    """Replace the flags of ``years`` (and year-less ones) in one transaction; other years' flags stay."""
+    with connect(duckdb_path) as con:
+        con.execute(f"create schema if not exists {AUDIT_SCHEMA}")
+        con.execute(FLAG_TABLE_DDL)
+        con.register("incoming", flags)
+        with transaction(con):
+            placeholders = ",".join("?" for _ in years)
+            con.execute(f"delete from {FLAG_TABLE} where year in ({placeholders}) or year is null", years)
+            con.execute(f"insert into {FLAG_TABLE} by name select * from incoming")
+        con.unregister("incoming")

@@ -1,0 +1,73 @@
+"""The error watch's inputs, read from the audited (not yet published) mart in DuckDB.
+
+The watch itself works on plain frames (``run_watch``); this module is the one place that knows which
+mart tables and columns feed it, so ``kkik watch --values`` and the Dagster audit run the same rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+AUDIT_SCHEMA = "kkik_audit"
+
+
+@dataclass
+class WatchInputs:
+    values: pd.DataFrame
+    kpis: pd.DataFrame
+    municipalities: pd.DataFrame
+    similar_groups: pd.DataFrame
+    source_comparison: pd.DataFrame
+    kpi_metadata_previous: pd.DataFrame | None
+    kpi_metadata_current: pd.DataFrame | None
+
+
+def read_watch_inputs(con: duckdb.DuckDBPyConnection, schema: str = AUDIT_SCHEMA) -> WatchInputs:
+    """Every frame ``run_watch`` takes, from ``schema`` (the audit copy of the mart) and staging."""
+    values = con.execute(
+        f"select kpi_id, municipality_id, year, gender, value, status, source from {schema}.fct_kpi_value"
+    ).df()
+    kpis = con.execute(
+        f"""select kpi_id, title, unit, direction, is_divided_by_gender, collection_method, source_agency
+            from {schema}.dim_kpi"""
+    ).df()
+    municipalities = con.execute(
+        f"""select municipality_id, municipality_name as name, county_code as county_id, is_kommun,
+                   similar_group_id as similar_group, is_kkik_participant as is_participant
+            from {schema}.dim_municipality"""
+    ).df()
+    similar_groups = con.execute(
+        f"""select members.group_id as similar_group, members.municipality_id
+            from staging.stg_kolada__municipality_group_members as members
+            where members.is_latest_load
+              and members.group_id in (select similar_group_id from {schema}.dim_municipality)"""
+    ).df()
+    comparison = con.execute(
+        f"""select kpi_id, municipality_id, year, gender, kolada_value, agency_value, agency,
+                   is_same_population as same_population
+            from {schema}.kkik_source_comparison"""
+    ).df()
+    previous, current = _metadata_of_last_two_loads(con, schema)
+    return WatchInputs(values, kpis, municipalities, similar_groups, comparison, previous, current)
+
+
+def _metadata_of_last_two_loads(con, schema: str) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """KPI titles and definitions of the latest Kolada load and of the load before it (if any), for
+    the KKiK figures: a change between them is a changed definition the reviewers must see."""
+    loads = [row[0] for row in con.execute(
+        "select distinct load_id from staging.stg_kolada__kpis order by load_id desc limit 2"
+    ).fetchall()]
+    if len(loads) < 2:
+        return None, None
+    frames = [
+        con.execute(
+            f"""select kpi_id, title, description from staging.stg_kolada__kpis
+                where load_id = ? and kpi_id in (select kpi_id from {schema}.dim_kpi)""",
+            [load_id],
+        ).df()
+        for load_id in loads
+    ]
+    return frames[1], frames[0]

@@ -1,0 +1,126 @@
+"""What ``kkik watch`` and ``kkik accept`` do; the argument parsing stays in ``pipelines/cli.py``.
+
+Exit codes of ``kkik watch``: 0 no open error flag, 1 at least one (publication would be blocked),
+2 bad input (a file or a warehouse that cannot be checked).
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from datetime import date
+from pathlib import Path
+
+EXIT_CLEAN, EXIT_OPEN_ERRORS, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def watch_mart(year: int, out_dir: Path) -> int:
+    """Re-run the audit of the warehouse's audit mart for ``year`` and write the ranked report."""
+    from pipelines.config import Settings
+    from pipelines.quality.audit import audit_mart
+    from pipelines.quality.mart_inputs import AUDIT_SCHEMA, read_watch_inputs
+    from pipelines.quality.report import write_report
+    from pipelines.warehouse import connect
+
+    settings = Settings.from_env()
+    if not settings.duckdb_path.exists():
+        print(f"kkik watch: {settings.duckdb_path} does not exist: run `kkik load` first", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    with connect(settings.duckdb_path, read_only=True) as con:
+        built = con.execute("select count(*) from information_schema.tables where table_schema = ? "
+                            "and table_name = 'fct_kpi_value'", [AUDIT_SCHEMA]).fetchall()[0][0]
+        if not built:
+            print(f"kkik watch: {settings.duckdb_path} has no audit mart: run `kkik load` first", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    summary, flags = audit_mart(settings.duckdb_path, years=[year], load_id=f"watch-{year}-{date.today()}",
+                                quality_dir=settings.quality_dir)
+    with connect(settings.duckdb_path, read_only=True) as con:
+        inputs = read_watch_inputs(con)
+    peers = _peers(inputs.municipalities, inputs.similar_groups)
+    report = write_report(flags, inputs.values, inputs.kpis, inputs.municipalities,
+                          csv_path=out_dir / f"kkik_watch_{year}.csv", html_path=out_dir / f"kkik_watch_{year}.html",
+                          title=f"KKiK data-error watch {year}", peers=peers)
+    _print_summary(report, f"year {year}")
+    return EXIT_OPEN_ERRORS if summary.open_errors else EXIT_CLEAN
+
+
+def watch_file(values_path: Path, out: Path, year: int | None, html: Path | None) -> int:
+    """Check a values file against the bundled catalogue; write the flags to ``out`` (.csv/.parquet)."""
+    from pipelines.quality.values_file import ValuesFileError, open_errors, read_values_file, watch_values, write_flags
+
+    try:
+        if out.suffix.lower() not in (".csv", ".parquet"):
+            raise ValuesFileError(f"{out}: unknown output type {out.suffix!r} (use .csv or .parquet)")
+        values = read_values_file(values_path)
+        flags = watch_values(values, years=[year] if year else None)
+        write_flags(flags, out)
+    except ValuesFileError as problem:
+        print(f"kkik watch: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if html is not None:
+        from pipelines.quality.bundled import bundled_kpis, bundled_municipalities, bundled_similar_groups
+        from pipelines.quality.report import write_report
+
+        municipalities = bundled_municipalities()
+        write_report(flags, values, bundled_kpis(), municipalities, csv_path=None, html_path=html,
+                     title=f"KKiK data-error watch: {values_path.name}",
+                     peers=_peers(municipalities, bundled_similar_groups()))
+    checked = year or int(values["year"].max())
+    n_open = open_errors(flags)
+    print(f"kkik watch: {values_path} ({checked}): {len(flags)} flags, {n_open} open errors, "
+          f"{int((flags['severity'] == 'warning').sum())} warnings → {out}")
+    for _, flag in flags.head(5).iterrows():
+        print(f"  [{flag['severity']}] {flag['message']}")
+    return EXIT_OPEN_ERRORS if n_open else EXIT_CLEAN
+
+
+def accept_open_errors(*, by: str, reason: str, rule: str | None, kpi: str | None, municipality: str | None,
+                       year: int | None, path: Path | None) -> int:
+    """Append the open error flags that match the filters to the accepted-flags file, with a reason."""
+    from pipelines.config import Settings
+    from pipelines.quality.acceptance import ACCEPTANCE_COLUMNS, ACCEPTED_FLAGS_PATH, FLAG_KEY
+    from pipelines.quality.audit import FLAG_TABLE
+    from pipelines.warehouse import connect
+
+    if not by.strip() or not reason.strip():
+        print("kkik accept: --by and --reason are required: an acceptance needs a name and a reason", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    path = path or ACCEPTED_FLAGS_PATH
+    conditions, params = ["severity = 'error'", "not accepted"], []
+    for column, value in [("rule_id", rule), ("kpi_id", kpi), ("municipality_id", municipality), ("year", year)]:
+        if value is not None:
+            conditions.append(f"{column} = ?")
+            params.append(value)
+    with connect(Settings.from_env().duckdb_path, read_only=True) as con:
+        rows = con.execute(f"select distinct {', '.join(FLAG_KEY)} from {FLAG_TABLE} where {' and '.join(conditions)} "
+                           "order by all", params).fetchall()
+    new_file = not path.exists()
+    with open(path, "a", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        if new_file:
+            writer.writerow(ACCEPTANCE_COLUMNS)
+        for row in rows:
+            writer.writerow(["" if v is None else v for v in row] + [by, reason, date.today().isoformat()])
+    print(f"kkik accept: {len(rows)} open error flag(s) accepted in {path}; re-run `kkik load` (or "
+          f"`kkik watch`) so the audit applies them")
+    return EXIT_CLEAN
+
+
+def _peers(municipalities, similar_groups):
+    """``municipality_id, peer_id`` pairs from each kommun's similar group (itself excluded)."""
+    import pandas as pd
+
+    owners = municipalities[["municipality_id", "similar_group"]].dropna()
+    pairs = owners.merge(similar_groups[["similar_group", "municipality_id"]].rename(columns={"municipality_id": "peer_id"}),
+                         on="similar_group")
+    pairs = pairs[pairs["municipality_id"] != pairs["peer_id"]]
+    return pd.DataFrame(pairs[["municipality_id", "peer_id"]]).reset_index(drop=True)
+
+
+def _print_summary(report: dict, what: str) -> None:
+    print(f"kkik watch ({what}): {report['flags']} flags — {report['open_errors']} open errors "
+          f"(block publication), {report['errors'] - report['open_errors']} accepted errors, "
+          f"{report['warnings']} warnings")
+    for rule_id, n in sorted(report["by_rule"].items(), key=lambda item: -item[1])[:10]:
+        print(f"  {n:>6}  {rule_id}")
+    print(f"  report: {report['html']}\n  flags:  {report['csv']}")

@@ -1,0 +1,158 @@
+"""The reviewers' report: the ranked CSV and the self-contained HTML page."""
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from pipelines.quality.report import write_report
+
+YEARS = [2018, 2019, 2020, 2021, 2022]
+IDS = ["0114", "0115", "0117"]
+
+
+def _kpis() -> pd.DataFrame:
+    return pd.DataFrame(
+        [("N1", "Andel elever med behörighet, %", "percent", "higher"),
+         ("N2", "Väntetid till särskilt boende, dagar", "days", "lower")],
+        columns=["kpi_id", "title", "unit", "direction"],
+    )
+
+
+def _municipalities() -> pd.DataFrame:
+    return pd.DataFrame(
+        [("0000", "Riket", False), ("0114", "Upplands Väsby", True), ("0115", "Vallentuna", True),
+         ("0117", "Österåker", True)],
+        columns=["municipality_id", "name", "is_kommun"],
+    )
+
+
+def _values() -> pd.DataFrame:
+    rows = []
+    for i, mid in enumerate(IDS):
+        for year in YEARS:
+            rows.append(("N1", mid, year, "T", 70.0 + 3 * i + 0.5 * (year - 2018)))
+            rows.append(("N2", mid, year, "T", 40.0 + 5 * i - (year - 2018)))
+    values = pd.DataFrame(rows, columns=["kpi_id", "municipality_id", "year", "gender", "value"])
+    slip = (values.kpi_id == "N1") & (values.municipality_id == "0115") & (values.year == 2022)
+    values.loc[slip, "value"] = 730.0  # a ×10 slip
+    return values
+
+
+def _peers() -> pd.DataFrame:
+    return pd.DataFrame([(a, b) for a in IDS for b in IDS if a != b], columns=["municipality_id", "peer_id"])
+
+
+def _flags() -> pd.DataFrame:
+    """Three flags, deliberately not in rank order: a warning, a KPI-wide flag, an accepted error."""
+    columns = ["kpi_id", "municipality_id", "year", "gender", "rule_id", "severity", "observed_value",
+               "expected_low", "expected_high", "expected_value", "message", "source", "contact",
+               "impact_score",
+               "would_change_colour", "accepted", "accepted_by", "acceptance_reason"]
+    rows = [
+        ("N2", "0117", 2022, "T", "year_over_year.hb", "warning", 46.0, 30.0, 45.0, np.nan,
+         "N2 for 0117 Österåker rose more than expected", "egen undersökning", "kommunen 0117 Österåker",
+         3.2, False, False, None, None),
+        ("N1", "0115", 2022, "T", "range.share_bounds", "error", 730.0, 0.0, 100.0, 75.0,
+         "Share <b>730 %</b> is outside 0–100 % (×10 slip?)", "SCB (read from source)", "RKA / SCB",
+         15.9, True, True, "Anna Andersson", "Checked with SCB: the source is right"),
+        ("N1", None, None, None, "definition.changed_title", "error", np.nan, np.nan, np.nan, np.nan,
+         "N1 changed its title between loads", "Kolada", "RKA", 6.0, False, False, None, None),
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _write(tmp_path, flags, **kwargs):
+    return write_report(flags, _values(), _kpis(), _municipalities(), csv_path=tmp_path / "out" / "flags.csv",
+                        html_path=tmp_path / "out" / "report.html", peers=_peers(), **kwargs)
+
+
+def test_csv_is_ranked_with_names(tmp_path):
+    summary = _write(tmp_path, _flags())
+    raw = (tmp_path / "out" / "flags.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel opens it as UTF-8
+    csv = pd.read_csv(tmp_path / "out" / "flags.csv", encoding="utf-8-sig", dtype={"municipality_id": str})
+    required = ["kpi_id", "municipality_id", "year", "gender", "rule_id", "severity", "message", "kpi_title",
+                "municipality_name", "impact_score", "contact", "accepted_by", "acceptance_reason"]
+    assert set(required) <= set(csv.columns)
+    assert csv["flag_rank"].tolist() == [1, 2, 3]
+    assert csv["rule_id"].tolist() == ["range.share_bounds", "definition.changed_title", "year_over_year.hb"]
+    assert csv["impact_score"].is_monotonic_decreasing
+    assert csv["municipality_name"].tolist()[0] == "Vallentuna"
+    assert csv["municipality_name"].tolist()[2] == "Österåker"
+    assert pd.isna(csv["municipality_id"][1]) and pd.isna(csv["municipality_name"][1])
+    assert csv["kpi_title"].tolist()[:2] == ["Andel elever med behörighet, %"] * 2
+    assert csv["year"].tolist()[0] == 2022 and "2022.0" not in raw.decode("utf-8-sig")
+    assert summary["csv"] == str(tmp_path / "out" / "flags.csv")
+
+
+def test_summary_counts(tmp_path):
+    summary = _write(tmp_path, _flags())
+    assert summary["flags"] == 3
+    assert summary["errors"] == 2 and summary["warnings"] == 1
+    assert summary["open_errors"] == 1 and summary["accepted_errors"] == 1
+    assert summary["by_severity"] == {"error": 2, "warning": 1}
+    assert summary["by_rule"] == {"range.share_bounds": 1, "definition.changed_title": 1,
+                                  "year_over_year.hb": 1}
+    assert summary["html"] == str(tmp_path / "out" / "report.html")
+
+
+def test_html_is_escaped_self_contained_and_charted(tmp_path):
+    _write(tmp_path, _flags())
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    # messages, escaped
+    assert "Share &lt;b&gt;730 %&lt;/b&gt; is outside 0–100 %" in page
+    assert "<b>730" not in page
+    assert "N1 changed its title between loads" in page and "rose more than expected" in page
+    # no external resources
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.IGNORECASE)
+    assert "http://" not in page and "https://" not in page and "@import" not in page
+    # a chart of the flagged series, with the kommun's history in its tooltip
+    assert page.count("<svg") >= 2
+    chart = re.search(r'<tr id="f1".*?</tr>', page, re.DOTALL).group(0)
+    assert '<svg class="hist"' in chart
+    assert "History of N1 in 0115 (T): 2018–2022: 73, 73.5, 74, 74.5, 730" in chart
+    assert 'class="peer"' in chart and 'class="nat"' in chart and 'class="obs"' in chart
+    # the KPI-wide flag has no chart
+    assert "<svg" not in re.search(r'<tr id="f2".*?</tr>', page, re.DOTALL).group(0)
+    # summary, acceptance, views, names
+    assert "1 open error blocks publication" in page
+    assert "Anna Andersson" in page and "Checked with SCB: the source is right" in page
+    assert 'id="per-kommun"' in page and 'id="per-nyckeltal"' in page
+    assert 'id="m-0115"' in page and 'id="k-N1"' in page and "Österåker" in page
+    assert "(no kommun: KPI-wide or file-wide flags)" in page
+
+
+def test_cap_on_flags_in_html(tmp_path):
+    summary = _write(tmp_path, _flags(), max_flags_in_html=2)
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert summary["flags"] == 3
+    assert 'id="f2"' in page and 'id="f3"' not in page
+    assert "top 2 of 3 flags" in page and "1 lower-ranked flag is left out" in page
+    assert len(pd.read_csv(tmp_path / "out" / "flags.csv", encoding="utf-8-sig")) == 3
+
+
+def test_empty_flags_give_a_page_with_nothing_to_review(tmp_path):
+    empty = _flags().iloc[0:0]
+    summary = _write(tmp_path, empty)
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert summary["flags"] == summary["errors"] == summary["open_errors"] == 0
+    assert summary["by_rule"] == {}
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert "nothing to review" in page.lower()
+    assert len(pd.read_csv(tmp_path / "out" / "flags.csv", encoding="utf-8-sig")) == 0
+
+
+def test_paths_may_be_none(tmp_path):
+    summary = write_report(_flags(), _values(), _kpis(), _municipalities(), csv_path=None, html_path=None)
+    assert summary["csv"] is None and summary["html"] is None and summary["flags"] == 3
+    assert not list(tmp_path.iterdir())
+
+
+def test_peers_default_to_the_similar_group(tmp_path):
+    municipalities = _municipalities().assign(similar_group=[None, "g", "g", "g"])
+    write_report(_flags(), _values(), _kpis(), municipalities, csv_path=None, html_path=tmp_path / "r.html")
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    chart = re.search(r'<tr id="f1".*?</tr>', page, re.DOTALL).group(0)
+    assert 'class="peer"' in chart
