@@ -414,6 +414,7 @@ text-transform:uppercase;letter-spacing:.02em;white-space:nowrap;margin:1px 0}
 .rule{font-family:ui-monospace,Consolas,monospace;font-size:11px;color:#5b6575}
 code{font-family:ui-monospace,Consolas,monospace}
 svg.hist{display:block;overflow:visible;width:230px;height:74px}
+td:last-child{min-width:240px}
 svg.hist text{font-size:8px;fill:#5b6575}svg.hist .ya{text-anchor:end}
 svg .ax{stroke:#c3c8d0;stroke-width:1}svg .fy{stroke:#d93025;stroke-width:1;stroke-dasharray:2 2}
 svg .iv{fill:#1e8e3e;fill-opacity:.22;stroke:#1e8e3e;stroke-width:.6}
@@ -531,8 +532,10 @@ def _accepted_cell(row) -> str:
         return ""
     by = _e(row["accepted_by"]) or "?"
     reason = _e(row["acceptance_reason"])
-    reason = f'<br><span class="small">{reason}</span>' if reason else ""
-    return f"<b>{by}</b>{reason}"
+    # the reason can be long: folded, so the row stays short and the history chart stays in view
+    reason = f'<details class="small"><summary>reason</summary>{reason}</details>' if reason else ""
+    return f'<span class="small"><b>{by}</b></span>{reason}'
+
 
 
 def _gender_cell(row) -> str:
