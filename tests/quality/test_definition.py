@@ -37,3 +37,29 @@ def test_source_mismatch(watch):
     flag = flags.iloc[0]
     assert (flag.observed_value, flag.expected_value, flag.severity) == (45.2, 54.2, "error")
     assert "SCB publishes 54.2 %" in flag.message and flag.source == "Kolada vs SCB"
+
+
+def test_source_mismatch_is_an_error_only_for_the_same_population(watch):
+    comparison = pd.DataFrame({
+        "kpi_id": ["P1", "P1"], "municipality_id": [A, B], "year": [2022, 2022], "gender": ["T", "T"],
+        "kolada_value": [45.2, 60.0], "agency_value": [54.2, 50.0], "agency": ["skolverket", "skolverket"],
+        "same_population": [True, False],
+    })
+    flags = watch("definition.source_mismatch", ROWS, source_comparison=comparison)
+    assert flags["municipality_id"].tolist() == [A]
+    assert "Skolverket publishes 54.2 %" in flags.iloc[0].message
+
+
+def test_a_gap_between_different_populations_warns_only_when_unusual(watch):
+    # hemkommun vs lägeskommun: every kommun differs by about +1 point; one differs by +12
+    ids = kommun_ids(12)
+    kolada = [60.0 + i for i in range(12)]
+    agency = [k - 1.0 - 0.1 * (i % 3) for i, k in enumerate(kolada)]
+    agency[5] = kolada[5] - 12.0
+    comparison = pd.DataFrame({"kpi_id": "P1", "municipality_id": ids, "year": 2022, "gender": "T",
+                               "kolada_value": kolada, "agency_value": agency, "agency": "skolverket",
+                               "same_population": False})
+    assert watch("definition.source_mismatch", ROWS, source_comparison=comparison).empty
+    flags = watch("definition.source_gap_unusual", ROWS, source_comparison=comparison)
+    assert flags["municipality_id"].tolist() == [ids[5]]
+    assert flags.iloc[0].severity == "warning" and "different populations" in flags.iloc[0].message

@@ -72,3 +72,18 @@ def test_swapped_gap_change_threshold(watch, gap_z, expected):
             rows += [("P1", mid, year, "K", k), ("P1", mid, year, "M", 50.0)]
     flags = watch("gender.swapped", rows, params={"min_gap_change_z": gap_z})
     assert len(flags) == 2 * expected
+
+
+
+def test_a_survey_total_outside_k_and_m_is_a_warning_not_an_error():
+    # the cells of the test above, but P1 is now a survey figure: respondents without a stated sex count
+    # in T only, so T just outside [K, M] needs review, not a block
+    from pipelines.quality import load_rules, run_watch
+    from tests.quality.conftest import TODAY, kpis_frame, municipalities_frame, values_frame
+
+    kpis = kpis_frame()
+    kpis.loc[kpis["kpi_id"] == "P1", "collection_method"] = "external_survey"
+    rules = load_rules().only("gender.total_between", "gender.total_between_survey")
+    flags = run_watch(values_frame(_tkm("P1", A, 2022, 85.0, 80.0, 82.0)), kpis, municipalities_frame(), rules,
+                      today=TODAY)
+    assert flags[["rule_id", "severity"]].values.tolist() == [["gender.total_between_survey", "warning"]]
