@@ -3,6 +3,8 @@
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
+# dagster-dbt runs `dbt` from PATH: the project's venv first
+export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: setup run test bench dev clean
 

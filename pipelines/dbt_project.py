@@ -4,9 +4,19 @@ Run ``dagster-dbt project prepare-and-package --file pipelines/dbt_project.py`` 
 before importing the definitions outside ``dagster dev``.
 """
 
+import os
+import sys
+from pathlib import Path
+
 from dagster_dbt import DbtProject
 
 from pipelines.config import DBT_PROJECT_DIR
+
+# dagster-dbt runs `dbt` from PATH; `.venv/bin/kkik load` without an activated venv must find the dbt
+# installed beside this interpreter
+_BIN = str(Path(sys.executable).parent)
+if (Path(_BIN) / "dbt").exists() and _BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
 
 kkik_dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 kkik_dbt_project.prepare_if_dev()
