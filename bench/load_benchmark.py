@@ -31,7 +31,7 @@ def main() -> None:
     from pipelines.endpoints import snapshot_apps
     from pipelines.jobs import KKIK_YEARS
     from pipelines.landing.kolada import land_kolada
-    from pipelines.landing.scb import land_scb_population
+    from pipelines.landing.scb import land_scb
     from pipelines.landing.skolverket import land_skolverket
     from pipelines.snapshot.kolada_app import snapshot_latest_year
     from pipelines.snapshot.server import SnapshotServer
@@ -55,7 +55,7 @@ def main() -> None:
                 for name, land in [
                     ("kolada", lambda: _land_kolada(server, land_kolada, KoladaClient, kkik_kpi_ids(), years, raw_dir,
                                                     duckdb_path)),
-                    ("scb", lambda: _land_with(ScbClient.for_root(server.source_url("scb")), land_scb_population,
+                    ("scb", lambda: _land_with(ScbClient.for_root(server.source_url("scb")), land_scb,
                                                years, raw_dir, duckdb_path)),
                     ("skolverket", lambda: _land_with(SkolverketClient(server.source_url("skolverket")),
                                                       land_skolverket, years, raw_dir, duckdb_path)),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dagster import Definitions, in_process_executor
 from dagster_dbt import DbtCliResource
 
-from pipelines.assets.agencies import raw_scb_population, raw_skolverket_school_results
+from pipelines.assets.agencies import raw_scb, raw_skolverket_school_results
 from pipelines.assets.dbt import kkik_dbt_models
 from pipelines.assets.inbox import inbox_sensor, raw_inbox
 from pipelines.assets.quality import kkik_flag, published_mart, rule_group_checks
@@ -15,7 +15,7 @@ from pipelines.jobs import inbox_load, kkik_yearly_load, yearly_load_schedule
 from pipelines.resources import resources_from_env
 
 defs = Definitions(
-    assets=[raw_kolada, raw_scb_population, raw_skolverket_school_results, raw_inbox, kkik_dbt_models,
+    assets=[raw_kolada, raw_scb, raw_skolverket_school_results, raw_inbox, kkik_dbt_models,
             kkik_flag, published_mart],
     asset_checks=[rule_group_checks],
     jobs=[kkik_yearly_load, inbox_load],

@@ -7,7 +7,7 @@ import pytest
 from dagster import DagsterInstance, materialize
 from dagster_dbt import DbtCliResource
 
-from pipelines.assets.agencies import raw_scb_population, raw_skolverket_school_results
+from pipelines.assets.agencies import raw_scb, raw_skolverket_school_results
 from pipelines.assets.dbt import kkik_dbt_models
 from pipelines.assets.inbox import raw_inbox
 from pipelines.assets.quality import kkik_flag, published_mart, rule_group_checks
@@ -33,7 +33,7 @@ def job(tmp_path_factory):
         "dbt": DbtCliResource(project_dir=kkik_dbt_project),
     }
     result = materialize(
-        [raw_kolada, raw_scb_population, raw_skolverket_school_results, raw_inbox, kkik_dbt_models, kkik_flag,
+        [raw_kolada, raw_scb, raw_skolverket_school_results, raw_inbox, kkik_dbt_models, kkik_flag,
          published_mart, rule_group_checks],
         resources=resources,
         instance=DagsterInstance.ephemeral(),
@@ -149,6 +149,14 @@ def test_kolada_lined_up_against_skolverket(warehouse):
     assert [r[0] for r in rows] == YEARS and all(r[1] == 290 for r in rows)
     # hemkommun (Kolada) and lägeskommun (Skolverket) count different pupils: most kommuner differ
     assert all(r[3] < 0.5 * r[2] for r in rows)
+
+
+def test_kolada_lined_up_against_scb_agrees_where_the_figure_is_the_same(warehouse):
+    con, _ = warehouse
+    # N00914 is SCB's employment share as Kolada re-publishes it (the series ends in 2021)
+    assert con.execute("select year, count(*), count(*) filter (where agrees), bool_and(is_same_population) "
+                       "from kkik.kkik_source_comparison where kpi_id = 'N00914' group by year").fetchall() == \
+        [(2021, 870, 870, True)]
 
 
 def test_inbox_files_feed_the_mart_where_kolada_has_no_value(warehouse):

@@ -9,6 +9,9 @@ What goes in (see the README this writes):
 * TAB638 (BE0101N1, population on 31 December per region and sex, 2017–2022): SCB's figures as Kolada
   re-publishes them (``kolada/values.parquet``, KPI N01951 "Invånare totalt, antal", gender K and M),
   re-shaped to SCB's json-stat2 with the dimension metadata of a real TAB638 response;
+* AM0207_andel_20_64 (share % of inhabitants 20–64 who are förvärvsarbetande, per region and kön incl. the
+  total ``1+2``, 2017–2021): SCB's RAMS/BAS figures as Kolada re-publishes them (KPI N00914, gender K, M
+  and T), re-shaped to json-stat2. The table id, v1 path and contents code are placeholders, not verified;
 * BE0101D1 (live births per region, mother's age and child's sex, 2002–2003) and TAB005 (land use per
   kommun, 2010 and 2015, with real ``..`` cells): SCB's PX files, re-shaped to json-stat2.
 
@@ -39,6 +42,14 @@ DEFAULT_OUT = PROJECT_ROOT / "snapshot" / "scb"
 POPULATION_YEARS = list(range(2017, 2023))
 POPULATION_KPI = "N01951"
 
+EMPLOYMENT_YEARS = list(range(2017, 2022))  # Kolada's N00914 ends with 2021
+EMPLOYMENT_KPI = "N00914"
+# Not verified against SCB (no network when this was written): placeholders named after SCB's RAMS product
+# AM0207. They must equal EMPLOYMENT_SHARE in pipelines/sources/scb.py.
+EMPLOYMENT_TABLE_ID = "AM0207_andel_20_64"
+EMPLOYMENT_V1_PATH = "AM/AM0207/AM0207Z/AndelForvarvsarb2064KN"
+EMPLOYMENT_CONTENTS = "AM0207F1"
+
 RECORDED = {  # snapshot file ← shared file (copied byte for byte)
     "config.json": "scb/responses/v2_config.json",
     "tables.json": "scb/responses/tables.json",
@@ -57,6 +68,15 @@ SNAPSHOT_NOTE_638 = (
     "(KPI N01951 'Invånare totalt, antal', gender K and M, fetched 2024-08-30), re-shaped to json-stat2. "
     "Only totals over civilstånd and ålder exist here: select Alder=tot and leave Civilstand out "
     "(eliminated). Years 2017-2022."
+)
+
+SNAPSHOT_NOTE_EMPLOYMENT = (
+    "Snapshot: the values are SCB's share of inhabitants 20-64 years who are förvärvsarbetande (RAMS to 2018, "
+    "BAS from 2019) as re-published by Kolada (KPI N00914 'Förvärvsarbetande invånare 20-64 år, andel (%)', "
+    "gender K, M and T, fetched 2024-08-30), re-shaped to json-stat2: Kolada M -> Kon 1, K -> Kon 2, T -> Kon 1+2 "
+    "(the share for both sexes, its own figure: not K + M). Years 2017-2021. The table id "
+    f"{EMPLOYMENT_TABLE_ID}, the v1 path and the contents code {EMPLOYMENT_CONTENTS} are placeholders, not SCB's "
+    "verified ids."
 )
 
 
@@ -428,6 +448,131 @@ def build_population(shared: Path, out: Path) -> dict:
     return {"regions": len(codes), "years": years, "cells": len(values), "riket_2022": (riket[1], riket[0])}
 
 
+def scb_region_code(kolada_id: str) -> str:
+    """Kolada's ``0000`` → SCB's ``00`` (Riket), ``0001``…``0025`` → ``01``…``25`` (län), kommuner unchanged."""
+    if kolada_id == "0000":
+        return "00"
+    if kolada_id.startswith("00"):
+        return kolada_id[2:]
+    return kolada_id
+
+
+def build_employment_share(shared: Path, out: Path) -> dict:
+    """N00914 (K, M and T, each its own figure) as SCB's table of shares with kön 1, 2 and 1+2."""
+    codes, labels = scb_regions(shared)
+    template = json.loads((shared / TAB638_TEMPLATE).read_text(encoding="utf-8"))
+    frame = pd.read_parquet(
+        shared / KOLADA_VALUES,
+        filters=[("kpi", "==", EMPLOYMENT_KPI), ("period", ">=", EMPLOYMENT_YEARS[0]), ("period", "<=", EMPLOYMENT_YEARS[-1])],
+    )
+    wide = frame.pivot_table(index=["municipality", "period"], columns="gender", values="value", aggfunc="first")
+    if wide[["T", "K", "M"]].isna().any().any():
+        raise SystemExit(f"Kolada {EMPLOYMENT_KPI} has gaps for {EMPLOYMENT_YEARS[0]}-{EMPLOYMENT_YEARS[-1]}")
+    wide = wide.reset_index()
+    wide["region"] = wide["municipality"].map(scb_region_code)
+    if set(wide["region"]) != set(codes):
+        raise SystemExit(
+            f"Kolada regions and SCB's region list differ: {sorted(set(wide['region']) ^ set(codes))[:10]}"
+        )
+    years = [str(y) for y in EMPLOYMENT_YEARS]
+    if sorted(str(p) for p in wide["period"].unique()) != years:
+        raise SystemExit(f"Kolada {EMPLOYMENT_KPI} lacks some of the years {years}")
+    lookup = {
+        (r, int(p)): {"1": m, "2": k, "1+2": t}
+        for r, p, k, m, t in zip(wide["region"], wide["period"], wide["K"], wide["M"], wide["T"])
+    }
+    sex_codes = ["1", "2", "1+2"]
+    values = []
+    for region in codes:  # cube order Region, Kon, ContentsCode, Tid (as the metadata)
+        for sex in sex_codes:
+            for year in years:
+                values.append(number(lookup[(region, int(year))][sex]))
+
+    t = template["dimension"]
+    dims = {
+        "Region": dimension(
+            "region", codes, [labels[c] for c in codes],
+            {"elimination": True, "eliminationValueCode": "00", "show": "code_value"},
+            note=["Region avser folkbokföringsregion (bostadsregion) i november respektive år."],
+        ),
+        "Kon": dimension(
+            "kön", sex_codes, ["män", "kvinnor", "totalt"],
+            # a table of shares: eliminating kön gives the total 1+2, never a sum of the shares
+            {"elimination": True, "eliminationValueCode": "1+2", "show": "value"},
+            link=t["Kon"]["link"],
+        ),
+        "ContentsCode": dimension(
+            "tabellinnehåll",
+            [EMPLOYMENT_CONTENTS],
+            ["Förvärvsarbetande 20-64 år, andel (%)"],
+            {
+                "elimination": False,
+                "refperiod": {EMPLOYMENT_CONTENTS: "november respektive år"},
+                "show": "value",
+                "measuringType": {EMPLOYMENT_CONTENTS: "Other"},
+                "priceType": {EMPLOYMENT_CONTENTS: "NotApplicable"},
+                "adjustment": {EMPLOYMENT_CONTENTS: "None"},
+                "alternativeText": {EMPLOYMENT_CONTENTS: "Andel förvärvsarbetande 20-64 år"},
+            },
+            unit={EMPLOYMENT_CONTENTS: {"base": "procent", "decimals": 1}},
+        ),
+        "Tid": dimension("år", years, years, copy.deepcopy(t["Tid"]["extension"])),
+    }
+    ids = ["Region", "Kon", "ContentsCode", "Tid"]
+    label = f"Förvärvsarbetande 20-64 år, andel (%), efter region och kön. År {years[0]}-{years[-1]}"
+    updated = "2024-08-30T00:00:00Z"  # when Kolada's values were fetched (SCB's own date is not known here)
+    meta = metadata_document(
+        label=label,
+        source="SCB",
+        updated=updated,
+        notes=[
+            (
+                "Förvärvsarbetande enligt SCB:s registerbaserade arbetsmarknadsstatistik (RAMS) t.o.m. 2018 och "
+                "befolkningens arbetsmarknadsstatus (BAS) fr.o.m. 2019; andel av befolkningen 20-64 år i november."
+            ),
+            SNAPSHOT_NOTE_EMPLOYMENT,
+        ],
+        time_dim="Tid",
+        ids=ids,
+        dims=dims,
+        extension={
+            "noteMandatory": {"1": True},
+            "px": {"infofile": "AM0207", "tableid": EMPLOYMENT_TABLE_ID, "decimals": 1, "official-statistics": True,
+                   "aggregallowed": False, "language": "sv", "contents": "Förvärvsarbetande 20-64 år, andel (%)",
+                   "heading": ["ContentsCode", "Tid"], "stub": ["Region", "Kon"], "matrix": EMPLOYMENT_TABLE_ID,
+                   "subject-code": "AM", "subject-area": "Arbetsmarknad"},
+        },
+    )
+    folder = out / "tables" / EMPLOYMENT_TABLE_ID
+    dump_json(meta, folder / "metadata.json")
+    dump_json(
+        table_entry(
+            table_id=EMPLOYMENT_TABLE_ID, label=label, updated=updated, first=years[0], last=years[-1],
+            variable_names=["region", "kön", "tabellinnehåll", "år"], subject="AM",
+            paths=[
+                {"id": "AM", "label": "Arbetsmarknad", "sortCode": "Arbetsmarknad"},
+                {"id": "AM0207", "label": "Registerbaserad arbetsmarknadsstatistik (RAMS)", "sortCode": "07"},
+            ],
+        ),
+        folder / "table.json",
+    )
+    dump_gzip_json(
+        cube_document(
+            table_id=EMPLOYMENT_TABLE_ID,
+            v1_path=EMPLOYMENT_V1_PATH,
+            data_label="Förvärvsarbetande 20-64 år, andel (%), efter region, kön och år",
+            dims=ids,
+            codes={"Region": codes, "Kon": sex_codes, "ContentsCode": [EMPLOYMENT_CONTENTS], "Tid": years},
+            values=values,
+            status={},
+            provenance=f"kolada/values.parquet KPI {EMPLOYMENT_KPI}, gender M → Kon 1, K → Kon 2, T → Kon 1+2",
+        ),
+        folder / "cube.json.gz",
+    )
+    riket = lookup[("00", EMPLOYMENT_YEARS[-1])]
+    return {"regions": len(codes), "years": years, "cells": len(values), "riket_last": riket}
+
+
 def build_births(shared: Path, out: Path) -> dict:
     px = parse_px(shared / BIRTHS_PX)
     variables, codes, values, status = px_cube(px)
@@ -602,6 +747,7 @@ Served by `pipelines/snapshot/scb_app.py` (`ScbApp`, mounted at `/scb`): `/scb/a
 | `/api/v2/tables/TAB6471/metadata` | `tables/TAB6471/metadata.json` | SCB's real metadata response (312 regions). Byte for byte. |
 | `/api/v2/tables/TAB6471/data` | `tables/TAB6471/data.json`, `cube.json.gz` | SCB's real data response (21 län × 11 age groups × 3 × 2026M01–M04); other selections are sliced from it. |
 | `/api/v2/tables/TAB638/…` | `tables/TAB638/` | **SCB's population figures as re-published by Kolada**, re-shaped to json-stat2 (below). |
+| `/api/v2/tables/AM0207_andel_20_64/…`, v1 `AM/AM0207/AM0207Z/AndelForvarvsarb2064KN` | `tables/AM0207_andel_20_64/` | **SCB's share of förvärvsarbetande 20–64 år as re-published by Kolada** (N00914), re-shaped to json-stat2; id and path are placeholders (below). |
 | `/api/v2/tables/BE0101D1/…`, v1 `BE/BE0101/BE0101H/FoddaK` | `tables/BE0101D1/` | SCB's PX file of live births 2002–2003 (PxWeb demo database), re-shaped to json-stat2. |
 | `/api/v2/tables/TAB005/…` | `tables/TAB005/` | Land use per kommun 2010 and 2015 (PX file of PxTools/PxWebApi's test database), with real `..` cells. |
 
@@ -622,6 +768,23 @@ What differs from SCB's TAB638, because only totals exist here:
 * `Civilstand` is marked eliminable (SCB's is not): leave it out; selecting it answers 400.
 * `Alder` is not eliminable (as at SCB): select `tot`; any other age answers 400.
 * Years are {years_from}–{years_to} only (SCB: 1968–2024). The metadata carries a note saying all this.
+
+### AM0207_andel_20_64: förvärvsarbetande 20–64 år, andel (%), per region and sex, {emp_from}–{emp_to}
+
+SCB's share of inhabitants 20–64 years who are förvärvsarbetande (gainfully employed in November; RAMS to
+2018, BAS from 2019) is not in `../shared/data` as an SCB response. Kolada re-publishes it:
+`kolada/values.parquet`, KPI **N00914 "Förvärvsarbetande invånare 20-64 år, andel (%)"**, gender K, M and T,
+per kommun, län and Riket (the series ends 2021). These values are served as an SCB table of shares in
+json-stat2: Kolada `M` → `Kon=1` (män), `K` → `Kon=2` (kvinnor), **`T` → `Kon=1+2` (totalt)**. As in SCB's
+tables of shares, the total for kön is its own figure (the share among all inhabitants 20–64), not `K + M`
+(nor their mean); eliminating `Kon` gives `1+2`, eliminating `Region` gives Riket `00` (nothing is summed).
+Values are Kolada's, unrounded (SCB publishes one decimal). {emp_regions} regions × 3 × {emp_n_years} years
+= {emp_cells} values. Example: Riket {emp_to}: män {emp_m:.1f} %, kvinnor {emp_k:.1f} %, totalt {emp_t:.1f} %.
+
+**Not verified:** the table id `AM0207_andel_20_64`, the v1 path `AM/AM0207/AM0207Z/AndelForvarvsarb2064KN`
+and the contents code `AM0207F1` are placeholders named after SCB's RAMS product (AM0207); SCB's real ids
+could not be looked up offline. Look the real table up (`/api/v2/tables?query=förvärvsarbetande`) before
+fetching it live, and change `EMPLOYMENT_SHARE` in `pipelines/sources/scb.py` and this tool together.
 
 ### BE0101D1: live births 2002–2003
 
@@ -665,11 +828,13 @@ def main(argv: list[str] | None = None) -> int:
         provenance.append({"file": target, "source": f"shared/data/{source}", "how": "copied byte for byte"})
 
     population = build_population(shared, out)
+    employment = build_employment_share(shared, out)
     births = build_births(shared, out)
     landuse = build_landuse(shared, out)
     build_tab6471_cube(shared, out)
     derived = {
         "tables/TAB638": f"shared/data/{KOLADA_VALUES} (KPI {POPULATION_KPI}) + template shared/data/{TAB638_TEMPLATE}",
+        f"tables/{EMPLOYMENT_TABLE_ID}": f"shared/data/{KOLADA_VALUES} (KPI {EMPLOYMENT_KPI}) + Kon/Tid metadata of shared/data/{TAB638_TEMPLATE}",
         "tables/BE0101D1": f"shared/data/{BIRTHS_PX}",
         "tables/TAB005": f"shared/data/{LANDUSE_PX}",
         "tables/TAB6471/cube.json.gz": f"shared/data/{RECORDED['tables/TAB6471/data.json']}",
@@ -688,6 +853,14 @@ def main(argv: list[str] | None = None) -> int:
             cells=population["cells"],
             riket_m=int(population["riket_2022"][0]),
             riket_k=int(population["riket_2022"][1]),
+            emp_from=employment["years"][0],
+            emp_to=employment["years"][-1],
+            emp_n_years=len(employment["years"]),
+            emp_regions=employment["regions"],
+            emp_cells=employment["cells"],
+            emp_m=employment["riket_last"]["1"],
+            emp_k=employment["riket_last"]["2"],
+            emp_t=employment["riket_last"]["1+2"],
             births_regions=births["regions"],
             landuse_na=landuse["not_available"],
         ),
@@ -698,7 +871,7 @@ def main(argv: list[str] | None = None) -> int:
     dump_json(sorted(provenance, key=lambda e: e["file"]), out / "provenance.json")
     total = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     print(f"SCB snapshot in {out}: {len(provenance) + 2} files, {total / 1024:.0f} KiB")
-    print(f"  TAB638 {population['cells']} values; BE0101D1 {births['cells']}; TAB005 {landuse['cells']} ({landuse['not_available']} '..')")
+    print(f"  TAB638 {population['cells']} values; {EMPLOYMENT_TABLE_ID} {employment['cells']}; BE0101D1 {births['cells']}; TAB005 {landuse['cells']} ({landuse['not_available']} '..')")
     return 0
 
 

@@ -2,28 +2,36 @@
 
 # No `from __future__ import annotations` here: Dagster reads the `context` annotation at definition time.
 
-from dagster import AssetExecutionContext, MaterializeResult, asset
+from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, asset, multi_asset
 
-from pipelines.landing.scb import land_scb_population
+from pipelines.landing.scb import land_scb
 from pipelines.landing.skolverket import land_skolverket
 from pipelines.partitions import single_run, years_of, yearly_partitions
 from pipelines.resources import ScbResource, SkolverketResource, WarehouseResource
 
 
-@asset(
-    key=["raw", "scb__population"],
-    group_name="scb",
-    kinds={"duckdb", "python"},
+SCB_TABLES = {
+    "population": "Population per region, sex and year (SCB BE0101N1), the denominator table.",
+    "employment_share": "Förvärvsarbetande 20–64 år, share per region, sex and year (SCB; KKiK's N00914).",
+}
+
+
+@multi_asset(
+    specs=[AssetSpec(key=["raw", f"scb__{name}"], group_name="scb", kinds={"duckdb", "python"},
+                     partitions_def=yearly_partitions, description=description)
+           for name, description in SCB_TABLES.items()],
     partitions_def=yearly_partitions,
     backfill_policy=single_run,
-    description="Population per region, sex and year (SCB BE0101N1), the denominator table.",
+    can_subset=False,
 )
-def raw_scb_population(context: AssetExecutionContext, scb: ScbResource, warehouse: WarehouseResource):
+def raw_scb(context: AssetExecutionContext, scb: ScbResource, warehouse: WarehouseResource):
     with scb.open_client() as client:
-        summary = land_scb_population(client, years=years_of(context), raw_dir=warehouse.raw_path,
-                                      duckdb_path=warehouse.path, progress=context.log.info)
-    return MaterializeResult(metadata={"load_id": summary.load_id, "rows": summary.rows,
-                                       "http_requests": summary.requests, "raw_folder": str(summary.raw_folder)})
+        summary = land_scb(client, years=years_of(context), raw_dir=warehouse.raw_path, duckdb_path=warehouse.path,
+                           progress=context.log.info)
+    for name in SCB_TABLES:
+        yield MaterializeResult(asset_key=["raw", f"scb__{name}"], metadata={
+            "load_id": summary.load_id, "rows": summary.rows_per_table.get(name, 0),
+            "http_requests": summary.requests, "raw_folder": str(summary.raw_folder)})
 
 
 @asset(

@@ -39,7 +39,8 @@ def kkik_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehou
     with warehouse_lock(warehouse.path):  # the source steps of the run may still be writing
         invocation = dbt.cli(["build", "--vars", json.dumps({"years": years_of(context)})], context=context)
         yield from invocation.stream()
-    shutil.rmtree(invocation.target_path, ignore_errors=True)  # ≈1.5 MB per run otherwise
+    # ≈1.5 MB per run; a failed run keeps its folder: the error message points to the dbt.log in it
+    shutil.rmtree(invocation.target_path, ignore_errors=True)
 
 
 def dbt_asset_key(model_name: str) -> AssetKey:

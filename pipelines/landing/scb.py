@@ -1,12 +1,14 @@
-"""Landing SCB's population per kommun, sex and year: the json-stat2 pages kept, tidy rows in one transaction.
+"""Landing SCB: population (the denominator table) and the employment share 20–64 (KKiK's N00914),
+per region, sex and year; the json-stat2 pages kept as received, the tidy rows in one transaction each.
 
-Population is the denominator table the KKiK shares are checked against; Riket (``00``) and the län are
-kept beside the kommuner, told apart by ``region_level``, and SCB's codes are kept as SCB writes them.
+Riket (``00``) and the län are kept beside the kommuner, told apart by ``region_level``, and SCB's
+codes are kept as SCB writes them. A table is asked only for the run's years it publishes (the
+employment series ends in 2021): a missing year is not an error of the load.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
@@ -27,9 +29,10 @@ class ScbLandingSummary:
     raw_folder: Path
     requests: int
     rows: int
+    rows_per_table: dict[str, int] = field(default_factory=dict)
 
 
-def land_scb_population(
+def land_scb(
     client,
     *,
     years: Sequence[int],
@@ -38,8 +41,8 @@ def land_scb_population(
     load_id: str | None = None,
     progress=None,
 ) -> ScbLandingSummary:
-    """Fetch population (BE0101N1) for ``years`` with ``client`` (a ``ScbClient``) and land it."""
-    from pipelines.sources.scb import fetch_population
+    """Fetch SCB's population and employment share for ``years`` with ``client`` (a ``ScbClient``)."""
+    from pipelines.sources.scb import EMPLOYMENT_SHARE, POPULATION, fetch_region_sex_year
 
     say = progress or (lambda message: None)
     load_id = load_id or new_load_id()
@@ -47,22 +50,30 @@ def land_scb_population(
     folder = RawLoadFolder.create(raw_dir, SOURCE, load_id)
     started = datetime.now(timezone.utc)
     before = client.request_count
-    first_page = len(client.received_pages)
-    frame = fetch_population(client, years)
-    for page in client.received_pages[first_page:]:
-        folder.write_page("population", page.url, page.fetched_at, page.body)
-    say(f"scb population: {len(frame)} rows for {years} ({folder.pages_written} pages)")
-    frame.insert(0, "load_id", load_id)
-    frame.insert(1, "fetched_at", pd.Timestamp.now(tz="UTC"))
-    frame["status"] = frame["status"].astype("string")  # VARCHAR in DuckDB even when every status is missing
-    summary = ScbLandingSummary(load_id, years, folder.root, client.request_count - before, len(frame))
-    replace_rows(
-        duckdb_path,
-        "scb__population",
-        frame,
-        replace_where={"year": years},
-        load_log={"load_id": load_id, "source": SOURCE, "years": ",".join(map(str, years)), "started_at": started,
-                  "pages": folder.pages_written, "raw_folder": str(folder.root)},
-    )
+    summary = ScbLandingSummary(load_id, years, folder.root, 0, 0)
+    for table, value_column in [(POPULATION, "population"), (EMPLOYMENT_SHARE, "employment_share")]:
+        published = set(client.metadata(table).variable(table.time_var).values)
+        table_years = [y for y in years if str(y) in published]
+        if not table_years:
+            say(f"scb {table.key}: none of {years} published; skipped")
+            continue
+        first_page = len(client.received_pages)
+        frame = fetch_region_sex_year(client, table, table_years, value_column=value_column)
+        for page in client.received_pages[first_page:]:
+            folder.write_page(table.key, page.url, page.fetched_at, page.body)
+        frame.insert(0, "load_id", load_id)
+        frame.insert(1, "fetched_at", pd.Timestamp.now(tz="UTC"))
+        frame["status"] = frame["status"].astype("string")  # VARCHAR in DuckDB even when all are missing
+        replace_rows(
+            duckdb_path, f"scb__{table.key}", frame, replace_where={"year": table_years},
+            load_log={"load_id": load_id, "source": f"{SOURCE}:{table.key}",
+                      "years": ",".join(map(str, table_years)), "started_at": started,
+                      "pages": folder.pages_written, "raw_folder": str(folder.root)},
+        )
+        summary.rows_per_table[table.key] = len(frame)
+        say(f"scb {table.key}: {len(frame)} rows for {table_years}")
+    summary.requests = client.request_count - before
+    summary.rows = sum(summary.rows_per_table.values())
     folder.mark_complete({**summary.__dict__, "raw_folder": str(folder.root)})
     return summary
+

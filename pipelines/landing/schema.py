@@ -29,6 +29,10 @@ RAW_DDL = [
     """create table if not exists raw.scb__population (
         load_id varchar not null, fetched_at timestamptz not null, municipality_id varchar not null,
         region_level varchar, year bigint not null, gender varchar not null, population double, status varchar)""",
+    """create table if not exists raw.scb__employment_share (
+        load_id varchar not null, fetched_at timestamptz not null, municipality_id varchar not null,
+        region_level varchar, year bigint not null, gender varchar not null, employment_share double,
+        status varchar)""",
     """create table if not exists raw.skolverket__school_results (
         load_id varchar not null, fetched_at timestamptz not null, export varchar not null,
         municipality_id varchar not null, municipality_name varchar, school_year varchar, year bigint not null,

@@ -522,6 +522,7 @@ class ScbTable:
     contents_var: str = "ContentsCode"
     sex_var: str | None = "Kon"
     sex_codes: Mapping[str, str] = field(default_factory=lambda: {"1": "M", "2": "K"})
+    total_sex_code: str | None = None
     fixed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     summed: tuple[str, ...] = ()
     note: str = ""
@@ -540,7 +541,11 @@ class ScbTable:
             elif var.code == self.contents_var:
                 wanted = [self.contents_code]
             elif var.code == self.sex_var:
-                wanted = [c for c in all_codes if c in self.sex_codes]
+                if self.total_sex_code is not None and self.total_sex_code not in var.values:
+                    raise ValueError(
+                        f"{meta.table_id}: {var.code} has no total code {self.total_sex_code!r} (it has {all_codes})"
+                    )
+                wanted = [c for c in all_codes if c in self.sex_codes or c == self.total_sex_code]
             elif var.code in self.fixed:
                 wanted = [c for c in self.fixed[var.code] if c in var.values]
                 if not wanted:
@@ -585,7 +590,24 @@ LIVE_BIRTHS = ScbTable(
     note="Births per kommun (denominator of e.g. förskola and BVC figures).",
 )
 
-TABLES: dict[str, ScbTable] = {t.key: t for t in (POPULATION, LIVE_BIRTHS)}
+#: The share (%) of inhabitants 20–64 years who are förvärvsarbetande (gainfully employed) in November, per
+#: region (of residence), kön and year: SCB's RAMS (to 2018) and BAS (from 2019) statistics, which Kolada
+#: re-publishes as KPI N00914 "Förvärvsarbetande invånare 20-64 år, andel (%)".
+#: NOT VERIFIED: the table id, the v1 path and the contents code below are placeholders named after SCB's
+#: RAMS product (AM0207); SCB's real ids could not be looked up offline. Look them up (``client.tables(
+#: "förvärvsarbetande 20-64")``) before going online with this table. What is modelled on SCB's tables of
+#: shares: kön has its own total ``1+2`` (so ``T`` is fetched, not derived), and the values are percent.
+EMPLOYMENT_SHARE = ScbTable(
+    key="employment_share",
+    table_id="AM0207_andel_20_64",  # not verified: a placeholder id
+    v1_path="AM/AM0207/AM0207Z/AndelForvarvsarb2064KN",  # not verified: a placeholder path
+    label="Förvärvsarbetande 20-64 år, andel (%), efter region och kön",
+    contents_code="AM0207F1",  # not verified: a placeholder contents code
+    total_sex_code="1+2",
+    note="Share (%) of inhabitants 20-64 who are gainfully employed (Kolada N00914, KKiK).",
+)
+
+TABLES: dict[str, ScbTable] = {t.key: t for t in (POPULATION, LIVE_BIRTHS, EMPLOYMENT_SHARE)}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -881,7 +903,10 @@ def fetch_region_sex_year(
     regions: Sequence[str] | None = None,
     value_column: str = "value",
 ) -> pd.DataFrame:
-    """One figure per region, year and gender (``T`` = ``K`` + ``M``), summed over ``table.summed``.
+    """One figure per region, year and gender, summed over ``table.summed``.
+
+    ``T`` is the table's own total for kön when it has one (``table.total_sex_code``, e.g. ``1+2`` in a
+    table of shares): fetched and served as is, never derived. Otherwise ``T`` = ``K`` + ``M``.
 
     Columns: ``municipality_id`` (SCB's code: ``00`` Riket, ``01`` län, ``0114`` kommun), ``region_level``
     (riket / lan / kommun), ``year`` (int), ``gender`` (T/K/M), ``value_column`` (float, NaN when missing),
@@ -910,14 +935,21 @@ def fetch_region_sex_year(
         if row.contents_code not in (None, table.contents_code):
             continue
         sex = row.dims.get(table.sex_var) if table.sex_var else None
-        gender = table.sex_codes.get(sex, "T") if sex is not None else "T"
+        if sex is None or sex == table.total_sex_code:
+            gender = "T"
+        elif sex in table.sex_codes:
+            gender = table.sex_codes[sex]
+        elif table.total_sex_code is not None:
+            raise ValueError(f"{table.table_id}: unexpected {table.sex_var} code {sex!r}")
+        else:
+            gender = "T"
         cells.setdefault((row.region or "00", row.time or "", gender), []).append((row.value, row.status))
 
     records = []
     keys = sorted({(region, t) for region, t, _ in cells})
     for region, t in keys:
         by_gender = {g: _combine(cells[(region, t, g)]) for g in GENDERS if (region, t, g) in cells}
-        if "T" not in by_gender and "K" in by_gender and "M" in by_gender:
+        if table.total_sex_code is None and "T" not in by_gender and "K" in by_gender and "M" in by_gender:
             by_gender["T"] = _combine([by_gender["K"], by_gender["M"]])
         for g in GENDERS:
             if g in by_gender:
@@ -952,3 +984,14 @@ def fetch_live_births(client: ScbClient, years: Iterable[int], *, regions: Seque
     """
     return fetch_region_sex_year(client, LIVE_BIRTHS, years, regions=regions, value_column="births")
 
+
+
+def fetch_employment_share(
+    client: ScbClient, years: Iterable[int], *, regions: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Share (%) of inhabitants 20–64 who are förvärvsarbetande, per region, year and gender T/K/M.
+
+    ``T`` is the table's own figure for both sexes (kön ``1+2``), not ``K + M`` nor their mean.
+    Columns: ``municipality_id, region_level, year, gender, employment_share, status``.
+    """
+    return fetch_region_sex_year(client, EMPLOYMENT_SHARE, years, regions=regions, value_column="employment_share")

@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from pipelines.landing.raw_files import SUCCESS_MARKER
-from pipelines.landing.scb import land_scb_population
+from pipelines.landing.scb import land_scb
 from pipelines.landing.skolverket import land_skolverket
 from pipelines.snapshot.scb_app import ScbApp
 from pipelines.snapshot.server import SnapshotServer
@@ -31,17 +31,17 @@ def query(path, sql):
 def test_scb_population_lands_and_reloads_without_duplicates(server, tmp_path):
     db = tmp_path / "w.duckdb"
     client = ScbClient.for_root(server.source_url("scb"))
-    first = land_scb_population(client, years=[2021, 2022], raw_dir=tmp_path / "raw", duckdb_path=db)
-    # 290 kommuner + 21 län + Riket, × 2 years × T/K/M
-    assert first.rows == 312 * 2 * 3
-    land_scb_population(client, years=[2022], raw_dir=tmp_path / "raw", duckdb_path=db)
+    first = land_scb(client, years=[2021, 2022], raw_dir=tmp_path / "raw", duckdb_path=db)
+    # 290 kommuner + 21 län + Riket, × T/K/M: population 2021–2022; the employment share ends in 2021
+    assert first.rows_per_table == {"population": 312 * 2 * 3, "employment_share": 312 * 1 * 3}
+    land_scb(client, years=[2022], raw_dir=tmp_path / "raw", duckdb_path=db)
     assert query(db, "select year, count(*), count(distinct load_id) from raw.scb__population "
                      "group by year order by year") == [(2021, 936, 1), (2022, 936, 1)]
     assert query(db, "select region_level, population from raw.scb__population where municipality_id = '00' "
                      "and year = 2022 and gender = 'T'") == [("riket", 10521556.0)]
     # every json-stat2 page is kept as received
     pages = [json.loads(line) for line in (first.raw_folder / "manifest.jsonl").read_text().splitlines()]
-    assert pages and all(p["entity"] == "population" for p in pages)
+    assert {p["entity"] for p in pages} == {"population", "employment_share"}
     assert json.loads((first.raw_folder / pages[0]["file"]).read_bytes())["class"] == "dataset"
     assert (first.raw_folder / SUCCESS_MARKER).exists()
 

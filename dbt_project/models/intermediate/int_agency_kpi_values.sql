@@ -8,6 +8,11 @@ school_results as (
     select * from {{ ref('stg_skolverket__school_results') }}
 ),
 
+employment_share as (
+    select * from {{ ref('stg_scb__employment_share') }}
+    where region_level = 'kommun'
+),
+
 skolverket_values as (
     select
         mapping.kpi_id,
@@ -27,6 +32,31 @@ skolverket_values as (
         and mapping.export = school_results.export
         and mapping.measure = school_results.measure
         and mapping.huvudman = school_results.huvudman
+),
+
+scb_values as (
+    select
+        mapping.kpi_id,
+        employment_share.region_code as municipality_id,
+        employment_share.year,
+        employment_share.gender,
+        employment_share.employment_share as agency_value,
+        employment_share.status as agency_status,
+        mapping.agency,
+        mapping.kolada_population,
+        mapping.agency_population,
+        mapping.tolerance,
+        mapping.same_population
+    from mapping
+    inner join employment_share
+        on mapping.agency = 'scb'
+        and mapping.export = 'employment_share'
+),
+
+final as (
+    select * from skolverket_values
+    union all
+    select * from scb_values
 )
 
-select * from skolverket_values
+select * from final
