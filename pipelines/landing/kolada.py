@@ -19,7 +19,7 @@ import pandas as pd
 from pipelines.landing.load_ids import new_load_id
 from pipelines.sources.kolada import compare_with_catalogue, group_member_ids, kkik_groups
 from pipelines.landing.raw_files import RawLoadFolder
-from pipelines.landing.schema import METADATA_ENTITIES, ensure_raw_tables
+from pipelines.landing.schema import ensure_raw_tables
 from pipelines.warehouse import connect, transaction
 
 SOURCE = "kolada"

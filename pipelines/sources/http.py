@@ -10,6 +10,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass
+from typing import Self
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -126,3 +127,66 @@ def check_status(url: str, response: requests.Response) -> None:
     if response.status_code >= 400:
         snippet = response.content[:200].decode("utf-8", "replace").replace("\n", " ")
         raise SourceResponseError(url, f"HTTP {response.status_code} after retries: {snippet!r}")
+
+
+def retries_used(response: requests.Response) -> int:
+    """How many times urllib3 retried before this answer (its ``Retry.history``), 0 if unknown."""
+    retries = getattr(response.raw, "retries", None)
+    return len(getattr(retries, "history", ()) or ())
+
+
+class HttpClient:
+    """What a source client needs around ``requests``: one retrying session, a minimum interval between
+    calls, a timeout on every call, counts of calls and retries, and strict errors naming the URL.
+
+    A ``session`` passed in is used as it is and is not closed by ``close()``.
+    """
+
+    def __init__(self, *, timeout: tuple[float, float], max_retries: int, backoff_factor: float,
+                 calls_per_second: float, session: requests.Session | None):
+        if len(timeout) != 2 or min(timeout) <= 0:
+            raise ValueError(f"timeout must be (connect, read) seconds > 0, not {timeout!r}")
+        if calls_per_second <= 0:
+            raise ValueError(f"calls_per_second must be > 0, not {calls_per_second!r}")
+        self.timeout = (float(timeout[0]), float(timeout[1]))
+        self.max_retries = max_retries
+        self._owns_session = session is None
+        self._session = session or make_session(total_retries=max_retries, backoff_factor=backoff_factor)
+        # One call at a time, at least 1/calls_per_second apart: a minimum interval, not a burst allowance.
+        self._limiter = RateLimiter(1, 1.0 / calls_per_second)
+        self._request_count = 0
+        self._retry_count = 0
+
+    @property
+    def request_count(self) -> int:
+        """Calls made (urllib3's retries of a call are counted in ``retry_count``)."""
+        return self._request_count
+
+    @property
+    def retry_count(self) -> int:
+        """Retries urllib3 made on calls that finally got an answer (429, 5xx, dropped connections, timeouts)."""
+        return self._retry_count
+
+    def close(self) -> None:
+        """Close the session if this client made it."""
+        if self._owns_session:
+            self._session.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _get(self, url: str, **kwargs) -> requests.Response:
+        """One rate-limited GET with the timeout; whatever retries did not cure becomes SourceResponseError."""
+        self._limiter.wait()
+        self._request_count += 1
+        try:
+            response = self._session.get(url, timeout=self.timeout, **kwargs)
+        except requests.RequestException as exc:
+            # Connection refused/dropped or read timeouts after the last retry, or a body cut off mid-transfer.
+            raise SourceResponseError(url, f"no complete answer ({type(exc).__name__}: {exc})") from exc
+        self._retry_count += retries_used(response)
+        check_status(url, response)
+        return response

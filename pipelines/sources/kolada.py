@@ -23,19 +23,11 @@ import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Self
 from urllib.parse import urljoin
 
 import requests
 
-from pipelines.sources.http import (
-    FetchedPage,
-    RateLimiter,
-    SourceResponseError,
-    check_status,
-    make_session,
-    parse_json,
-)
+from pipelines.sources.http import FetchedPage, HttpClient, SourceResponseError, parse_json
 
 log = logging.getLogger(__name__)
 
@@ -217,7 +209,7 @@ def _snippet(record: object, limit: int = 120) -> str:
 # --------------------------------------------------------------------------- the client
 
 
-class KoladaClient:
+class KoladaClient(HttpClient):
     """Reads Kolada's metadata and data endpoints page by page over one polite, retrying session.
 
     ``base_url`` is e.g. ``https://api.kolada.se/v3`` (or a root without version, which gets ``/v3`` or
@@ -241,44 +233,12 @@ class KoladaClient:
     ):
         if not 1 <= per_page <= MAX_PER_PAGE:
             raise ValueError(f"per_page must be between 1 and {MAX_PER_PAGE}, not {per_page!r}")
-        if len(timeout) != 2 or min(timeout) <= 0:
-            raise ValueError(f"timeout must be (connect, read) seconds > 0, not {timeout!r}")
-        if calls_per_second <= 0:
-            raise ValueError(f"calls_per_second must be > 0, not {calls_per_second!r}")
+        super().__init__(timeout=timeout, max_retries=max_retries, backoff_factor=backoff_factor,
+                         calls_per_second=calls_per_second, session=session)
         self.api_version = api_version
         self.base_url = versioned_base_url(base_url, api_version)
         self.per_page = per_page
-        self.timeout = (float(timeout[0]), float(timeout[1]))
-        self.max_retries = max_retries
-        self._owns_session = session is None
-        self._session = session or make_session(total_retries=max_retries, backoff_factor=backoff_factor)
-        # One call at a time, at least 1/calls_per_second apart: a minimum interval, not a burst allowance.
-        self._limiter = RateLimiter(1, 1.0 / calls_per_second)
-        self._request_count = 0
-        self._retry_count = 0
 
-    # ---- bookkeeping
-
-    @property
-    def request_count(self) -> int:
-        """API calls made (one per page fetched; urllib3's retries of a call are counted in ``retry_count``)."""
-        return self._request_count
-
-    @property
-    def retry_count(self) -> int:
-        """Retries urllib3 made on calls that finally got an answer (429, 5xx, dropped connections, timeouts)."""
-        return self._retry_count
-
-    def close(self) -> None:
-        """Close the session if this client made it."""
-        if self._owns_session:
-            self._session.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     # ---- endpoints
 
@@ -347,23 +307,9 @@ class KoladaClient:
 
     def _fetch(self, url: str) -> FetchedPage:
         """One rate-limited GET with the timeout; whatever retries did not cure becomes SourceResponseError."""
-        self._limiter.wait()
-        self._request_count += 1
-        try:
-            response = self._session.get(url, timeout=self.timeout)
-        except requests.RequestException as exc:
-            # Connection refused/dropped or read timeouts after the last retry, or a body cut off mid-transfer.
-            raise SourceResponseError(url, f"no complete answer ({type(exc).__name__}: {exc})") from exc
-        self._retry_count += _retries_used(response)
-        check_status(url, response)
+        response = self._get(url)
         payload = parse_json(url, response)
         return FetchedPage(url, response.status_code, time.time(), response.content, payload)
-
-
-def _retries_used(response: requests.Response) -> int:
-    """How many times urllib3 retried before this answer (its ``Retry.history``), 0 if unknown."""
-    retries = getattr(response.raw, "retries", None)
-    return len(getattr(retries, "history", ()) or ())
 
 
 # --------------------------------------------------------------------------- KKiK helpers

@@ -70,18 +70,12 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Self, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import pandas as pd
 import requests
 
-from pipelines.sources.http import (
-    FetchedPage,
-    RateLimiter,
-    SourceResponseError,
-    check_status,
-    make_session,
-)
+from pipelines.sources.http import FetchedPage, HttpClient, SourceResponseError
 
 log = logging.getLogger(__name__)
 
@@ -618,7 +612,7 @@ def to_frame(rows: Iterable[dict]) -> pd.DataFrame:
 # -------------------------------------------------------------------------------------------- client
 
 
-class SkolverketClient:
+class SkolverketClient(HttpClient):
     """Downloads Sök statistik export files and parses them into tidy rows.
 
     ``base_url`` is configuration: the snapshot server's ``…/skolverket`` in tests and the default run; in
@@ -646,43 +640,14 @@ class SkolverketClient:
     ):
         if not base_url:
             raise ValueError("SkolverketClient needs a base_url (the location of the Sök statistik exports)")
-        if len(timeout) != 2 or min(timeout) <= 0:
-            raise ValueError(f"timeout must be (connect, read) seconds > 0, not {timeout!r}")
-        if calls_per_second <= 0:
-            raise ValueError(f"calls_per_second must be > 0, not {calls_per_second!r}")
+        super().__init__(timeout=timeout, max_retries=max_retries, backoff_factor=backoff_factor,
+                         calls_per_second=calls_per_second, session=session)
         self.base_url = base_url.rstrip("/")
         self.exports: dict[str, ExportSpec] = dict(exports if exports is not None else EXPORTS)
         self.paths = {key: spec.path for key, spec in self.exports.items()}
         for key, path in (paths or {}).items():
             self.spec(key)
             self.paths[key] = path
-        self.timeout = (float(timeout[0]), float(timeout[1]))
-        self._owns_session = session is None
-        self._session = session or make_session(total_retries=max_retries, backoff_factor=backoff_factor)
-        self._limiter = RateLimiter(1, 1.0 / calls_per_second)
-        self._request_count = 0
-        self._retry_count = 0
-
-    @property
-    def request_count(self) -> int:
-        """Downloads made (urllib3's retries of a download are counted in ``retry_count``)."""
-        return self._request_count
-
-    @property
-    def retry_count(self) -> int:
-        """Retries urllib3 made on downloads that finally got an answer."""
-        return self._retry_count
-
-    def close(self) -> None:
-        """Close the session if this client made it."""
-        if self._owns_session:
-            self._session.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def spec(self, key: str) -> ExportSpec:
         """The :class:`ExportSpec` of export ``key`` (``KeyError`` naming the known keys otherwise)."""
@@ -707,15 +672,7 @@ class SkolverketClient:
         :class:`~pipelines.sources.http.SourceResponseError` naming the URL.
         """
         spec, url = self.spec(key), self.url(key)
-        self._limiter.wait()
-        self._request_count += 1
-        try:
-            response = self._session.get(url, timeout=self.timeout, headers={"Accept": f"{spec.mime}, */*;q=0.5"})
-        except requests.RequestException as exc:
-            # Connection refused/dropped or read timeouts after the last retry, or a body cut off mid-transfer.
-            raise SourceResponseError(url, f"no complete answer ({type(exc).__name__}: {exc})") from exc
-        self._retry_count += _retries_used(response)
-        check_status(url, response)
+        response = self._get(url, headers={"Accept": f"{spec.mime}, */*;q=0.5"})
         rows = parse_export(spec, response.content, url=url, content_type=response.headers.get("Content-Type", ""))
         log.info("skolverket %s: %d rows from %s", key, len(rows), url)
         return FetchedPage(url, response.status_code, time.time(), response.content, rows)
@@ -732,7 +689,3 @@ class SkolverketClient:
         return to_frame(rows)
 
 
-def _retries_used(response: requests.Response) -> int:
-    """How many times urllib3 retried before this answer (its ``Retry.history``), 0 if unknown."""
-    retries = getattr(response.raw, "retries", None)
-    return len(retries.history) if retries is not None and retries.history else 0
