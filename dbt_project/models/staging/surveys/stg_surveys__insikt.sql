@@ -23,7 +23,7 @@ renamed as (
         'T' as gender,
         area,
         m.measure as measure,
-        lower(trim(regexp_replace(area, '\s+', ' ', 'g'))) as area_key,
+        {{ text_key('area') }} as area_key,
         m.measure as measure_key,
         m.value as value,
         m.status as status,
