@@ -16,9 +16,8 @@ from typing import Iterable, Sequence
 
 import pandas as pd
 
-from pipelines.landing.load_ids import new_load_id
 from pipelines.sources.kolada import compare_with_catalogue, group_member_ids, kkik_groups
-from pipelines.landing.raw_files import RawLoadFolder
+from pipelines.landing.raw_files import start_load
 from pipelines.landing.schema import ensure_raw_tables
 from pipelines.warehouse import connect, transaction
 
@@ -109,12 +108,9 @@ def land_kolada(
     The summary also compares Kolada's KKiK KPI groups with ``kpi_ids`` (the staff-edited catalogue),
     so a figure the network added or dropped in Kolada shows up before the report is made.
     """
-    say = progress or (lambda message: None)
-    load_id = load_id or new_load_id()
-    years = sorted({int(y) for y in years})
-    folder = RawLoadFolder.create(raw_dir, SOURCE, load_id)
+    run = start_load(raw_dir, SOURCE, years, load_id, progress)
+    load_id, years, folder, started, say = run.load_id, run.years, run.folder, run.started, run.say
     summary = LandingSummary(load_id=load_id, years=years, raw_folder=folder.root)
-    started = datetime.now(timezone.utc)
     requests_before = client.request_count
 
     metadata: dict[str, list[dict]] = {}

@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable, Iterable
 
 SUCCESS_MARKER = "_SUCCESS"
 
@@ -57,3 +59,26 @@ class RawLoadFolder:
 
     def is_complete(self) -> bool:
         return (self.root / SUCCESS_MARKER).exists()
+
+
+@dataclass
+class LoadStart:
+    """What every landing sets up first: its id, the years as sorted ints, its raw folder, its start time
+    and where its progress messages go."""
+
+    load_id: str
+    years: list[int]
+    folder: RawLoadFolder
+    started: datetime
+    say: Callable[[str], None]
+
+
+def start_load(raw_dir: Path, source: str, years: Iterable[int], load_id: str | None = None,
+               progress: Callable[[str], None] | None = None) -> LoadStart:
+    """Open the raw folder of a new load of ``source`` (``load_id`` given or made from the time)."""
+    from pipelines.landing.load_ids import new_load_id
+
+    load_id = load_id or new_load_id()
+    return LoadStart(load_id=load_id, years=sorted({int(y) for y in years}),
+                     folder=RawLoadFolder.create(raw_dir, source, load_id),
+                     started=datetime.now(timezone.utc), say=progress or (lambda message: None))

@@ -9,14 +9,12 @@ employment series ends in 2021): a missing year is not an error of the load.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
 import pandas as pd
 
-from pipelines.landing.load_ids import new_load_id
-from pipelines.landing.raw_files import RawLoadFolder
+from pipelines.landing.raw_files import start_load
 from pipelines.landing.tables import replace_rows
 
 SOURCE = "scb"
@@ -44,11 +42,8 @@ def land_scb(
     """Fetch SCB's population and employment share for ``years`` with ``client`` (a ``ScbClient``)."""
     from pipelines.sources.scb import EMPLOYMENT_SHARE, POPULATION, fetch_region_sex_year
 
-    say = progress or (lambda message: None)
-    load_id = load_id or new_load_id()
-    years = sorted({int(y) for y in years})
-    folder = RawLoadFolder.create(raw_dir, SOURCE, load_id)
-    started = datetime.now(timezone.utc)
+    run = start_load(raw_dir, SOURCE, years, load_id, progress)
+    load_id, years, folder, started, say = run.load_id, run.years, run.folder, run.started, run.say
     before = client.request_count
     summary = ScbLandingSummary(load_id, years, folder.root, 0, 0)
     for table, value_column in [(POPULATION, "population"), (EMPLOYMENT_SHARE, "employment_share")]:

@@ -7,14 +7,12 @@ those years of that export in ``raw.skolverket__school_results``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
 import pandas as pd
 
-from pipelines.landing.load_ids import new_load_id
-from pipelines.landing.raw_files import RawLoadFolder
+from pipelines.landing.raw_files import start_load
 from pipelines.landing.tables import replace_rows
 
 SOURCE = "skolverket"
@@ -44,11 +42,8 @@ def land_skolverket(
     """Download ``exports`` with ``client`` (a ``SkolverketClient``) and land the rows of ``years``."""
     from pipelines.sources.skolverket import to_frame
 
-    say = progress or (lambda message: None)
-    load_id = load_id or new_load_id()
-    years = sorted({int(y) for y in years})
-    folder = RawLoadFolder.create(raw_dir, SOURCE, load_id)
-    started = datetime.now(timezone.utc)
+    run = start_load(raw_dir, SOURCE, years, load_id, progress)
+    load_id, years, folder, started, say = run.load_id, run.years, run.folder, run.started, run.say
     before = client.request_count
     frames = []
     for key in exports:
