@@ -63,18 +63,11 @@ class ScbResource(ConfigurableResource):
         from pipelines.sources.scb import ScbClient
 
         if self.base_url != SNAPSHOT:
-            client = ScbClient(self.base_url, api_version=self.api_version)
-            try:
+            with ScbClient(self.base_url, api_version=self.api_version) as client:
                 yield client
-            finally:
-                client.session.close()
             return
-        with snapshot_root("scb") as root:
-            client = ScbClient.for_root(root, api_version=self.api_version)
-            try:
-                yield client
-            finally:
-                client.session.close()
+        with snapshot_root("scb") as root, ScbClient.for_root(root, api_version=self.api_version) as client:
+            yield client
 
 
 class SkolverketResource(ConfigurableResource):

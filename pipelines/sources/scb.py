@@ -27,7 +27,7 @@ import math
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, Self, Sequence
 from urllib.parse import quote
 
 import pandas as pd
@@ -654,6 +654,7 @@ class ScbClient:
         self.base_url = (base_url or (LIVE_SCB_V2_URL if api_version == "v2" else LIVE_SCB_V1_URL)).rstrip("/")
         self.lang = lang
         self.timeout = timeout
+        self._owns_session = session is None
         self.session = session or make_session(total_retries=total_retries, backoff_factor=backoff_factor)
         self._own_limiter = rate_limiter is None
         self.rate_limiter = rate_limiter or RateLimiter(DEFAULT_MAX_CALLS, DEFAULT_TIME_WINDOW)
@@ -675,6 +676,17 @@ class ScbClient:
         return cls(root.rstrip("/") + path, api_version=api_version, **kwargs)
 
     # -- HTTP -------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the session if this client made it (as the Kolada and Skolverket clients do)."""
+        if self._owns_session:
+            self.session.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def _send(self, method: str, url: str, body: object | None = None) -> requests.Response:
         self.rate_limiter.wait()
