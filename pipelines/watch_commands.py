@@ -32,10 +32,9 @@ def watch_mart(year: int, out_dir: Path) -> int:
         if not built:
             print(f"kkik watch: {settings.duckdb_path} has no audit mart: run `kkik load` first", file=sys.stderr)
             return EXIT_BAD_INPUT
-    summary, flags = audit_mart(settings.duckdb_path, years=[year], load_id=f"watch-{year}-{date.today()}",
-                                quality_dir=settings.quality_dir)
-    with connect(settings.duckdb_path, read_only=True) as con:
         inputs = read_watch_inputs(con)
+    summary, flags = audit_mart(settings.duckdb_path, years=[year], load_id=f"watch-{year}-{date.today()}",
+                                quality_dir=settings.quality_dir, inputs=inputs)
     peers = _peers(inputs.municipalities, inputs.similar_groups)
     report = write_report(flags, inputs.values, inputs.kpis, inputs.municipalities,
                           csv_path=out_dir / f"kkik_watch_{year}.csv", html_path=out_dir / f"kkik_watch_{year}.html",
@@ -46,11 +45,17 @@ def watch_mart(year: int, out_dir: Path) -> int:
 
 def watch_file(values_path: Path, out: Path, year: int | None, html: Path | None) -> int:
     """Check a values file against the bundled catalogue; write the flags to ``out`` (.csv/.parquet)."""
-    from pipelines.quality.values_file import ValuesFileError, open_errors, read_values_file, watch_values, write_flags
+    from pipelines.quality.values_file import (
+        ValuesFileError,
+        check_output_path,
+        open_errors,
+        read_values_file,
+        watch_values,
+        write_flags,
+    )
 
     try:
-        if out.suffix.lower() not in (".csv", ".parquet"):
-            raise ValuesFileError(f"{out}: unknown output type {out.suffix!r} (use .csv or .parquet)")
+        check_output_path(out)
         values = read_values_file(values_path)
         flags = watch_values(values, years=[year] if year else None)
         write_flags(flags, out)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from pipelines.quality.acceptance import apply_acceptances, read_acceptances
 from pipelines.quality.gx_suites import run_suite
-from pipelines.quality.mart_inputs import AUDIT_SCHEMA, read_watch_inputs
+from pipelines.quality.mart_inputs import AUDIT_SCHEMA, WatchInputs, read_watch_inputs
 from pipelines.quality.rules import load_rules
 from pipelines.quality.flags import FLAG_COLUMNS
 from pipelines.quality.watch import run_watch
@@ -54,8 +54,48 @@ class AuditSummary:
 
 
 def rule_group(rule_id: pd.Series) -> pd.Series:
-    """``year_over_year.hb`` → ``year_over_year``; GX findings form the group ``great_expectations``."""
-    return rule_id.where(~rule_id.str.startswith("gx."), "great_expectations.x").str.split(".").str[0]
+    """``year_over_year.hb`` → ``year_over_year``; GX findings (``gx.…``) form the group ``great_expectations``."""
+    return pd.Series(np.where(rule_id.str.startswith("gx."), "great_expectations", rule_id.str.split(".").str[0]),
+                     index=rule_id.index)
+
+
+def watch_and_validate(
+    values: pd.DataFrame,
+    kpis: pd.DataFrame,
+    municipalities: pd.DataFrame,
+    *,
+    years: list[int],
+    similar_groups: pd.DataFrame | None = None,
+    source_comparison: pd.DataFrame | None = None,
+    kpi_metadata_previous: pd.DataFrame | None = None,
+    kpi_metadata_current: pd.DataFrame | None = None,
+    result_frame: pd.DataFrame | None = None,
+    results_dir: Path | None = None,
+    accepted_flags_path: Path | None = None,
+    today: date | None = None,
+) -> tuple[pd.DataFrame, dict[str, dict]]:
+    """The statistical rules and the GX suites on the same values, as one list with the reviewers'
+    acceptances applied, highest impact first; also each suite's verdict. The yearly audit and
+    ``kkik watch --values`` both check through here, so a submission meets exactly the load's rules.
+    ``kkik_result`` is validated too when its frame is given."""
+    flags = run_watch(
+        values, kpis, municipalities, load_rules(), years=years, source_comparison=source_comparison,
+        kpi_metadata_previous=kpi_metadata_previous, kpi_metadata_current=kpi_metadata_current, today=today,
+        similar_groups=similar_groups,
+    )
+    value_frame = values.merge(kpis[["kpi_id", "unit"]], on="kpi_id", how="left")
+    frames = [("fct_kpi_value", value_frame[value_frame["year"].isin(years)])]
+    if result_frame is not None:
+        frames.append(("kkik_result", result_frame[result_frame["year"].isin(years)]))
+    gx_flags, gx_summary = [], {}
+    for name, frame in frames:
+        outcome = run_suite(name, frame, results_dir=results_dir)
+        gx_summary[name] = {"success": outcome.success, "evaluated": outcome.evaluated, "failed": outcome.failed,
+                            "errored": outcome.errored, "result": str(outcome.result_path)}
+        gx_flags.append(outcome.flags)
+    flags = pd.concat([flags, _gx_as_flags(pd.concat(gx_flags, ignore_index=True))], ignore_index=True)
+    flags = apply_acceptances(flags, read_acceptances(*([accepted_flags_path] if accepted_flags_path else [])))
+    return flags.sort_values("impact_score", ascending=False, kind="stable").reset_index(drop=True), gx_summary
 
 
 def audit_mart(
@@ -66,30 +106,23 @@ def audit_mart(
     quality_dir: Path,
     accepted_flags_path: Path | None = None,
     today: date | None = None,
+    inputs: WatchInputs | None = None,
 ) -> tuple[AuditSummary, pd.DataFrame]:
-    """Check the audit mart for ``years`` and write the ranked flags; returns the summary and the flags."""
+    """Check the audit mart for ``years`` and write the ranked flags; returns the summary and the flags.
+
+    ``inputs`` saves reading the mart again when the caller already has them.
+    """
     years = sorted({int(y) for y in years})
     with connect(duckdb_path, read_only=True) as con:
-        inputs = read_watch_inputs(con)
+        inputs = inputs or read_watch_inputs(con)
         result_frame = con.execute(f"select * from {AUDIT_SCHEMA}.kkik_result").df()
 
-    flags = run_watch(
-        inputs.values, inputs.kpis, inputs.municipalities, load_rules(), years=years,
+    flags, gx_summary = watch_and_validate(
+        inputs.values, inputs.kpis, inputs.municipalities, years=years, similar_groups=inputs.similar_groups,
         source_comparison=inputs.source_comparison, kpi_metadata_previous=inputs.kpi_metadata_previous,
-        kpi_metadata_current=inputs.kpi_metadata_current, today=today, similar_groups=inputs.similar_groups,
+        kpi_metadata_current=inputs.kpi_metadata_current, result_frame=result_frame,
+        results_dir=quality_dir / load_id / "gx", accepted_flags_path=accepted_flags_path, today=today,
     )
-    value_frame = inputs.values.merge(inputs.kpis[["kpi_id", "unit"]], on="kpi_id", how="left")
-    gx_flags, gx_summary = [], {}
-    results_dir = quality_dir / load_id / "gx"
-    for name, frame in [("fct_kpi_value", value_frame[value_frame["year"].isin(years)]),
-                        ("kkik_result", result_frame[result_frame["year"].isin(years)])]:
-        outcome = run_suite(name, frame, results_dir=results_dir)
-        gx_summary[name] = {"success": outcome.success, "evaluated": outcome.evaluated, "failed": outcome.failed,
-                            "errored": outcome.errored, "result": str(outcome.result_path)}
-        gx_flags.append(outcome.flags)
-    flags = pd.concat([flags, _gx_as_flags(pd.concat(gx_flags, ignore_index=True))], ignore_index=True)
-    flags = apply_acceptances(flags, read_acceptances(*([accepted_flags_path] if accepted_flags_path else [])))
-    flags = flags.sort_values("impact_score", ascending=False, kind="stable").reset_index(drop=True)
     flags.insert(0, "flag_rank", np.arange(1, len(flags) + 1))
     flags["rule_group"] = rule_group(flags["rule_id"])
     flags["load_id"] = load_id

@@ -12,12 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.quality.acceptance import apply_acceptances, read_acceptances
-from pipelines.quality.audit import _gx_as_flags
+from pipelines.quality.audit import watch_and_validate
 from pipelines.quality.bundled import bundled_kpis, bundled_municipalities, bundled_similar_groups
-from pipelines.quality.gx_suites import run_suite
-from pipelines.quality.rules import load_rules
-from pipelines.quality.watch import run_watch
 
 REQUIRED_COLUMNS = ["kpi_id", "municipality_id", "year", "gender", "value"]
 OUTPUT_SUFFIXES = (".csv", ".parquet")
@@ -69,26 +65,28 @@ def read_values_file(path: Path) -> pd.DataFrame:
 def watch_values(values: pd.DataFrame, *, years: list[int] | None = None, today: date | None = None,
                  accepted_flags_path: Path | None = None) -> pd.DataFrame:
     """The ranked flags for ``years`` (default: the latest year in the file)."""
-    years = years or [int(values["year"].max())]
-    kpis = bundled_kpis()
-    flags = run_watch(values, kpis, bundled_municipalities(), load_rules(), years=years, today=today,
-                      similar_groups=bundled_similar_groups()[["similar_group", "municipality_id"]])
-    frame = values.merge(kpis[["kpi_id", "unit"]], on="kpi_id", how="left")
-    gx = run_suite("fct_kpi_value", frame[frame["year"].isin(years)].reset_index(drop=True))
-    flags = pd.concat([flags, _gx_as_flags(gx.flags)], ignore_index=True)
-    flags = apply_acceptances(flags, read_acceptances(*([accepted_flags_path] if accepted_flags_path else [])))
-    return flags.sort_values("impact_score", ascending=False, kind="stable").reset_index(drop=True)
+    flags, _ = watch_and_validate(
+        values, bundled_kpis(), bundled_municipalities(), years=years or [int(values["year"].max())],
+        similar_groups=bundled_similar_groups()[["similar_group", "municipality_id"]],
+        accepted_flags_path=accepted_flags_path, today=today,
+    )
+    return flags
+
+
+def check_output_path(out: Path) -> None:
+    """Refuse an output type we cannot write before any work is done."""
+    if out.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise ValuesFileError(f"{out}: unknown output type {out.suffix!r} (use .csv or .parquet)")
 
 
 def write_flags(flags: pd.DataFrame, out: Path) -> None:
     """Write by suffix: ``.csv`` (UTF-8 with BOM, for Excel) or ``.parquet``."""
+    check_output_path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".parquet":
         flags.to_parquet(out, index=False)
-    elif out.suffix.lower() == ".csv":
-        flags.to_csv(out, index=False, encoding="utf-8-sig")
     else:
-        raise ValuesFileError(f"{out}: unknown output type {out.suffix!r} (use .csv or .parquet)")
+        flags.to_csv(out, index=False, encoding="utf-8-sig")
 
 
 def open_errors(flags: pd.DataFrame) -> int:
