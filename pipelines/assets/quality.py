@@ -32,11 +32,12 @@ RULE_GROUP_TARGETS = {
     "outlier": "fct_kpi_value",
     "missing": "fct_kpi_value",
     "integrity": "fct_kpi_value",
+    "completeness": "kkik_coverage",
     "definition": "dim_kpi",
     "great_expectations": "kkik_result",
 }
 AUDITED_MODELS = ("dim_kpi", "dim_municipality", "fct_kpi_value", "fct_population", "kkik_result",
-                  "kkik_source_comparison")
+                  "kkik_source_comparison", "kkik_coverage", "kkik_unknown_code")
 
 
 @asset(

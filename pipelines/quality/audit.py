@@ -16,7 +16,8 @@ import pandas as pd
 
 from pipelines.quality.acceptance import apply_acceptances, read_acceptances
 from pipelines.quality.gx_suites import run_suite
-from pipelines.quality.mart_inputs import AUDIT_SCHEMA, WatchInputs, read_watch_inputs
+from pipelines.quality.completeness import audit_gate
+from pipelines.quality.mart_inputs import AUDIT_SCHEMA, PUBLISHED_SCHEMA, WatchInputs, read_watch_inputs
 from pipelines.quality.rules import load_rules
 from pipelines.quality.flags import FLAG_COLUMNS
 from pipelines.quality.watch import run_watch
@@ -73,11 +74,13 @@ def watch_and_validate(
     results_dir: Path | None = None,
     accepted_flags_path: Path | None = None,
     today: date | None = None,
+    gate: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, dict[str, dict]]:
     """The statistical rules and the GX suites on the same values, as one list with the reviewers'
     acceptances applied, highest impact first; also each suite's verdict. The yearly audit and
     ``kkik watch --values`` both check through here, so a submission meets exactly the load's rules.
-    ``kkik_result`` is validated too when its frame is given."""
+    ``kkik_result`` is validated too when its frame is given; ``gate`` holds the publication gate's flags
+    (completeness, unknown codes: :mod:`pipelines.quality.completeness`), accepted and ranked alike."""
     flags = run_watch(
         values, kpis, municipalities, load_rules(), years=years, source_comparison=source_comparison,
         kpi_metadata_previous=kpi_metadata_previous, kpi_metadata_current=kpi_metadata_current, today=today,
@@ -93,7 +96,10 @@ def watch_and_validate(
         gx_summary[name] = {"success": outcome.success, "evaluated": outcome.evaluated, "failed": outcome.failed,
                             "errored": outcome.errored, "result": str(outcome.result_path)}
         gx_flags.append(outcome.flags)
-    flags = pd.concat([flags, _gx_as_flags(pd.concat(gx_flags, ignore_index=True))], ignore_index=True)
+    parts = [flags, _gx_as_flags(pd.concat(gx_flags, ignore_index=True))]
+    if gate is not None and len(gate):
+        parts.append(gate)
+    flags = pd.concat(parts, ignore_index=True)
     flags = apply_acceptances(flags, read_acceptances(*([accepted_flags_path] if accepted_flags_path else [])))
     return flags.sort_values("impact_score", ascending=False, kind="stable").reset_index(drop=True), gx_summary
 
@@ -116,12 +122,14 @@ def audit_mart(
     with connect(duckdb_path, read_only=True) as con:
         inputs = inputs or read_watch_inputs(con)
         result_frame = con.execute(f"select * from {AUDIT_SCHEMA}.kkik_result").df()
+        gate = audit_gate(con, years=years, audit_schema=AUDIT_SCHEMA, published_schema=PUBLISHED_SCHEMA)
 
     flags, gx_summary = watch_and_validate(
         inputs.values, inputs.kpis, inputs.municipalities, years=years, similar_groups=inputs.similar_groups,
         source_comparison=inputs.source_comparison, kpi_metadata_previous=inputs.kpi_metadata_previous,
         kpi_metadata_current=inputs.kpi_metadata_current, result_frame=result_frame,
         results_dir=quality_dir / load_id / "gx", accepted_flags_path=accepted_flags_path, today=today,
+        gate=gate,
     )
     flags.insert(0, "flag_rank", np.arange(1, len(flags) + 1))
     flags["rule_group"] = rule_group(flags["rule_id"])

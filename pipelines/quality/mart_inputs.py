@@ -12,6 +12,8 @@ import duckdb
 import pandas as pd
 
 AUDIT_SCHEMA = "kkik_audit"
+#: What BI tools read, written only by the publish step: the previous publication the gate compares with.
+PUBLISHED_SCHEMA = "kkik"
 
 
 @dataclass

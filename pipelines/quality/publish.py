@@ -13,12 +13,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from pipelines.quality.audit import FLAG_TABLE
-from pipelines.quality.mart_inputs import AUDIT_SCHEMA
+from pipelines.quality.mart_inputs import AUDIT_SCHEMA, PUBLISHED_SCHEMA
 from pipelines.warehouse import connect, transaction
 
-PUBLISHED_SCHEMA = "kkik"
 MART_TABLES = ("dim_kpi", "dim_municipality", "fct_kpi_value", "fct_population", "kkik_result",
-               "kkik_source_comparison", "kkik_flag")
+               "kkik_source_comparison", "kkik_coverage", "kkik_flag")
 ACCEPTANCE_LOG_DDL = f"""create table if not exists {PUBLISHED_SCHEMA}.kkik_flag_acceptance (
     published_at timestamptz not null, load_id varchar not null, rule_id varchar, kpi_id varchar,
     municipality_id varchar, year integer, gender varchar, observed_value double, message varchar,
