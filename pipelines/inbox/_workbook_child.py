@@ -43,7 +43,7 @@ def main() -> int:
         names = [str(n) for n in workbook.sheet_names]
     except MemoryError:
         raise
-    except Exception as exc:  # calamine raises its own types for corrupt zips and XML
+    except Exception as exc:  # noqa: BLE001 - calamine raises its own types for corrupt zips and XML
         stdout.write(json.dumps({"error": str(exc)}).encode() + b"\n")
         stdout.flush()
         return 0
@@ -56,7 +56,7 @@ def main() -> int:
         grid = workbook.get_sheet_by_name(chosen).to_python(skip_empty_area=False)
     except MemoryError:
         raise  # the parent reads "MemoryError" on stderr and reports the memory budget
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever calamine says about the sheet goes back to the parent
         _reply(("error", str(exc)))
         return 0
     _reply(("ok", [list(row) for row in grid]))

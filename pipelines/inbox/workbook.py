@@ -32,6 +32,7 @@ import tempfile
 import threading
 import zipfile
 from pathlib import Path, PurePosixPath
+from typing import ClassVar, Self
 from xml.etree.ElementTree import ParseError, iterparse
 
 from pipelines.inbox.errors import InboxFileRejected
@@ -146,7 +147,7 @@ def check_sheet_size(archive: zipfile.ZipFile, sheet: str, file_name: str) -> No
 class _Unpickler(pickle.Unpickler):
     """Only the cell types calamine returns; the child is ours, but what it relays comes from the file."""
 
-    ALLOWED = {("datetime", "datetime"), ("datetime", "date"), ("datetime", "time"), ("datetime", "timedelta"),
+    ALLOWED: ClassVar[set[tuple[str, str]]] = {("datetime", "datetime"), ("datetime", "date"), ("datetime", "time"), ("datetime", "timedelta"),
                ("datetime", "timezone")}
 
     def find_class(self, module, name):
@@ -169,7 +170,7 @@ class WorkbookReader:
         self._data = data
         self._timed_out = threading.Event()
 
-    def __enter__(self) -> WorkbookReader:
+    def __enter__(self) -> Self:
         self._stderr = tempfile.TemporaryFile()
         self._process = subprocess.Popen(
             [sys.executable, "-I", str(CHILD), str(self.memory_bytes)],
