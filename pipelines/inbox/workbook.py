@@ -162,11 +162,10 @@ class WorkbookReader:
     Use as a context manager; leaving it kills the child if it is still running.
     """
 
-    def __init__(self, data: bytes, file_name: str, *, memory_bytes: int = WORKBOOK_MEMORY_BYTES,
-                 timeout: float = WORKBOOK_TIMEOUT_SECONDS):
+    def __init__(self, data: bytes, file_name: str, *, memory_bytes: int | None = None, timeout: float | None = None):
         self.file_name = file_name
-        self.memory_bytes = memory_bytes
-        self.timeout = timeout
+        self.memory_bytes = memory_bytes or WORKBOOK_MEMORY_BYTES
+        self.timeout = timeout or WORKBOOK_TIMEOUT_SECONDS
         self._data = data
         self._timed_out = threading.Event()
 
