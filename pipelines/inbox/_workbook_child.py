@@ -17,13 +17,19 @@ Protocol (binary, on stdin/stdout):
 import io
 import json
 import pickle
-import resource
 import sys
 
 
 def _limit_memory(limit: int) -> None:
-    """Cap the address space; an allocation beyond it fails (calamine then aborts: the parent sees a signal)."""
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    """Cap the address space; an allocation beyond it fails (calamine then aborts: the parent sees a signal).
+    Where the platform has no such limit (Windows; macOS refuses RLIMIT_AS), the reader still runs in its
+    own process, so a crash is still only this process's."""
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, ValueError, OSError):
+        pass
 
 
 def _reply(payload: object) -> None:
