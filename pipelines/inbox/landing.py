@@ -42,7 +42,7 @@ SOURCE = "inbox"
 REGISTRY = "raw.inbox_files"
 QUARANTINE = "raw.inbox_quarantine"
 SYNTHETIC_NAME_MARKERS = ("made_up_sample", "synthetic")
-MAX_FILE_BYTES = 32 << 20  # the largest real survey file is 2.3 MB; a CSV is parsed in this process
+MAX_FILE_BYTES = 16 << 20  # 100× the largest bundled file; a CSV is parsed in this process (~70 B of RAM per byte)
 IGNORED_PREFIXES = (".", "~$")  # hidden files; Excel's lock file while a workbook is open
 
 REGISTRY_DDL = f"""create table if not exists {REGISTRY} (
