@@ -48,6 +48,7 @@ def watch_file(values_path: Path, out: Path, year: int | None, html: Path | None
     from pipelines.quality.values_file import (
         ValuesFileError,
         check_output_path,
+        check_writable,
         open_errors,
         read_values_file,
         watch_values,
@@ -55,7 +56,9 @@ def watch_file(values_path: Path, out: Path, year: int | None, html: Path | None
     )
 
     try:
-        check_output_path(out)
+        check_output_path(out)  # before any work: a directory, an unwritable folder, an unknown type
+        if html is not None:
+            check_writable(html)
         values = read_values_file(values_path)
         flags = watch_values(values, years=[year] if year else None)
         write_flags(flags, out)

@@ -9,6 +9,7 @@ bundled examples are in ``snapshot/inbox``). One schema per file type, as data, 
 ``expectations/inbox/<file_type>.yml`` (format: :mod:`pipelines.inbox.schemas`).
 
 Modules: ``schemas`` (the declared schemas), ``readers`` (xlsx/CSV, encodings, delimiters, header row),
+``workbook`` (the workbook reader's budgets and its child process),
 ``validate`` (cells and rows), ``landing`` (registry, raw tables, quarantine, transactions).
 
 What happens to a file
@@ -22,8 +23,15 @@ What happens to a file
    nor Windows-1252 (or a file named .xlsx that is not a workbook, or an unreadable workbook); a workbook
    without a sheet of an accepted name (a renamed sheet); no header row in the first rows; a missing
    required column (or a column given twice); a header without data rows.
+   **Files that cannot poison a load** are rejected and registered the same way, so the next load skips
+   them and goes on: a workbook cut short (an incomplete zip); a workbook whose chosen sheet claims more
+   cells than the reader's budget (``<dimension ref="A1:XFD1048576">``), or whose reading needs more memory
+   or time than the budget of the child process that reads it (``workbook``); a file larger than
+   ``landing.MAX_FILE_BYTES``; a symbolic link that points outside the inbox (never read; registered by the
+   link's own name and target).
 3. **Row-level problems send that row to quarantine** (``raw.inbox_quarantine``: file, sheet, row number,
-   column, value, reason, the row as JSON; one quarantine row per problem) and the rest of the file lands:
+   column, value, reason, ``reason_code`` (machine-readable, e.g. ``unknown_municipality``; the list is
+   ``validate.REASON_CODES``), the row as JSON; one quarantine row per problem) and the rest of the file lands:
    an unknown municipality code; text in a number column; a value outside its range (a share outside
    0–100, a negative count, a year outside the schema's range); an empty required cell; a value not in a
    strict list (unknown gender or myndighetsområde); duplicate rows (an exact repeat: the first copy lands,

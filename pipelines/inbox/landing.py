@@ -9,15 +9,24 @@ Optionally (``raw_dir``) a byte-for-byte copy of each new file is kept under
 ``<raw_dir>/inbox/<load_id>/<file_type>/`` with a ``manifest.jsonl`` (hash, size, source path), like the
 pages of an API load, so the landed rows can be traced to the exact bytes even if the user later replaces
 the file in the inbox.
+
+Links: the inbox reads only what is inside it. A symbolic link to a file inside the inbox is read as that
+file; a link to a folder is never followed (the files are read where they really are); a link that points
+outside the inbox (a file or a folder) is **not read**: it is rejected and registered with the SHA-256 of the
+link itself (its name and target, not of what it points to), so the next load skips it quietly and the same
+content, copied into the inbox as a real file, still lands. A file larger than :data:`MAX_FILE_BYTES` is
+rejected and registered without being parsed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -33,6 +42,7 @@ SOURCE = "inbox"
 REGISTRY = "raw.inbox_files"
 QUARANTINE = "raw.inbox_quarantine"
 SYNTHETIC_NAME_MARKERS = ("made_up_sample", "synthetic")
+MAX_FILE_BYTES = 16 << 20  # 100× the largest bundled file; a CSV is parsed in this process (~70 B of RAM per byte)
 IGNORED_PREFIXES = (".", "~$")  # hidden files; Excel's lock file while a workbook is open
 
 REGISTRY_DDL = f"""create table if not exists {REGISTRY} (
@@ -45,7 +55,8 @@ REGISTRY_DDL = f"""create table if not exists {REGISTRY} (
 QUARANTINE_DDL = f"""create table if not exists {QUARANTINE} (
     load_id varchar not null, file_sha256 varchar not null, file_type varchar not null, file_name varchar not null,
     file_status varchar not null, sheet varchar, row_number integer, column_name varchar, value varchar,
-    reason varchar not null, record json, quarantined_at timestamptz not null)"""
+    reason varchar not null, reason_code varchar, record json, quarantined_at timestamptz not null)"""
+# reason_code: one of pipelines.inbox.validate.REASON_CODES (e.g. unknown_municipality), for audits
 
 
 @dataclass
@@ -114,17 +125,100 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def inbox_files(inbox_dir: Path, file_types: Iterable[str]) -> list[tuple[str, Path]]:
-    """(file_type, path) of every candidate file, in a stable order."""
-    found = []
+@dataclass(frozen=True)
+class InboxEntry:
+    """A candidate file of the inbox. ``outside`` is where a symbolic link that leaves the inbox points
+    (such an entry is never read)."""
+
+    file_type: str
+    path: Path  # as found in the inbox, not resolved
+    outside: str | None = None
+
+    def name(self, inbox_dir: Path) -> str:
+        return self.path.relative_to(inbox_dir).as_posix()
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def inbox_files(inbox_dir: Path, file_types: Iterable[str]) -> list[InboxEntry]:
+    """Every candidate file, in a stable order; see the module docstring for links."""
+    inbox_dir = Path(inbox_dir)
+    root = inbox_dir.resolve()
+    found: list[InboxEntry] = []
     for file_type in sorted(file_types):
         folder = inbox_dir / file_type
+        if folder.is_symlink():
+            if not _inside(folder.resolve(), root):
+                found.append(InboxEntry(file_type, folder, os.readlink(folder)))
+            continue
         if not folder.is_dir():
             continue
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and not any(part.startswith(IGNORED_PREFIXES) for part in path.relative_to(folder).parts):
-                found.append((file_type, path))
-    return found
+        for current, dirs, files in os.walk(folder):  # links to folders are not followed
+            here = Path(current)
+            dirs[:] = sorted(d for d in dirs if not d.startswith(IGNORED_PREFIXES))
+            for entry in sorted([*files, *(d for d in dirs if (here / d).is_symlink())]):
+                path = here / entry
+                if entry.startswith(IGNORED_PREFIXES):
+                    continue
+                if path.is_symlink():
+                    if not _inside(path.resolve(), root):
+                        found.append(InboxEntry(file_type, path, os.readlink(path)))
+                    elif path.is_file():
+                        found.append(InboxEntry(file_type, path))
+                elif path.is_file():  # not a FIFO, socket or device
+                    found.append(InboxEntry(file_type, path))
+    return sorted(found, key=lambda e: (e.file_type, e.path.as_posix()))
+
+
+def _link_sha256(entry: InboxEntry, name: str) -> str:
+    """A link out of the inbox is identified by itself (its name and target), never by what it points to."""
+    return hashlib.sha256(f"symlink\0{name}\0{entry.outside}".encode("utf-8", "surrogateescape")).hexdigest()
+
+
+@dataclass
+class _Candidate:
+    """An entry as the load sees it: its identity, its bytes (None if it is not read) and why it is refused."""
+
+    sha: str
+    data: bytes | None
+    size: int
+    refusal: InboxFileRejected | None = None
+    file_format: str | None = None
+
+
+def _open_candidate(entry: InboxEntry, name: str, root: Path) -> _Candidate:
+    """Read an entry once (the hash, the copy and the parse see the same bytes), unless it is a link out of
+    the inbox or too large to parse."""
+    if entry.outside is not None:
+        return _Candidate(_link_sha256(entry, name), None, 0, InboxFileRejected(
+            name, f"a symbolic link to {entry.outside!r}, outside the inbox: the inbox reads only files inside "
+            f"it ({root}), so the link was not followed. Copy the file into the inbox instead"), "symlink")
+    target = entry.path.resolve()
+    if not _inside(target, root):  # replaced by a link since the scan
+        return _Candidate(_link_sha256(InboxEntry(entry.file_type, entry.path, str(target)), name), None, 0,
+                          InboxFileRejected(name, f"a symbolic link to {str(target)!r}, outside the inbox: not read"),
+                          "symlink")
+    descriptor = os.open(target, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(descriptor, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(f"{name}: not a regular file")
+        if info.st_size > MAX_FILE_BYTES:
+            digest = hashlib.sha256()
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+            return _Candidate(digest.hexdigest(), None, info.st_size, InboxFileRejected(
+                name, f"the file has {info.st_size / 2**20:,.1f} MiB, more than the {MAX_FILE_BYTES / 2**20:g} MiB "
+                "an inbox file may have (survey files have a few MB): is it the right file? Split it if it is"))
+        data = handle.read()
+    return _Candidate(hashlib.sha256(data).hexdigest(), data, len(data))
+
+
+def _identity(entry: InboxEntry, name: str) -> str:
+    """The registry key of an entry without keeping its bytes (for the sensor)."""
+    return _link_sha256(entry, name) if entry.outside is not None else sha256_of(entry.path)
 
 
 def create_raw_tables(duckdb_path: Path, *, schemas: dict[str, InboxSchema] | None = None,
@@ -143,6 +237,7 @@ def ensure_inbox_tables(con, schemas: dict[str, InboxSchema] | None = None) -> N
     con.execute("create schema if not exists raw")
     con.execute(REGISTRY_DDL)
     con.execute(QUARANTINE_DDL)
+    con.execute(f"alter table {QUARANTINE} add column if not exists reason_code varchar")  # warehouses before it
     for schema in schemas.values():
         con.execute(schema.ddl())
         for name, sql_type in schema.raw_columns():
@@ -167,10 +262,10 @@ def find_new_files(inbox_dir: Path, duckdb_path: Path, *, expectations_dir: Path
             if exists:
                 known = set(_known_hashes(con))
     new, seen = [], set()
-    for _, path in candidates:
-        sha = sha256_of(path)
+    for entry in candidates:
+        sha = _identity(entry, entry.name(Path(inbox_dir)))
         if sha not in known and sha not in seen:
-            new.append(path)
+            new.append(entry.path)
             seen.add(sha)
     return new
 
@@ -204,19 +299,20 @@ def land_inbox(
     with connect(Path(duckdb_path)) as con:
         ensure_inbox_tables(con, schemas)
         known = _known_hashes(con)
-        for file_type, path in inbox_files(inbox_dir, schemas):
-            name = path.relative_to(inbox_dir).as_posix()
-            data = path.read_bytes()  # read once: the hash, the copy and the parse see the same bytes
-            sha = hashlib.sha256(data).hexdigest()
+        root = inbox_dir.resolve()
+        for entry in inbox_files(inbox_dir, schemas):
+            name, file_type, path = entry.name(inbox_dir), entry.file_type, entry.path
+            candidate = _open_candidate(entry, name, root)
+            sha = candidate.sha
             if sha in known:
                 first_name, first_load = known[sha]
                 same = "" if first_name == name else f" as {first_name!r}"
                 summary.files.append(FileOutcome(name, file_type, sha, "skipped",
                                                  f"already processed{same} in load {first_load}"))
                 continue
-            if copies is not None:
-                copies.keep(name, data, sha, path)
-            outcome = _land_file(con, schemas[file_type], path, data, name, sha, municipality_ids, load_id)
+            if copies is not None and candidate.data is not None:
+                copies.keep(name, candidate.data, sha, path)
+            outcome = _land_file(con, schemas[file_type], path, candidate, name, municipality_ids, load_id)
             known[sha] = (name, load_id)
             summary.files.append(outcome)
             say(f"inbox {name}: {outcome.status}"
@@ -227,13 +323,16 @@ def land_inbox(
     return summary
 
 
-def _land_file(con, schema: InboxSchema, path: Path, data: bytes, name: str, sha: str, municipality_ids: set[str],
+def _land_file(con, schema: InboxSchema, path: Path, candidate: _Candidate, name: str, municipality_ids: set[str],
                load_id: str) -> FileOutcome:
-    landed_at = datetime.now(timezone.utc)
+    landed_at = datetime.now(UTC)
+    sha, data = candidate.sha, candidate.data
     synthetic_file = any(marker in path.name.lower() for marker in SYNTHETIC_NAME_MARKERS)
     registry = {
-        "file_sha256": sha, "file_type": schema.file_type, "file_name": name, "file_path": str(path.resolve()),
-        "file_bytes": len(data), "status": "accepted", "reason": None, "file_format": None, "sheet": None,
+        "file_sha256": sha, "file_type": schema.file_type, "file_name": name,
+        "file_path": str(path.absolute() if candidate.data is None else path.resolve()),
+        "file_bytes": candidate.size, "status": "accepted", "reason": None, "file_format": candidate.file_format,
+        "sheet": None,
         "encoding": None, "delimiter": None, "header_row": None, "data_rows": None, "rows_landed": 0,
         "rows_quarantined": 0, "ignored_columns": None, "is_synthetic": synthetic_file, "load_id": load_id,
         "landed_at": landed_at,
@@ -241,6 +340,8 @@ def _land_file(con, schema: InboxSchema, path: Path, data: bytes, name: str, sha
     validated: ValidatedFile | None = None
     problems, file_status = [], "accepted"
     try:
+        if candidate.refusal is not None:
+            raise candidate.refusal
         parsed = read_bytes(data, schema, file_name=name, suffix=path.suffix.lower())
         registry.update(file_format=parsed.file_format, sheet=parsed.sheet, encoding=parsed.encoding,
                         delimiter=parsed.delimiter, header_row=parsed.header_row, data_rows=len(parsed.rows),
@@ -263,6 +364,7 @@ def _land_file(con, schema: InboxSchema, path: Path, data: bytes, name: str, sha
             "column_name": [p.column for p in problems],
             "value": [p.value for p in problems],
             "reason": [p.message(name, sheet) for p in problems],
+            "reason_code": [p.code for p in problems],
             "record": [json.dumps(p.record, ensure_ascii=False) for p in problems],
             "quarantined_at": landed_at,
         },
@@ -320,7 +422,7 @@ class _RawCopies:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
         entry = {"file": name, "sha256": sha, "bytes": len(data), "source": str(source.resolve()),
-                 "copied_at": datetime.now(timezone.utc).isoformat()}
+                 "copied_at": datetime.now(UTC).isoformat()}
         with open(self.root / "manifest.jsonl", "a", encoding="utf-8") as manifest:
             manifest.write(json.dumps(entry, ensure_ascii=False) + "\n")
         self.files += 1

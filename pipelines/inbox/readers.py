@@ -2,7 +2,8 @@
 publishers and spreadsheet programs produce.
 
 * **Format by content**, not by name: a zip (``PK``) is an xlsx/ods workbook, an OLE2 file an xls workbook
-  (both read with python-calamine); anything else is text. A file named ``.xlsx`` that is not a workbook is
+  (both read with python-calamine, in a child process within a memory and time budget: see
+  :mod:`pipelines.inbox.workbook`); anything else is text. A file named ``.xlsx`` that is not a workbook is
   rejected as such.
 * **Encoding** (text): UTF-8 with BOM, UTF-16 with BOM (Excel's "Unicode text"), UTF-8 without BOM, else
   Windows-1252 (what Excel on Swedish Windows saves as "CSV (semikolonavgränsad)"). Bytes that are none of
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from pipelines.inbox.errors import InboxFileRejected
 from pipelines.inbox.schemas import InboxSchema, normalize_label
+from pipelines.inbox.workbook import WorkbookReader, check_sheet_size, check_zip
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".xlsb")
 DELIMITERS = (";", ",", "\t")
@@ -123,26 +125,23 @@ def _csv_grid(text: str, delimiter: str) -> list[tuple[int, list]]:
 
 
 def _workbook_grid(data: bytes, schema: InboxSchema, file_name: str) -> tuple[str, list[tuple[int, list]]]:
-    from python_calamine import CalamineWorkbook  # only workbooks need it
-
-    try:
-        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        names = list(workbook.sheet_names)
-    except Exception as exc:  # calamine raises its own types for corrupt zips and XML
-        raise InboxFileRejected(file_name, f"unreadable workbook (truncated or corrupt: {exc})") from exc
-    accepted = {normalize_label(s) for s in schema.sheets}
-    chosen = next((n for n in names if not accepted or normalize_label(n) in accepted), None)
-    if chosen is None:
-        expected = ", ".join(repr(s) for s in schema.sheets)
-        raise InboxFileRejected(
-            file_name, f"no sheet with an accepted name ({expected}); the workbook has "
-            f"{', '.join(repr(n) for n in names) or 'no sheets'}. Was the sheet renamed? If the new name is "
-            f"right, add it to `sheets` in expectations/inbox/{schema.file_type}.yml",
-            sheet=", ".join(names) or None)
-    try:
-        grid = workbook.get_sheet_by_name(chosen).to_python(skip_empty_area=False)
-    except Exception as exc:
-        raise InboxFileRejected(file_name, f"unreadable sheet ({exc})", sheet=chosen) from exc
+    """The chosen sheet's cells, read by calamine in a child process within a memory and time budget
+    (:mod:`pipelines.inbox.workbook`); an xlsx's zip and the chosen sheet's declared size are checked first."""
+    archive = check_zip(data, file_name) if data.startswith(_ZIP) else None
+    with WorkbookReader(data, file_name) as reader:
+        names = reader.sheet_names()
+        accepted = {normalize_label(s) for s in schema.sheets}
+        chosen = next((n for n in names if not accepted or normalize_label(n) in accepted), None)
+        if chosen is None:
+            expected = ", ".join(repr(s) for s in schema.sheets)
+            raise InboxFileRejected(
+                file_name, f"no sheet with an accepted name ({expected}); the workbook has "
+                f"{', '.join(repr(n) for n in names) or 'no sheets'}. Was the sheet renamed? If the new name is "
+                f"right, add it to `sheets` in expectations/inbox/{schema.file_type}.yml",
+                sheet=", ".join(names) or None)
+        if archive is not None:
+            check_sheet_size(archive, chosen, file_name)
+        grid = reader.read(chosen)
     return chosen, [(i + 1, list(cells)) for i, cells in enumerate(grid)]
 
 

@@ -33,8 +33,28 @@ DEFAULT_YEAR_RANGE = (1990.0, 2100.0)
 MAX_PROBLEMS_IN_MESSAGE = 5
 
 
+#: Machine-readable reasons (``raw.inbox_quarantine.reason_code``), for audits that turn quarantined rows
+#: into flags without parsing the message; one per kind of problem.
+REASON_CODES = (
+    "unknown_municipality",  # a well-formed code that is not in Kolada's municipality list
+    "invalid_municipality_code",  # not a four-digit code at all
+    "not_a_number", "not_a_whole_number", "not_a_year", "not_yes_no",
+    "out_of_range",  # outside the column's range or a row rule's
+    "unknown_value",  # not in a strict list (gender, myndighetsområde …)
+    "bad_format",  # does not match the column's pattern
+    "missing_value",  # an empty required cell (or only a missing marker)
+    "duplicate_row",  # an exact repeat of an earlier row
+    "conflicting_rows",  # the same key with different values
+)
+
+
 class CellError(ValueError):
-    """One cell that cannot be read as its column's type; the message is the reason."""
+    """One cell that cannot be read as its column's type; the message is the reason, ``code`` its kind
+    (one of :data:`REASON_CODES`)."""
+
+    def __init__(self, message: str, code: str):
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass
@@ -43,6 +63,7 @@ class RowProblem:
     column: str | None  # the published header text
     value: str | None
     reason: str
+    code: str  # one of REASON_CODES
     record: dict = field(default_factory=dict)
 
     def message(self, file_name: str, sheet: str | None) -> str:
@@ -85,13 +106,13 @@ def parse_number(cell, markers: tuple[str, ...] = ()) -> tuple[float | None, str
     if cell is None:
         return None, None
     if isinstance(cell, bool):
-        raise CellError(f"{cell!r} is not a number")
+        raise CellError(f"{cell!r} is not a number", "not_a_number")
     if isinstance(cell, (int, float)):
         if isinstance(cell, float) and (math.isnan(cell) or math.isinf(cell)):
-            raise CellError(f"{cell!r} is not a number")
+            raise CellError(f"{cell!r} is not a number", "not_a_number")
         return float(cell), None
     if isinstance(cell, (datetime, date, time, timedelta)):
-        raise CellError(f"{cell!r} is a date or time, not a number (check the cell format)")
+        raise CellError(f"{cell!r} is a date or time, not a number (check the cell format)", "not_a_number")
     text = str(cell).strip()
     if not text:
         return None, None
@@ -100,25 +121,27 @@ def parse_number(cell, markers: tuple[str, ...] = ()) -> tuple[float | None, str
     cleaned = _SPACES.sub("", text).rstrip("%").replace(",", ".")
     if _NUMBER.fullmatch(cleaned):
         return float(cleaned), None
-    raise CellError(f"{text!r} is not a number")
+    raise CellError(f"{text!r} is not a number", "not_a_number")
 
 
 def parse_municipality(cell, known: set[str]) -> str | None:
     if cell is None or (isinstance(cell, str) and not cell.strip()):
         return None
     if isinstance(cell, bool):
-        raise CellError(f"{cell!r} is not a municipality code")
+        raise CellError(f"{cell!r} is not a municipality code", "invalid_municipality_code")
     if isinstance(cell, (int, float)):
         if not float(cell).is_integer() or not 0 <= cell <= 9999:
-            raise CellError(f"{_show(cell)!r} is not a four-digit municipality code")
+            raise CellError(f"{_show(cell)!r} is not a four-digit municipality code", "invalid_municipality_code")
         code = f"{int(cell):04d}"
     else:
         match = _MUNICIPALITY.fullmatch(str(cell).strip())
         if not match:
-            raise CellError(f"{str(cell).strip()!r} is not a four-digit municipality code")
+            raise CellError(f"{str(cell).strip()!r} is not a four-digit municipality code",
+                            "invalid_municipality_code")
         code = match.group(1).zfill(4)
     if code not in known:
-        raise CellError(f"unknown municipality code {code!r} (not in Kolada's municipality list)")
+        raise CellError(f"unknown municipality code {code!r} (not in Kolada's municipality list)",
+                        "unknown_municipality")
     return code
 
 
@@ -128,7 +151,7 @@ def _in_range(value: float, bounds, what: str = "") -> None:
         lo = "" if low is None else f"{low:g}"
         hi = "" if high is None else f"{high:g}"
         span = f"{lo}–{hi}" if low is not None and high is not None else (f"≥ {lo}" if high is None else f"≤ {hi}")
-        raise CellError(f"{value:g} is outside {span}{what}")
+        raise CellError(f"{value:g} is outside {span}{what}", "out_of_range")
 
 
 def parse_cell(cell, spec: ColumnSpec, schema: InboxSchema, municipality_ids: set[str]):
@@ -140,19 +163,19 @@ def parse_cell(cell, spec: ColumnSpec, schema: InboxSchema, municipality_ids: se
         if value is not None:
             if spec.type == "integer":
                 if not value.is_integer():
-                    raise CellError(f"{_show(cell)!r} is not a whole number")
+                    raise CellError(f"{_show(cell)!r} is not a whole number", "not_a_whole_number")
                 value = int(value)
             if spec.range:
                 _in_range(value, spec.range)
         return value, status
     if spec.type == "year":
         if isinstance(cell, bool):
-            raise CellError(f"{cell!r} is not a year")
+            raise CellError(f"{cell!r} is not a year", "not_a_year")
         value, _ = parse_number(cell)
         if value is None:
             return None, None
         if not value.is_integer():
-            raise CellError(f"{_show(cell)!r} is not a year")
+            raise CellError(f"{_show(cell)!r} is not a year", "not_a_year")
         _in_range(value, spec.range or DEFAULT_YEAR_RANGE)
         return int(value), None
     if spec.type == "boolean":
@@ -161,7 +184,7 @@ def parse_cell(cell, spec: ColumnSpec, schema: InboxSchema, municipality_ids: se
             return True, None
         if text in _FALSE:
             return False, None
-        raise CellError(f"{_show(cell)!r} is not yes/no (ja/nej)")
+        raise CellError(f"{_show(cell)!r} is not yes/no (ja/nej)", "not_yes_no")
     # text and gender
     shown = _show(cell)
     text = shown.strip() if shown is not None else ""
@@ -174,11 +197,11 @@ def parse_cell(cell, spec: ColumnSpec, schema: InboxSchema, municipality_ids: se
         text = _GENDERS[key]
     elif spec.strict or spec.type == "gender":
         expected = sorted(set(spec.value_map.values()) | ({"K", "M", "T"} if spec.type == "gender" else set()))
-        raise CellError(f"unknown value {text!r} (expected one of: {', '.join(expected)})")
+        raise CellError(f"unknown value {text!r} (expected one of: {', '.join(expected)})", "unknown_value")
     if spec.upper:
         text = text.upper()
     if spec.pattern and not re.fullmatch(spec.pattern, text):
-        raise CellError(f"{text!r} does not have the expected form ({spec.pattern})")
+        raise CellError(f"{text!r} does not have the expected form ({spec.pattern})", "bad_format")
     return text, None
 
 
@@ -206,11 +229,12 @@ def validate_rows(parsed: ParsedFile, schema: InboxSchema, municipality_ids: set
             try:
                 value, status = parse_cell(cell, spec, schema, municipality_ids)
             except CellError as exc:
-                row_problems.append(RowProblem(row_number, label, _show(cell), str(exc), record))
+                row_problems.append(RowProblem(row_number, label, _show(cell), str(exc), exc.code, record))
                 continue
             if value is None and not spec.nullable and spec.name != SYNTHETIC_COLUMN:
                 what = f"{status!r} (no value)" if status else "the cell is empty"
-                row_problems.append(RowProblem(row_number, label, status, f"{what}, but a value is required", record))
+                row_problems.append(RowProblem(row_number, label, status, f"{what}, but a value is required",
+                                               "missing_value", record))
                 continue
             values[spec.name] = value
             if spec.has_status:
@@ -223,7 +247,7 @@ def validate_rows(parsed: ParsedFile, schema: InboxSchema, municipality_ids: set
                         _in_range(value, rule.range, f": {rule.reason}" if rule.reason else "")
                     except CellError as exc:
                         row_problems.append(RowProblem(row_number, parsed.column_label(rule.column), _show(value),
-                                                       str(exc), record))
+                                                       str(exc), exc.code, record))
         if row_problems:
             problems.extend(row_problems)
         else:
@@ -278,10 +302,11 @@ def _duplicates(good: list[tuple[int, dict, dict]], schema: InboxSchema, parsed:
         if all(values == first_values for _, values, _ in items[1:]):
             for row_number, _, record in items[1:]:
                 problems.append(RowProblem(row_number, key_label, shown,
-                                           f"duplicate row: the same as row {items[0][0]}", record))
+                                           f"duplicate row: the same as row {items[0][0]}", "duplicate_row", record))
         else:
             rows = ", ".join(str(n) for n, _, _ in items)
             for row_number, _, record in items:
                 problems.append(RowProblem(row_number, key_label, shown,
-                                           f"rows {rows} have the same {key_label} but different values", record))
+                                           f"rows {rows} have the same {key_label} but different values",
+                                           "conflicting_rows", record))
     return problems

@@ -7,9 +7,11 @@ from the bundled catalogue. The same rules and GX suite run as in the yearly loa
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pipelines.quality.audit import watch_and_validate
@@ -23,17 +25,60 @@ class ValuesFileError(ValueError):
     """The values file cannot be checked; the message names the file and the problem."""
 
 
+KEY_COLUMNS = ["kpi_id", "municipality_id", "year", "gender"]
+TEXT_COLUMNS = ["kpi_id", "municipality_id", "gender", "status"]
+MUNICIPALITY_CODE = r"\d{4}"
+
+
+def _where(path: Path, index: int, column: str, suffix: str) -> str:
+    """``FILE: row N, column C``: N as a spreadsheet shows a CSV (the header is row 1), or the record's
+    position (from 1) in a Parquet file."""
+    row = index + (2 if suffix != ".parquet" else 1)
+    return f"{path}: row {row}, column {column}"
+
+
+def _csv_header(path: Path) -> list[str]:
+    """The header as written: pandas renames a repeated name (``year``, ``year.1``), which would hide it."""
+    header = pd.read_csv(path, sep=None, engine="python", header=None, nrows=1, dtype=str, encoding="utf-8-sig")
+    return ["" if pd.isna(c) else str(c) for c in header.iloc[0].tolist()] if len(header) else []
+
+
+def _check_columns_once(path: Path, header: list[str]) -> None:
+    names = [c.strip().lower() for c in header]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        shown = ", ".join(repr(c) for c in header if c.strip().lower() in repeated)
+        raise ValuesFileError(f"{path}: column {repeated[0]!r} appears more than once ({shown}); "
+                              "each column must appear once")
+
+
+def _show(value) -> str:
+    """A cell for a message: ``'180'`` for text, ``2021.5`` / ``inf`` for numbers (not ``np.float64(…)``)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def read_values_file(path: Path) -> pd.DataFrame:
-    """Read a Parquet or CSV values file, keeping municipality codes as text (``0180``, not ``180``)."""
+    """Read a Parquet or CSV values file, keeping municipality codes as text (``0180``, not ``180``).
+
+    Refuses (:class:`ValuesFileError`, naming the row and column) what the watch would otherwise check
+    wrongly or crash on: a column given twice, codes or genders stored as numbers, an empty key cell, a
+    fractional or infinite year, an infinite value (an infinite value is not a value).
+    """
     if not path.exists():
         raise ValuesFileError(f"{path}: no such file")
+    if path.is_dir():
+        raise ValuesFileError(f"{path}: is a directory, not a values file")
     suffix = path.suffix.lower()
     try:
         if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            header = [str(n) for n in pq.read_schema(path).names]
+            _check_columns_once(path, header)  # pyarrow cannot even select from a schema with a repeated name
             frame = pd.read_parquet(path)
         elif suffix in (".csv", ".txt"):
-            frame = pd.read_csv(path, sep=None, engine="python", dtype={"municipality_id": str, "kpi_id": str,
-                                                                       "gender": str, "status": str},
+            header = _csv_header(path)
+            frame = pd.read_csv(path, sep=None, engine="python", dtype=dict.fromkeys(TEXT_COLUMNS, str),
                                 encoding="utf-8-sig")
         else:
             raise ValuesFileError(f"{path}: unknown file type {suffix!r} (use .parquet or .csv)")
@@ -41,24 +86,61 @@ def read_values_file(path: Path) -> pd.DataFrame:
         raise
     except Exception as exc:  # a truncated Parquet file, a CSV that is not text, ...
         raise ValuesFileError(f"{path}: cannot be read as {suffix.lstrip('.')}: {exc}") from exc
+    _check_columns_once(path, header)
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         raise ValuesFileError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(frame.columns)}")
     if frame.empty:
         raise ValuesFileError(f"{path}: no rows")
+    for column in (c for c in TEXT_COLUMNS if c in frame.columns):
+        not_text = frame[column].notna() & ~frame[column].map(lambda v: isinstance(v, str))
+        if not_text.any():
+            index = int(not_text.to_numpy().nonzero()[0][0])
+            value = frame[column].iloc[index]
+            kind = "a number" if isinstance(value, (int, float, np.number)) else f"a {type(value).__name__}"
+            why = {"municipality_id": "municipality codes must be 4-digit text, e.g. '0180' (as a number, 0180 "
+                                      "loses its leading zero and becomes 180)",
+                   "gender": "gender must be text: T, K or M",
+                   "kpi_id": "KPI ids must be text, e.g. 'N15428'"}.get(column, "it must be text")
+            raise ValuesFileError(f"{_where(path, index, column, suffix)}: {_show(value)} is {kind}, not text "
+                                  f"(the column's type is {frame[column].dtype}): {why}")
+    for column in KEY_COLUMNS:
+        empty = frame[column].isna() | frame[column].astype(str).str.strip().eq("")
+        if empty.any():
+            index = int(empty.to_numpy().nonzero()[0][0])
+            raise ValuesFileError(f"{_where(path, index, column, suffix)}: the cell is empty; every row needs "
+                                  f"{', '.join(KEY_COLUMNS)}")
+    codes = frame["municipality_id"].str.strip()
+    bad_code = ~codes.str.fullmatch(MUNICIPALITY_CODE)
+    if bad_code.any():
+        index = int(bad_code.to_numpy().nonzero()[0][0])
+        raise ValuesFileError(f"{_where(path, index, 'municipality_id', suffix)}: {_show(frame['municipality_id'].iloc[index])} "
+                              "is not a 4-digit municipality code (codes are text with leading zeros, e.g. '0180')")
+    frame["municipality_id"] = codes
+    if frame["year"].dtype == bool:
+        raise ValuesFileError(f"{_where(path, 0, 'year', suffix)}: true/false is not a year")
     years = pd.to_numeric(frame["year"], errors="coerce")
-    if years.isna().any():
-        row = int(years.isna().to_numpy().nonzero()[0][0])
-        raise ValuesFileError(f"{path}: row {row + 2}, column year: {frame['year'].iloc[row]!r} is not a year")
+    not_a_year = years.isna() | ~np.isfinite(years) | (years % 1 != 0)
+    if not_a_year.any():
+        index = int(not_a_year.to_numpy().nonzero()[0][0])
+        raise ValuesFileError(f"{_where(path, index, 'year', suffix)}: {_show(frame['year'].iloc[index])} is not a year "
+                              "(a whole number such as 2022)")
+    if frame["value"].dtype == bool:
+        raise ValuesFileError(f"{_where(path, 0, 'value', suffix)}: true/false is not a value")
     values = pd.to_numeric(frame["value"], errors="coerce")
     text = values.isna() & frame["value"].notna()
     if text.any():
-        row = int(text.to_numpy().nonzero()[0][0])
-        raise ValuesFileError(f"{path}: row {row + 2}, column value: {frame['value'].iloc[row]!r} is not a number "
-                              "(use a decimal point and no thousands separator)")
+        index = int(text.to_numpy().nonzero()[0][0])
+        raise ValuesFileError(f"{_where(path, index, 'value', suffix)}: {_show(frame['value'].iloc[index])} is not a "
+                              "number (use a decimal point and no thousands separator)")
+    infinite = np.isinf(values.to_numpy(dtype=float, na_value=np.nan))
+    if infinite.any():
+        index = int(infinite.nonzero()[0][0])
+        raise ValuesFileError(f"{_where(path, index, 'value', suffix)}: {_show(frame['value'].iloc[index])} is infinite: "
+                              "an infinite value is not a value (leave the cell empty for a missing value)")
     frame["year"] = years.astype(int)
-    frame["value"] = values
+    frame["value"] = values.astype(float)
     return frame
 
 
@@ -73,20 +155,38 @@ def watch_values(values: pd.DataFrame, *, years: list[int] | None = None, today:
     return flags
 
 
+def check_writable(out: Path) -> None:
+    """Refuse a path we could not write to: a directory, or a parent that cannot be created."""
+    if out.is_dir():
+        raise ValuesFileError(f"{out}: is a directory; give a file name, e.g. {out / 'flags.csv'}")
+    ancestor = out.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ValuesFileError(f"{out}: its folder cannot be created: {ancestor} is a file, not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise ValuesFileError(f"{out}: cannot be written (no permission in {ancestor})")
+
+
 def check_output_path(out: Path) -> None:
-    """Refuse an output type we cannot write before any work is done."""
+    """Refuse an output we cannot write before any work is done: an unknown type, a directory, a parent
+    folder that cannot be created."""
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
         raise ValuesFileError(f"{out}: unknown output type {out.suffix!r} (use .csv or .parquet)")
+    check_writable(out)
 
 
 def write_flags(flags: pd.DataFrame, out: Path) -> None:
     """Write by suffix: ``.csv`` (UTF-8 with BOM, for Excel) or ``.parquet``."""
     check_output_path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".parquet":
-        flags.to_parquet(out, index=False)
-    else:
-        flags.to_csv(out, index=False, encoding="utf-8-sig")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix.lower() == ".parquet":
+            flags.to_parquet(out, index=False)
+        else:
+            flags.to_csv(out, index=False, encoding="utf-8-sig")
+    except OSError as exc:
+        raise ValuesFileError(f"{out}: cannot be written: {exc.strerror or exc}") from exc
 
 
 def open_errors(flags: pd.DataFrame) -> int:

@@ -14,6 +14,7 @@ from pipelines.inbox import (
     create_raw_tables,
     find_new_files,
     land_inbox,
+    landing,
     load_schemas,
     municipality_ids_from_warehouse,
 )
@@ -151,20 +152,20 @@ def test_too_many_bad_rows_still_lists_every_problem_in_quarantine(make_inbox, t
 
 QUARANTINED = [
     ("bad/brukarundersokning_ifo/ifo_unknown_municipality_code.xlsx", "Resultat", 8, "Kommunkod", "9999",
-     "unknown municipality code '9999' (not in Kolada's municipality list)"),
+     "unknown municipality code '9999' (not in Kolada's municipality list)", "unknown_municipality"),
     ("bad/brukarundersokning_funktionshinder/funktionshinder_text_in_number_column.csv", None, 7,
-     "Andel positiva svar (%)", "sjuttiosju", "'sjuttiosju' is not a number"),
+     "Andel positiva svar (%)", "sjuttiosju", "'sjuttiosju' is not a number", "not_a_number"),
     ("bad/brukarundersokning_ifo/ifo_share_over_100.csv", None, 11, "Andel positiva svar (%)", "104,5",
-     "104.5 is outside 0–100"),
+     "104.5 is outside 0–100", "out_of_range"),
     ("bad/egen_rapportering/egen_rapportering_U11401_share_over_100_made_up_sample.csv", None, 5, "Värde", "130",
-     "130 is outside 0–100: a share (%) must lie within 0–100"),
+     "130 is outside 0–100: a share (%) must lie within 0–100", "out_of_range"),
 ]
 
 
-@pytest.mark.parametrize("fixture, sheet, row, column, value, reason", QUARANTINED,
+@pytest.mark.parametrize("fixture, sheet, row, column, value, reason, reason_code", QUARANTINED,
                          ids=[q[0].split("/")[-1] for q in QUARANTINED])
 def test_row_level_problems_send_the_row_to_quarantine_and_the_rest_lands(
-        fixture, sheet, row, column, value, reason, make_inbox, tmp_path, municipality_ids):
+        fixture, sheet, row, column, value, reason, reason_code, make_inbox, tmp_path, municipality_ids):
     inbox = make_inbox(fixture)
     name = "/".join(fixture.split("/")[1:])
     schema = SCHEMAS[fixture.split("/")[1]]
@@ -175,9 +176,9 @@ def test_row_level_problems_send_the_row_to_quarantine_and_the_rest_lands(
     assert (outcome.status, outcome.rows_landed, outcome.rows_quarantined) == ("accepted", data_rows - 1, 1)
     dash = "–"
     where = f"file {name!r}, sheet {dash if sheet is None else repr(sheet)}, row {row}, column {column!r}"
-    assert raw(tmp_path, "select file_name, file_status, sheet, row_number, column_name, value, reason "
+    assert raw(tmp_path, "select file_name, file_status, sheet, row_number, column_name, value, reason, reason_code "
                          "from raw.inbox_quarantine") == [(name, "accepted", sheet, row, column, value,
-                                                          f"{where}: {reason}")]
+                                                          f"{where}: {reason}", reason_code)]
     assert raw(tmp_path, f"select count(*) from {schema.table} where row_number = ?", [row]) == [(0,)]
     assert raw(tmp_path, f"select count(*) from {schema.table}") == [(data_rows - 1,)]
 
@@ -185,8 +186,9 @@ def test_row_level_problems_send_the_row_to_quarantine_and_the_rest_lands(
 def test_duplicate_rows_repeat_and_conflict(make_inbox, tmp_path, municipality_ids):
     summary = land(make_inbox("bad/egen_rapportering/egen_rapportering_duplicate_rows.csv"), tmp_path, municipality_ids)
     assert (summary.rows_landed, summary.rows_quarantined) == (31, 3)
-    rows = raw(tmp_path, "select row_number, column_name, reason from raw.inbox_quarantine order by row_number")
-    assert [r[0] for r in rows] == [5, 7, 35]
+    rows = raw(tmp_path, "select row_number, column_name, reason, reason_code from raw.inbox_quarantine "
+                         "order by row_number")
+    assert [(r[0], r[3]) for r in rows] == [(5, "duplicate_row"), (7, "conflicting_rows"), (35, "conflicting_rows")]
     assert rows[0][1] == "Kommunkod, Nyckeltal, År, Kön"
     assert rows[0][2].endswith("duplicate row: the same as row 3")  # the repeat goes, the first copy stays
     assert rows[1][2].endswith("rows 7, 35 have the same Kommunkod, Nyckeltal, År, Kön but different values")
@@ -325,3 +327,19 @@ def test_municipality_ids_from_the_latest_kolada_load(tmp_path):
                    ('L2', '{"id": "0180", "title": "Stockholm"}'), ('L2', '{"id": "1490"}')""")
     con.close()
     assert municipality_ids_from_warehouse(db) == {"0180", "1490"}
+
+
+def test_a_quarantine_from_before_reason_code_gains_the_column(tmp_path, make_inbox, municipality_ids):
+    """Warehouses created before ``reason_code`` existed get the column; their old rows keep NULL."""
+    import duckdb
+
+    db = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("create schema raw")
+    con.execute(landing.QUARANTINE_DDL.replace(" reason_code varchar,", ""))
+    con.execute("insert into raw.inbox_quarantine (load_id, file_sha256, file_type, file_name, file_status, reason, "
+                "quarantined_at) values ('L0', 'abc', 'insikt', 'insikt/old.csv', 'accepted', 'old reason', now())")
+    con.close()
+    land(make_inbox("bad/brukarundersokning_ifo/ifo_unknown_municipality_code.xlsx"), tmp_path, municipality_ids)
+    assert raw(tmp_path, "select load_id = 'L0', reason_code from raw.inbox_quarantine order by quarantined_at") == [
+        (True, None), (False, "unknown_municipality")]

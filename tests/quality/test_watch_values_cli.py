@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -16,7 +17,8 @@ from pipelines.config import SNAPSHOT_DIR
 @pytest.fixture(scope="module")
 def real_values(tmp_path_factory):
     """N15428 (behöriga till yrkesprogram, real Kolada values) for every kommun, 2018–2022, T/K/M."""
-    records = json.load(gzip.open(SNAPSHOT_DIR / "kolada" / "data" / "real" / "N15428.json.gz"))
+    with gzip.open(SNAPSHOT_DIR / "kolada" / "data" / "real" / "N15428.json.gz") as handle:
+        records = json.load(handle)
     rows = [{"kpi_id": r["kpi"], "municipality_id": r["municipality"], "year": r["period"], "gender": v["gender"],
              "value": v["value"]} for r in records if 2018 <= r["period"] <= 2022 for v in r["values"]]
     frame = pd.DataFrame(rows)
@@ -70,3 +72,124 @@ def test_a_missing_file_and_an_unknown_output_type_exit_2(real_values, tmp_path,
     assert main(["watch", "--values", str(tmp_path / "nope.parquet"), "--out", str(tmp_path / "f.csv")]) == 2
     assert main(["watch", "--values", str(path), "--out", str(tmp_path / "f.xlsx")]) == 2
     assert "use .csv or .parquet" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------- malformed files: exit 2, a message, no traceback
+
+HEADER = "kpi_id,municipality_id,year,gender,value\n"
+GOOD_ROW = "N15428,0180,2022,T,89.5\n"
+
+BAD_CSV = [
+    ("fractional_year", HEADER + GOOD_ROW + "N15428,0180,2021.5,T,88.0\n",
+     "row 3, column year: 2021.5 is not a year (a whole number such as 2022)"),
+    ("infinite_year", HEADER + "N15428,0180,inf,T,88.0\n", "row 2, column year: inf is not a year"),
+    ("inf_value", HEADER + GOOD_ROW + "N15428,0114,2022,T,inf\n",
+     "row 3, column value: inf is infinite: an infinite value is not a value"),
+    ("Infinity_value", HEADER + "N15428,0114,2022,T,Infinity\n", "row 2, column value: inf is infinite"),
+    ("minus_inf_value", HEADER + "N15428,0114,2022,T,-inf\n", "row 2, column value: -inf is infinite"),
+    ("duplicate_column", "kpi_id,municipality_id,year,year,gender,value\nN15428,0180,2022,2022,T,89.5\n",
+     "column 'year' appears more than once ('year', 'year')"),
+    ("duplicate_column_by_case", "kpi_id,municipality_id,Year,year,gender,value\nN15428,0180,2022,2021,T,89.5\n",
+     "column 'year' appears more than once ('Year', 'year')"),
+    ("empty_municipality", HEADER + GOOD_ROW + "N15428,,2022,T,89.5\n",
+     "row 3, column municipality_id: the cell is empty"),
+    ("empty_gender", HEADER + "N15428,0180,2022,,89.5\n", "row 2, column gender: the cell is empty"),
+    ("empty_year", HEADER + "N15428,0180,,T,89.5\n", "row 2, column year: the cell is empty"),
+    ("three_digit_code", HEADER + "N15428,180,2022,T,89.5\n",
+     "row 2, column municipality_id: '180' is not a 4-digit municipality code"),
+]
+
+
+@pytest.mark.parametrize("content, problem", [c[1:] for c in BAD_CSV], ids=[c[0] for c in BAD_CSV])
+def test_a_malformed_csv_exits_2_naming_row_and_column(tmp_path, capsys, content, problem):
+    path = tmp_path / "bad.csv"
+    path.write_text(content, encoding="utf-8")
+    out = tmp_path / "flags.csv"
+    assert main(["watch", "--values", str(path), "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"kkik watch: {path}: ") and problem in error
+    assert not out.exists()
+
+
+def _frame(**overrides):
+    frame = pd.DataFrame({"kpi_id": ["N15428", "N15428"], "municipality_id": ["0180", "0114"], "year": [2022, 2022],
+                          "gender": ["T", "T"], "value": [89.5, 71.0]})
+    for column, values in overrides.items():
+        frame[column] = values
+    return frame
+
+
+BAD_PARQUET = [
+    ("integer_codes", _frame(municipality_id=[180, 114]),
+     ("row 1, column municipality_id: 180 is a number, not text (the column's type is int64): municipality codes "
+     "must be 4-digit text, e.g. '0180'")),
+    ("integer_gender", _frame(gender=[1, 1]), "row 1, column gender: 1 is a number, not text"),
+    ("fractional_year", _frame(year=[2022.0, 2021.5]), "row 2, column year: 2021.5 is not a year"),
+    ("infinite_value", _frame(value=[89.5, float("inf")]), "row 2, column value: inf is infinite"),
+    ("null_code", _frame(municipality_id=["0180", None]), "row 2, column municipality_id: the cell is empty"),
+]
+
+
+@pytest.mark.parametrize("frame, problem", [c[1:] for c in BAD_PARQUET], ids=[c[0] for c in BAD_PARQUET])
+def test_a_malformed_parquet_exits_2_naming_row_and_column(tmp_path, capsys, frame, problem):
+    path = tmp_path / "bad.parquet"
+    frame.to_parquet(path, index=False)
+    assert main(["watch", "--values", str(path), "--out", str(tmp_path / "flags.parquet")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"kkik watch: {path}: ") and problem in error
+
+
+def test_a_parquet_with_a_repeated_column_exits_2(tmp_path, capsys):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "dup.parquet"
+    pq.write_table(pa.Table.from_arrays(
+        [pa.array(["N15428"]), pa.array(["0180"]), pa.array([2022]), pa.array([2021]), pa.array(["T"]),
+         pa.array([89.5])], names=["kpi_id", "municipality_id", "year", "year", "gender", "value"]), path)
+    assert main(["watch", "--values", str(path), "--out", str(tmp_path / "f.csv")]) == 2
+    assert "column 'year' appears more than once ('year', 'year')" in capsys.readouterr().err
+
+
+def test_an_output_path_that_cannot_be_written_exits_2_before_any_work(tmp_path, capsys):
+    """The output is checked first: the values file (here missing) is not even opened."""
+    missing = tmp_path / "not_read.csv"
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "a_file").write_text("x")
+    (tmp_path / "reports.csv").mkdir()  # a directory with a file's name
+    cases = {
+        tmp_path / "reports.csv": "is a directory; give a file name",
+        tmp_path / "a_file" / "sub" / "flags.csv": f"its folder cannot be created: {tmp_path / 'a_file'} is a file",
+    }
+    for out, problem in cases.items():
+        assert main(["watch", "--values", str(missing), "--out", str(out)]) == 2
+        error = capsys.readouterr().err
+        assert error.startswith(f"kkik watch: {out}: ") and problem in error and "no such file" not in error
+    html_dir = tmp_path / "reports"
+    assert main(["watch", "--values", str(missing), "--out", str(tmp_path / "f.csv"), "--html", str(html_dir)]) == 2
+    assert f"{html_dir}: is a directory" in capsys.readouterr().err
+
+
+def test_the_kkik_script_exits_2_without_a_traceback(tmp_path):
+    """Through the installed ``kkik`` entry point, as a user runs it: exit status 2 and one line on stderr."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from pipelines.config import PROJECT_ROOT
+
+    frame = _frame(municipality_id=[180, 114])
+    path = tmp_path / "codes_as_numbers.parquet"
+    frame.to_parquet(path, index=False)
+    kkik = shutil.which("kkik", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    assert kkik, "the kkik script is not installed in this environment"
+    done = subprocess.run([kkik, "watch", "--values", str(path), "--out", str(tmp_path / "flags.csv")],
+                          check=False, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        (f"kkik watch: {path}: row 1, column municipality_id: 180 is a number, not text (the column's type is int64): "
+        "municipality codes must be 4-digit text, e.g. '0180' (as a number, 0180 loses its leading zero and "
+        "becomes 180)")]
