@@ -20,6 +20,7 @@ from pipelines.partitions import single_run, yearly_partitions
 from pipelines.resources import WarehouseResource
 
 INBOX_FILE_TYPES = sorted(load_schemas())
+QUARANTINE_KEY = ["raw", "inbox_quarantine"]
 
 inbox_specs = [
     AssetSpec(
@@ -31,6 +32,16 @@ inbox_specs = [
         deps=[["raw", "kolada__municipality"]],  # codes are checked against Kolada's municipality list
     )
     for file_type in INBOX_FILE_TYPES
+] + [
+    AssetSpec(
+        key=QUARANTINE_KEY,
+        group_name="inbox",
+        description="The inbox's bad rows with their reason and reason_code (raw.inbox_quarantine); unknown "
+                    "municipality codes among them block publication (kkik_audit.kkik_unknown_code).",
+        kinds={"duckdb", "python"},
+        partitions_def=yearly_partitions,
+        deps=[["raw", "kolada__municipality"]],
+    )
 ]
 
 
@@ -59,6 +70,8 @@ def raw_inbox(context: AssetExecutionContext, warehouse: WarehouseResource):
                 "rejections": "\n".join(f"{f.file_name}: {f.reason}" for f in files if f.status == "rejected") or "none",
             },
         )
+    yield MaterializeResult(asset_key=QUARANTINE_KEY, metadata={
+        "rows_quarantined": sum(f.rows_quarantined for f in summary.files)})
 
 
 @sensor(job_name="inbox_load", minimum_interval_seconds=60,

@@ -1,13 +1,18 @@
 """The whole job, twice: a clean load publishes; a load whose Kolada answers lack a figure and carry an unknown
-municipality code is audited, blocked by the publication gate, and leaves the published mart as it was."""
+municipality code, and whose inbox has a row with an unknown code, is audited, blocked by the publication gate,
+and leaves the published mart as it was."""
 
 from __future__ import annotations
+
+import shutil
+from pathlib import Path
 
 import duckdb
 import pytest
 from dagster import DagsterInstance, materialize
 from dagster_dbt import DbtCliResource
 
+from pipelines.config import SNAPSHOT_DIR
 from pipelines.assets.agencies import raw_scb, raw_skolverket_school_results
 from pipelines.assets.dbt import kkik_dbt_models
 from pipelines.assets.inbox import raw_inbox
@@ -20,6 +25,8 @@ from pipelines.snapshot.kolada_app import KoladaApp
 from pipelines.snapshot.server import SnapshotServer
 
 pytestmark = pytest.mark.slow
+BAD_INBOX_FILE = (Path(__file__).parents[1] / "fixtures" / "surveys" / "bad" / "brukarundersokning_ifo"
+                  / "ifo_unknown_municipality_code.xlsx")
 YEARS = [2021, 2022]
 DROPPED_KPI = "N15428"  # a real Kolada figure with values for all kommuner in both years
 ASSETS = [raw_kolada, raw_scb, raw_skolverket_school_results, raw_inbox, kkik_dbt_models, kkik_flag, published_mart,
@@ -64,11 +71,18 @@ def published(path) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def two_loads(tmp_path_factory):
+    """A clean load, then one whose Kolada lacks a figure and has kommun 9999, and whose inbox gets a file with
+    an unknown kommun code (a real IFO row with its code changed to 9999)."""
     tmp = tmp_path_factory.mktemp("gate")
-    assert run(tmp, "snapshot").success
-    before = published(tmp / "warehouse.duckdb")
-    with SnapshotServer([ShrunkenKolada()]) as server:
-        blocked = run(tmp, server.source_url("kolada"), raise_on_error=False)
+    inbox = tmp / "inbox"
+    shutil.copytree(SNAPSHOT_DIR / "inbox", inbox)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("KKIK_INBOX_DIR", str(inbox))
+        assert run(tmp, "snapshot").success
+        before = published(tmp / "warehouse.duckdb")
+        shutil.copy(BAD_INBOX_FILE, inbox / "brukarundersokning_ifo")
+        with SnapshotServer([ShrunkenKolada()]) as server:
+            blocked = run(tmp, server.source_url("kolada"), raise_on_error=False)
     return tmp / "warehouse.duckdb", before, blocked
 
 
@@ -102,5 +116,6 @@ def test_the_gate_names_the_lost_figure_and_the_unknown_code(two_loads):
     assert {(kpi, year, gender) for kpi, year, gender, *_ in lost} == {
         (DROPPED_KPI, year, gender) for year in YEARS for gender in ("T", "K", "M")}
     assert all(observed == 0 and expected > 250 for *_, observed, expected in lost)
-    assert unknown and {(s, m, sev) for s, m, sev, _ in unknown} == {("kolada", "9999", "error")}
+    assert unknown and {(s, m, sev) for s, m, sev, _ in unknown} == {("kolada", "9999", "error"),
+                                                                     ("inbox", "9999", "error")}
     assert all("name the municipality code '9999'" in message for *_, message in unknown)
