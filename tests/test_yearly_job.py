@@ -58,7 +58,8 @@ def test_every_dbt_check_passed_and_each_rule_group_is_a_check(warehouse):
     assert [e.check_name for e in dbt_checks if not e.passed] == []
     watch = {e.check_name: e for e in evaluations if e.check_name.startswith("watch_")}
     assert set(watch) == {"watch_range", "watch_gender", "watch_year_over_year", "watch_identical", "watch_outlier",
-                          "watch_missing", "watch_integrity", "watch_definition", "watch_great_expectations"}
+                          "watch_missing", "watch_integrity", "watch_definition", "watch_great_expectations",
+                          "watch_completeness"}
     # the real snapshot's error flags are all accepted (expectations/accepted_flags.csv): no group has an
     # open error, but the watch does have warnings for reviewers, with the flags as metadata
     assert all(e.metadata["open_errors"].value == 0 for e in watch.values())

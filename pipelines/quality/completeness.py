@@ -175,20 +175,23 @@ def _short_vs_other_years(coverage, years, params: ShortVsOtherYears) -> pd.Data
 
 
 def _figure_missing(coverage, kpis, years, params: SeverityOnly) -> pd.DataFrame:
-    """Catalogue figures whose KKiK years overlap the load's, with no kommun value in any of its years."""
+    """Catalogue figures whose KKiK years overlap the load's, with no kommun value in any year of the mart.
+
+    Any year, not only the load's: a figure that ended or has not started in the load's years is the
+    business of the year rules (``not_yet_published``), a figure with no value at all is this rule's."""
     offset = kpis["kkik_year_offset"].fillna(1).astype(int)
     first = kpis["first_kkik_year"].fillna(0).astype(int)
     last = kpis["last_kkik_year"].fillna(9999).astype(int)
     expected = kpis[(first <= max(years) + offset) & (last >= min(years) + offset)]
-    present = set(coverage.loc[coverage["year"].isin(years) & (coverage["kommuner_with_value"] > 0), "kpi_id"])
+    present = set(coverage.loc[coverage["kommuner_with_value"] > 0, "kpi_id"])
     missing = expected[~expected["kpi_id"].isin(present)][["kpi_id"]].copy()
     if missing.empty:
         return missing
     missing["year"] = None
     span = f"{min(years)}–{max(years)}" if len(years) > 1 else str(years[0])
-    message = (missing["kpi_id"] + f": no kommun has a value in any year of the load ({span}), although the "
-               + "figure belongs to these KKiK years. An empty answer for the figure's segment, a figure the source "
-               + "does not publish yet, or a figure the catalogue should retire.")
+    message = (missing["kpi_id"] + ": no kommun has a value in any year of the mart, although the figure belongs "
+               + f"to the KKiK years of the load ({span}). An empty answer for the figure's segment, a figure the "
+               + "source does not publish yet, or a figure the catalogue should retire.")
     return _flags(missing, "completeness.figure_missing", params.severity, 0.0, message)
 
 

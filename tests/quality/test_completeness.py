@@ -93,6 +93,10 @@ def test_a_catalogue_figure_with_no_value_in_any_year_is_missing_unless_retired(
     got = flags(now, catalogue=catalogue)
     assert list(zip(got["rule_id"], got["kpi_id"])) == [("completeness.figure_missing", "U07451")]
     assert pd.isna(got.iloc[0]["year"]) and "2019–2022" in got.iloc[0]["message"]
+    # a figure with values only in years before the load is not missing (the year rules speak for it)
+    older = coverage(steady("N15428", 290) + [("U07451", 2017, "T", 250)])
+    got = flags(older, catalogue=catalogue[catalogue["kpi_id"] != "U07514"])
+    assert list(zip(got["rule_id"], got["kpi_id"], got["year"])) == [("completeness.not_yet_published", "U07451", 2022)]
 
 
 def test_unknown_codes_from_any_source_are_blocking_flags_for_the_load_years():
