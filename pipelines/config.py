@@ -22,6 +22,13 @@ LIVE_KOLADA_URL = "https://api.kolada.se/v3"
 LIVE_SCB_URL = "https://statistikdatabasen.scb.se/api/v2"
 
 
+def published_dir_beside(duckdb_path: Path) -> Path:
+    """The readers' copy of the published mart by default: ``published/`` beside the warehouse file
+    (``data/published`` for ``data/warehouse.duckdb``), so a load on a temporary warehouse never writes
+    into the project's ``data/``."""
+    return duckdb_path.parent / "published"
+
+
 def _path(name: str, default: str) -> Path:
     path = Path(os.environ.get(name, default))
     return path if path.is_absolute() else PROJECT_ROOT / path
@@ -32,6 +39,8 @@ class Settings:
     """What a load needs to know about its environment."""
 
     duckdb_path: Path
+    #: the readers' copy (mart.duckdb, parquet/, publication.json) that loads never open for writing
+    published_dir: Path
     raw_dir: Path
     quality_dir: Path
     kolada_url: str
@@ -55,8 +64,10 @@ class Settings:
         if scb_version not in ("v1", "v2"):
             raise ValueError(f"KKIK_SCB_API_VERSION must be v1 or v2, not {scb_version!r}")
         latest = os.environ.get("KKIK_LATEST_YEAR")
+        duckdb_path = _path("KKIK_DUCKDB_PATH", "data/warehouse.duckdb")
         return cls(
-            duckdb_path=_path("KKIK_DUCKDB_PATH", "data/warehouse.duckdb"),
+            duckdb_path=duckdb_path,
+            published_dir=_path("KKIK_PUBLISHED_DIR", str(published_dir_beside(duckdb_path))),
             raw_dir=_path("KKIK_RAW_DIR", "data/raw"),
             quality_dir=_path("KKIK_QUALITY_DIR", "data/quality"),
             kolada_url=os.environ.get("KKIK_KOLADA_URL", SNAPSHOT).rstrip("/"),

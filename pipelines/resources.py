@@ -9,20 +9,26 @@ from typing import Iterator
 
 from dagster import ConfigurableResource
 
-from pipelines.config import SNAPSHOT, Settings
+from pipelines.config import SNAPSHOT, Settings, published_dir_beside
 from pipelines.endpoints import kolada_base_url, snapshot_root
 
 
 class WarehouseResource(ConfigurableResource):
-    """Where the DuckDB warehouse and the raw landing folder are."""
+    """Where the DuckDB warehouse, the raw landing folder and the readers' published copy are."""
 
     duckdb_path: str
     raw_dir: str
     quality_dir: str
+    #: empty: ``published/`` beside the warehouse file (see ``pipelines.config.published_dir_beside``)
+    published_dir: str = ""
 
     @property
     def path(self) -> Path:
         return Path(self.duckdb_path)
+
+    @property
+    def published_path(self) -> Path:
+        return Path(self.published_dir) if self.published_dir else published_dir_beside(self.path)
 
     @property
     def raw_path(self) -> Path:
@@ -93,7 +99,8 @@ def resources_from_env() -> dict:
     settings = Settings.from_env()
     return {
         "warehouse": WarehouseResource(duckdb_path=str(settings.duckdb_path), raw_dir=str(settings.raw_dir),
-                                       quality_dir=str(settings.quality_dir)),
+                                       quality_dir=str(settings.quality_dir),
+                                       published_dir=str(settings.published_dir)),
         "kolada": KoladaResource(base_url=settings.kolada_url, api_version=settings.kolada_api_version),
         "scb": ScbResource(base_url=settings.scb_url, api_version=settings.scb_api_version),
         "skolverket": SkolverketResource(base_url=settings.skolverket_url),

@@ -18,7 +18,7 @@ from dagster import (
 from pipelines.assets.dbt import dbt_asset_key
 from pipelines.partitions import single_run, years_of, yearly_partitions
 from pipelines.quality.audit import FLAG_TABLE, audit_mart
-from pipelines.quality.publish import PublicationBlocked, publish_mart
+from pipelines.quality.publish import PublicationBlocked, ReadersCopyFailed, publish_mart
 from pipelines.resources import WarehouseResource
 from pipelines.warehouse import connect
 
@@ -67,21 +67,32 @@ def kkik_flag(context: AssetExecutionContext, warehouse: WarehouseResource):
 @asset(
     key=["kkik", "published_mart"],
     group_name="quality",
-    kinds={"duckdb"},
+    kinds={"duckdb", "parquet"},
     deps=[FLAG_KEY],
     partitions_def=yearly_partitions,
     backfill_policy=single_run,
-    description="The published schema `kkik` that BI tools read: replaced by the audited mart only when "
-                "no error flag is open (write-audit-publish).",
+    description="The published mart: schema `kkik` in the warehouse (the pipeline's own last publication), "
+                "replaced by the audited mart only when no error flag is open (write-audit-publish), then "
+                "exported for BI tools to the readers' copy (data/published/mart.duckdb, parquet/<table>.parquet, "
+                "publication.json), which loads never open for writing.",
 )
 def published_mart(context: AssetExecutionContext, warehouse: WarehouseResource):
     try:
-        summary = publish_mart(warehouse.path, load_id=context.run.run_id)
-    except PublicationBlocked as blocked:
-        raise Failure(description=str(blocked)) from blocked
-    return MaterializeResult(metadata={"tables": ", ".join(summary.tables),
-                                       "accepted_errors_let_through": summary.accepted_errors,
-                                       "published_at": summary.published_at.isoformat()})
+        summary = publish_mart(warehouse.path, load_id=context.run.run_id, published_dir=warehouse.published_path)
+    except (PublicationBlocked, ReadersCopyFailed) as failed:
+        raise Failure(description=str(failed)) from failed
+    counts = "\n".join(["| table | rows: previous publication → this one |", "|---|---:|"]
+                       + [f"| {table} | {n} |" for table, n in summary.row_counts.items()])
+    return MaterializeResult(metadata={
+        "tables": ", ".join(summary.tables),
+        "accepted_errors_let_through": summary.accepted_errors,
+        "published_at": summary.published_at.isoformat(),
+        "previous_load_id": summary.previous_load_id or "",
+        "row_counts": MetadataValue.md(counts),
+        "readers_copy": MetadataValue.path(str(summary.published_dir)),
+        "readers_copy_bytes": sum(summary.file_sizes.values()),
+        "export_seconds": round(summary.export_seconds, 2),
+    })
 
 
 @multi_asset_check(

@@ -1,23 +1,29 @@
 """The publish step of write-audit-publish: the audited mart replaces ``kkik`` only when no error is open.
 
-BI tools read the schema ``kkik``. dbt builds the mart in ``kkik_audit``; the watch writes its flags
-there; this step copies every mart table (and the flags) to ``kkik`` in one transaction, or refuses and
-leaves the published mart exactly as it was. Accepted error flags are recorded in
+dbt builds the mart in ``kkik_audit``; the watch writes its flags there; this step copies every mart
+table (and the flags) to ``kkik`` in one transaction, or refuses and leaves the published mart exactly as
+it was. ``kkik`` in the warehouse is the pipeline's own last publication (later audits compare with it).
+After that transaction commits, the published tables are exported to the readers' copy
+(``data/published/``: ``mart.duckdb``, Parquet, ``publication.json``, see :mod:`pipelines.publishing`),
+which BI tools read and loads never open for writing. Accepted error flags are recorded in
 ``kkik.kkik_flag_acceptance`` with who accepted them and why.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
+from pipelines.config import published_dir_beside
+from pipelines.publishing.counts import RowCount
+from pipelines.publishing.export import export_readers_copy, previous_publication
+from pipelines.publishing.tables import PUBLISHED_TABLES
 from pipelines.quality.audit import FLAG_TABLE
 from pipelines.quality.mart_inputs import AUDIT_SCHEMA, PUBLISHED_SCHEMA
 from pipelines.warehouse import connect, transaction
 
-MART_TABLES = ("dim_kpi", "dim_municipality", "fct_kpi_value", "fct_population", "kkik_result",
-               "kkik_source_comparison", "kkik_coverage", "kkik_flag")
+MART_TABLES = tuple(table.name for table in PUBLISHED_TABLES)
 ACCEPTANCE_LOG_DDL = f"""create table if not exists {PUBLISHED_SCHEMA}.kkik_flag_acceptance (
     published_at timestamptz not null, load_id varchar not null, rule_id varchar, kpi_id varchar,
     municipality_id varchar, year integer, gender varchar, observed_value double, message varchar,
@@ -28,12 +34,24 @@ class PublicationBlocked(RuntimeError):
     """Open error flags: the audited mart was not published (the published one is unchanged)."""
 
 
+class ReadersCopyFailed(RuntimeError):
+    """``kkik`` in the warehouse was published, but the readers' copy could not be replaced: readers still
+    see the previous publication, whole (the next load exports again)."""
+
+
 @dataclass
 class PublishSummary:
     load_id: str
     tables: list[str]
     accepted_errors: int
     published_at: datetime
+    #: every mart table: rows in the previous publication → rows now
+    row_counts: dict[str, RowCount] = field(default_factory=dict)
+    previous_load_id: str | None = None
+    published_dir: Path | None = None
+    #: bytes of each file of the readers' copy (path relative to ``published_dir``)
+    file_sizes: dict[str, int] = field(default_factory=dict)
+    export_seconds: float = 0.0
 
 
 def open_error_flags(con) -> list[tuple]:
@@ -44,8 +62,25 @@ def open_error_flags(con) -> list[tuple]:
     ).fetchall()
 
 
-def publish_mart(duckdb_path: Path, *, load_id: str) -> PublishSummary:
-    """Copy the audited mart to ``kkik`` in one transaction, or raise ``PublicationBlocked``."""
+def previous_row_counts(con, published_dir: Path) -> tuple[dict[str, int] | None, str | None]:
+    """The row counts (and load id) of the previous publication: from the readers' ``publication.json``
+    (what readers see), else from the warehouse's ``kkik`` before it is replaced; None before the first."""
+    previous = previous_publication(published_dir)
+    if previous and isinstance(previous.get("tables"), dict):
+        return {name: int(entry["rows"]) for name, entry in previous["tables"].items()}, previous.get("load_id")
+    existing = {name for (name,) in con.execute(
+        "select table_name from information_schema.tables where table_catalog = current_database() "
+        "and table_schema = ?", [PUBLISHED_SCHEMA]).fetchall()}
+    counts = {table: con.execute(f"select count(*) from {PUBLISHED_SCHEMA}.{table}").fetchall()[0][0]
+              for table in MART_TABLES if table in existing}
+    return (counts or None), None
+
+
+def publish_mart(duckdb_path: Path, *, load_id: str, published_dir: Path | None = None) -> PublishSummary:
+    """Copy the audited mart to ``kkik`` in one transaction, then export it for readers to ``published_dir``
+    (default: ``published/`` beside the warehouse). Raises ``PublicationBlocked`` (nothing changed) or
+    ``ReadersCopyFailed`` (``kkik`` published, the readers' copy still the previous one)."""
+    published_dir = published_dir or published_dir_beside(duckdb_path)
     with connect(duckdb_path) as con:
         blocking = open_error_flags(con)
         if blocking:
@@ -56,7 +91,8 @@ def publish_mart(duckdb_path: Path, *, load_id: str) -> PublishSummary:
                 f"{PUBLISHED_SCHEMA}.* is unchanged. Fix the data, or accept a flag with a reason in "
                 f"expectations/accepted_flags.csv. Most important:\n{lines}"
             )
-        published_at = datetime.now(timezone.utc)
+        before, previous_load_id = previous_row_counts(con, published_dir)
+        published_at = datetime.now(UTC)
         with transaction(con):
             con.execute(f"create schema if not exists {PUBLISHED_SCHEMA}")
             for table in MART_TABLES:
@@ -72,4 +108,19 @@ def publish_mart(duckdb_path: Path, *, load_id: str) -> PublishSummary:
             )
             accepted = con.execute(f"select count(*) from {FLAG_TABLE} where severity = 'error' and accepted"
                                    ).fetchall()[0][0]
-    return PublishSummary(load_id, list(MART_TABLES), int(accepted), published_at)
+        try:
+            copy = export_readers_copy(con, published_dir, load_id=load_id, published_at=published_at,
+                                       source_schema=PUBLISHED_SCHEMA, previous_row_counts=before,
+                                       previous_load_id=previous_load_id)
+        except Exception as error:
+            raise ReadersCopyFailed(
+                f"{PUBLISHED_SCHEMA}.* in {duckdb_path} is published (load {load_id}), but the readers' copy in "
+                f"{published_dir} could not be replaced ({type(error).__name__}: {error}); readers still see "
+                f"the previous publication{f' (load {previous_load_id})' if previous_load_id else ''}."
+            ) from error
+    return PublishSummary(
+        load_id=load_id, tables=list(MART_TABLES), accepted_errors=int(accepted), published_at=published_at,
+        row_counts={table: RowCount((before or {}).get(table), copy.row_counts[table]) for table in MART_TABLES},
+        previous_load_id=previous_load_id, published_dir=published_dir, file_sizes=copy.sizes,
+        export_seconds=copy.seconds,
+    )
