@@ -12,7 +12,7 @@ from pipelines.quality.audit import FLAG_TABLE_DDL
 
 def make_audit_mart(path: Path, *, kommuner: int = 10, kpis: int = 3, years: tuple[int, ...] = (2021, 2022),
                     shuffle_seed: int = 1, flag_load_id: str = "flag-load-1", open_error: bool = False) -> None:
-    """An audited mart shaped like dbt's: the seven mart tables with their key columns, rows inserted in
+    """An audited mart shaped like dbt's: the mart tables with their key columns, rows inserted in
     an order set by ``shuffle_seed`` (the published order must not depend on it), and flags of one load.
     Values are multiples of 0.25, so the means are exact whatever the order of summation."""
     year_list = ", ".join(map(str, years))
@@ -44,6 +44,10 @@ def make_audit_mart(path: Path, *, kommuner: int = 10, kpis: int = 3, years: tup
         con.execute(f"""create or replace table kkik_audit.kkik_source_comparison as
             select kpi_id, municipality_id, year, gender, value as kolada_value, value as agency_value
             from cells where kpi_id = 'N00001' {order}""")
+        con.execute(f"""create or replace table kkik_audit.kkik_coverage as
+            select kpi_id, year, gender, count(value) as kommuner_with_value, count(*) as kommun_rows,
+                   {kommuner}::bigint as kommuner_in_sweden
+            from cells group by kpi_id, year, gender""")
         con.execute("drop table if exists kkik_audit.kkik_flag")
         con.execute(FLAG_TABLE_DDL)
         con.execute(
