@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import threading
 import time
 from pathlib import Path
-from typing import Self
 from urllib.parse import parse_qs
 
 import pytest
@@ -28,6 +25,7 @@ from pipelines.sources.kolada import (
     group_member_ids,
     kkik_groups,
 )
+from tests.sources.scripted_server import ScriptedServer, http_response
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "kolada"
 DATA_RECORDS = json.loads((FIXTURES / "data_records.json").read_text(encoding="utf-8"))
@@ -341,65 +339,6 @@ def test_a_session_passed_in_is_not_closed(httpserver):
 
 
 # --------------------------------------------------------------------------- a raw server for network faults
-
-
-class ScriptedServer:
-    """A loopback TCP server that answers each new connection with the next step of a script.
-
-    Steps: ``"drop"`` reads the request and closes without a byte of answer (what a crashed proxy does);
-    ``"stall"`` reads the request and answers nothing until the test ends (a slow handler); bytes are sent
-    as the raw HTTP response, then the socket is closed. The last step repeats.
-    """
-
-    def __init__(self, script: list):
-        self.script = list(script)
-        self.requests: list[str] = []
-        self._stop = threading.Event()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.1)
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2)
-        self._listener.close()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            step = self.script[min(len(self.requests), len(self.script) - 1)]
-            threading.Thread(target=self._answer, args=(conn, step), daemon=True).start()
-
-    def _answer(self, conn: socket.socket, step) -> None:
-        with conn:
-            request = b""
-            while b"\r\n\r\n" not in request:
-                chunk = conn.recv(4096)
-                if not chunk:
-                    return
-                request += chunk
-            self.requests.append(request.split(b"\r\n", 1)[0].decode())
-            if step == "stall":
-                self._stop.wait(5)
-            elif isinstance(step, bytes):
-                conn.sendall(step)
-
-
-def http_response(body: bytes, status: str = "200 OK", content_length: int | None = None) -> bytes:
-    length = len(body) if content_length is None else content_length
-    head = (
-        f"HTTP/1.1 {status}\r\nContent-Type: application/json; charset=utf-8\r\n"
-        f"Content-Length: {length}\r\nConnection: close\r\n\r\n"
-    )
-    return head.encode() + body
 
 
 def test_dropped_connection_is_retried_then_succeeds():
