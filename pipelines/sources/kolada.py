@@ -302,7 +302,13 @@ class QueryAccount:
         for index, record in enumerate(records):
             self._check_dimensions(url, index, record)
             for key in record_keys(self.entity, record):
-                if key in self.keys:
+                try:
+                    seen = key in self.keys
+                except TypeError:  # a list or object where Kolada sends a code
+                    raise SourceResponseError(
+                        url, f"{self.entity} record {index} has a key that is not a plain value: {_snippet(record)}"
+                    ) from None
+                if seen:
                     raise SourceResponseError(
                         url,
                         f"{self.entity} record {index} repeats {key}, already received in this query "

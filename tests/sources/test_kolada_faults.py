@@ -244,8 +244,9 @@ def test_page_that_changed_between_two_requests_raises(httpserver):
         ({**RECORDS[0], "period": 2018}, "data record 1 is for period 2018, not a year this query asked for (2019, 2020)"),
         ({**RECORDS[0], "kpi": "N00914"}, "data record 1 is for kpi 'N00914', not one this query asked for (N15428, U07451)"),
         ({**RECORDS[0], "period": "2019"}, "data record 1 is for period '2019', not a year"),
+        ({**RECORDS[0], "municipality": ["0180"]}, "data record 1 has a key that is not a plain value"),
     ],
-    ids=["another-year", "another-kpi", "period-as-text"],
+    ids=["another-year", "another-kpi", "period-as-text", "municipality-as-list"],
 )
 def test_record_outside_the_dimensions_asked_for_raises(httpserver, record, problem):
     httpserver.expect_request(DATA_PATH).respond_with_data(
