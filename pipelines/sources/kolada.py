@@ -11,23 +11,40 @@ Why it looks like this:
 * Pages come back as received (``KoladaPage.body``) so the raw landing can write the exact bytes to disk;
   the parsed ``records`` are checked against the documented envelope and record shape, and anything else
   raises ``SourceResponseError`` naming the URL, instead of landing a half-understood answer.
-* Retries, backoff and ``Retry-After`` live in the shared session (``http.make_session``); this module only
-  adds the Kolada specifics. It never reads the environment and never writes anywhere.
+* The client does not believe what the pages say: each paginated query is accounted for by a
+  ``QueryAccount`` (next links only on the configured host, every record within the KPIs and years asked for,
+  each key once, the envelope's ``count`` against the records received, a full page without a next link
+  followed by an explicit ``page=N+1``, a page bound derived from ``count``). Any mismatch raises
+  ``SourceResponseError`` naming the URL and the record, so a landing never publishes a short or doubled query.
+* Retries, backoff, ``Retry-After``, same-host redirects and the size and time budgets live in the shared
+  layer (``http.HttpClient``, ``http.make_session``); this module only adds the Kolada specifics. It never
+  reads the environment and never writes anywhere.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 import requests
 
-from pipelines.sources.http import FetchedPage, HttpClient, SourceResponseError, parse_json
+from pipelines.sources.http import (
+    LOAD_BUDGET_SECONDS,
+    MAX_RESPONSE_BYTES,
+    MAX_RETRY_AFTER_SECONDS,
+    REQUEST_BUDGET_SECONDS,
+    FetchedPage,
+    HttpClient,
+    SourceResponseError,
+    check_same_origin,
+    parse_json,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +55,8 @@ MAX_IDS_PER_SEGMENT = 25
 MAX_PER_PAGE = 5000
 #: Where the link to the next page is: ``next_url`` in v3, ``next_page`` in v2.
 NEXT_PAGE_KEYS = ("next_url", "next_page")
+#: Pages one query may take when the envelope states no total (with a total: ceil(count / per_page) + 1).
+MAX_PAGES_PER_QUERY = 1000
 
 KPI_ID_PATTERN = re.compile(r"[A-Z]\d{5}")  # N00914, U07451
 KKIK_TITLE_PATTERN = re.compile(r"kommunens\s+kvalitet\s+i\s+korthet|\bkkik\b", re.IGNORECASE)
@@ -150,14 +169,19 @@ def data_path(kpi_ids: Sequence[str], years: Sequence[int]) -> str:
 
 
 def next_page_url(url: str, payload: dict) -> str | None:
-    """The next page's absolute URL, or None on the last page (key absent, null or empty)."""
+    """The next page's absolute URL, or None on the last page (key absent, null or empty).
+
+    A link to another host than the page's own is refused: what another host sends is not Kolada's data.
+    """
     for key in NEXT_PAGE_KEYS:
         link = payload.get(key)
         if link is None or link == "":
             continue
         if not isinstance(link, str):
             raise SourceResponseError(url, f"{key!r} should be a URL string, got {type(link).__name__}")
-        return urljoin(url, link)
+        absolute = urljoin(url, link)
+        check_same_origin(url, absolute, f"the next-page link {key!r}")
+        return absolute
     return None
 
 
@@ -201,6 +225,137 @@ def check_records(url: str, entity: str, records: list) -> None:
                 )
 
 
+def record_keys(entity: str, record: dict) -> list[tuple]:
+    """The keys a record claims, each to be received once per query: (kpi, municipality, period, gender)
+    for every value of a data record (a record without values still claims its (kpi, municipality, period)),
+    ``(id,)`` for metadata."""
+    if entity != "data":
+        return [(record.get("id"),)]
+    head = (record["kpi"], record["municipality"], record["period"])
+    return [(*head, value.get("gender")) for value in record["values"]] or [(*head, None)]
+
+
+@dataclass
+class QueryAccount:
+    """What one paginated query must add up to, fed page by page; the one place for every pagination check.
+
+    * every page within a bound: ``ceil(count / page size) + 1`` pages (one look past the last full page;
+      the page size is the largest page received, as a server may serve fewer than ``per_page``), at most
+      ``max_pages`` (the only bound when there is no total); a URL fetched twice is a loop; more records
+      than the total means the cursor runs on;
+    * ``count`` (the query's total, on every page) the same on every page: a total that changes means the
+      data changed while it was paged, so values moved between pages;
+    * no empty page while ``count`` says more, nor one that links on;
+    * data records within the KPIs and years asked for, and each key (``record_keys``) once;
+    * at the end, the records received equal ``count``.
+
+    Memory is one tuple per value of the query (~70,000 for a KKiK query), forgotten with the query.
+    """
+
+    first_url: str
+    entity: str
+    per_page: int
+    max_pages: int = MAX_PAGES_PER_QUERY
+    kpis: frozenset[str] | None = None
+    years: frozenset[int] | None = None
+    count: int | None = None
+    received: int = 0
+    largest_page: int = 0
+    fetched: list[str] = field(default_factory=list)
+    keys: set[tuple] = field(default_factory=set)
+
+    def page_bound(self) -> int:
+        if self.count is None:
+            return self.max_pages
+        return min(self.max_pages, math.ceil(self.count / max(self.largest_page, 1)) + 1)
+
+    def before_fetch(self, url: str) -> None:
+        """Refuse a page already fetched (a loop) or beyond the bound (a cursor that never ends)."""
+        if url in self.fetched:
+            raise SourceResponseError(url, "pagination loop: this page was already fetched for this query")
+        if len(self.fetched) >= self.page_bound():
+            total = "no total" if self.count is None else f"count {self.count} at {self.per_page} per page"
+            raise SourceResponseError(
+                url,
+                f"pagination does not end: {len(self.fetched)} pages fetched for the query {self.first_url} "
+                f"({total}) and the last still links to another; at most {self.page_bound()} are followed",
+            )
+        self.fetched.append(url)
+
+    def add(self, url: str, payload: dict, records: list[dict]) -> None:
+        """Account for one page (already checked by ``envelope_records`` and ``check_records``)."""
+        count = payload.get("count")
+        if len(self.fetched) == 1:
+            self.count = count
+        elif count != self.count:
+            raise SourceResponseError(
+                url,
+                f"the total changed between two pages of one query: count {count!r} on page "
+                f"{len(self.fetched)}, {self.count!r} on page 1 (the data changed while it was paged)",
+            )
+        if not records and (self.short() or next_page_url(url, payload) is not None):
+            raise SourceResponseError(
+                url,
+                f"page {len(self.fetched)} has no values, but the query is not complete: count {self.count}, "
+                f"{self.received} received",
+            )
+        for index, record in enumerate(records):
+            self._check_dimensions(url, index, record)
+            for key in record_keys(self.entity, record):
+                try:
+                    seen = key in self.keys
+                except TypeError:  # a list or object where Kolada sends a code
+                    raise SourceResponseError(
+                        url, f"{self.entity} record {index} has a key that is not a plain value: {_snippet(record)}"
+                    ) from None
+                if seen:
+                    raise SourceResponseError(
+                        url,
+                        f"{self.entity} record {index} repeats {key}, already received in this query "
+                        f"(the same record twice): {_snippet(record)}",
+                    )
+                self.keys.add(key)
+        self.received += len(records)
+        self.largest_page = max(self.largest_page, len(records))
+        if self.count is not None and self.received > self.count:
+            raise SourceResponseError(
+                url,
+                f"pagination does not end: page {len(self.fetched)} brings the records of the query to "
+                f"{self.received}, more than its total (count {self.count})",
+            )
+
+    def short(self) -> bool:
+        """The envelope's total says more records are to come."""
+        return self.count is not None and self.received < self.count
+
+    def wants_next_page(self, records: list[dict]) -> bool:
+        """A full page without a next link is not proof of the end: unless the total is reached, ask on."""
+        return len(records) == self.per_page and (self.count is None or self.short())
+
+    def finish(self) -> None:
+        """The records received must be the total: fewer means a page was cut short or values were lost."""
+        if self.short():
+            raise SourceResponseError(
+                self.first_url,
+                f"the query's pages add up to {self.received} records, but count says {self.count}: "
+                f"{self.count - self.received} missing after {len(self.fetched)} pages (a lost next link "
+                "or a page cut short)",
+            )
+
+    def _check_dimensions(self, url: str, index: int, record: dict) -> None:
+        if self.kpis is not None and record.get("kpi") not in self.kpis:
+            raise SourceResponseError(
+                url, f"data record {index} is for kpi {record.get('kpi')!r}, not one this query asked for "
+                f"({', '.join(sorted(self.kpis))}): {_snippet(record)}",
+            )
+        period = record.get("period")
+        if self.years is not None and (isinstance(period, bool) or period not in self.years):
+            raise SourceResponseError(
+                url, f"data record {index} is for period {period!r}, not a year this query asked for "
+                f"({', '.join(map(str, sorted(self.years)))}): {_snippet(record)}",
+            )
+
+
 def _snippet(record: object, limit: int = 120) -> str:
     text = repr(record)
     return text if len(text) <= limit else text[:limit] + "…"
@@ -217,6 +372,10 @@ class KoladaClient(HttpClient):
     errors, read timeouts, 429 honouring ``Retry-After``, 5xx) are urllib3's, configured by ``max_retries`` and
     ``backoff_factor``; a ``session`` passed in is used as is (its own retry set-up applies) and is not
     closed by ``close()``.
+
+    Budgets (``http.HttpClient``): ``max_response_bytes`` decompressed per response, ``request_budget``
+    seconds per call, ``load_budget`` seconds for the client's life (one landing), ``max_retry_after`` the
+    longest ``Retry-After`` waited for. ``max_pages_per_query`` bounds a query whose envelope gives no total.
     """
 
     def __init__(
@@ -230,15 +389,24 @@ class KoladaClient(HttpClient):
         backoff_factor: float = 0.5,
         calls_per_second: float = 5.0,
         session: requests.Session | None = None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+        request_budget: float = REQUEST_BUDGET_SECONDS,
+        load_budget: float = LOAD_BUDGET_SECONDS,
+        max_retry_after: float = MAX_RETRY_AFTER_SECONDS,
+        max_pages_per_query: int = MAX_PAGES_PER_QUERY,
     ):
         if not 1 <= per_page <= MAX_PER_PAGE:
             raise ValueError(f"per_page must be between 1 and {MAX_PER_PAGE}, not {per_page!r}")
+        if max_pages_per_query < 1:
+            raise ValueError(f"max_pages_per_query must be >= 1, not {max_pages_per_query!r}")
         super().__init__(timeout=timeout, max_retries=max_retries, backoff_factor=backoff_factor,
-                         calls_per_second=calls_per_second, session=session)
+                         calls_per_second=calls_per_second, session=session,
+                         max_response_bytes=max_response_bytes, request_budget=request_budget,
+                         load_budget=load_budget, max_retry_after=max_retry_after)
         self.api_version = api_version
         self.base_url = versioned_base_url(base_url, api_version)
         self.per_page = per_page
-
+        self.max_pages_per_query = max_pages_per_query
 
     # ---- endpoints
 
@@ -264,42 +432,51 @@ class KoladaClient(HttpClient):
         """Values of ``kpi_ids`` for ``years`` for all municipalities, in as few calls as the API allows.
 
         Ids and years are checked now (a bad one raises ``ValueError`` naming it, before any call) and cut
-        into chunks of 25; each (id chunk, year chunk) pair is one paginated query. ``from_date``
-        (``YYYY-MM-DD``) asks only for what changed since then, deletions included.
+        into chunks of 25; each (id chunk, year chunk) pair is one paginated query, whose records must be
+        for its ids and years. ``from_date`` (``YYYY-MM-DD``) asks only for what changed since then, deletions
+        included.
         """
         ids = validate_kpi_ids(kpi_ids)
         checked_years = validate_years(years)
         params = {"from_date": validate_from_date(from_date)} if from_date is not None else None
-        paths = [data_path(i, y) for i in chunks(ids) for y in chunks(checked_years)]
-        return self._pages_of_paths("data", paths, params)
+        queries = [(i, y) for i in chunks(ids) for y in chunks(checked_years)]
+        return self._data_queries(queries, params)
 
-    def _pages_of_paths(self, entity: str, paths: list[str], params: dict | None) -> Iterator[KoladaPage]:
-        for path in paths:
-            yield from self.pages(entity, path, params)
+    def _data_queries(self, queries: list[tuple[list[str], list[int]]], params: dict | None) -> Iterator[KoladaPage]:
+        for id_chunk, year_chunk in queries:
+            yield from self.pages("data", data_path(id_chunk, year_chunk), params,
+                                  kpis=frozenset(id_chunk), years=frozenset(year_chunk))
 
-    def pages(self, entity: str, path: str, params: dict | None = None) -> Iterator[KoladaPage]:
+    def pages(self, entity: str, path: str, params: dict | None = None, *,
+              kpis: frozenset[str] | None = None, years: frozenset[int] | None = None) -> Iterator[KoladaPage]:
         """GET ``path`` (relative to the versioned base URL) with ``per_page`` and follow the next-page links.
 
-        Pages are yielded one at a time, so a caller can land each before the next is fetched. A next link
-        that was already fetched means the server is looping: that raises ``SourceResponseError``.
+        Pages are yielded one at a time, so a caller can land each before the next is fetched; every page is
+        first accounted for by a ``QueryAccount`` (records within ``kpis`` and ``years`` when given). Any
+        mismatch raises ``SourceResponseError``: pages already yielded then belong to an incomplete query,
+        which the caller must not publish. The last page is yielded only once the query adds up.
         """
-        url = self._first_url(path, params)
-        seen: set[str] = set()
+        first = self._first_url(path, params)
+        account = QueryAccount(first, entity, self.per_page, self.max_pages_per_query, kpis, years)
+        url: str | None = first
         while url is not None:
-            if url in seen:
-                raise SourceResponseError(
-                    url, "pagination loop: this page was already fetched for this query"
-                )
-            seen.add(url)
+            account.before_fetch(url)
             fetched = self._fetch(url)
             records = envelope_records(url, fetched.payload)
             check_records(url, entity, records)
+            account.add(url, fetched.payload, records)
+            next_url = next_page_url(url, fetched.payload)
+            if next_url is None and account.wants_next_page(records):
+                next_url = self._first_url(path, {**(params or {}), "page": len(account.fetched) + 1})
+                log.info("kolada %s: full page without a next link at %s; asking for %s", entity, url, next_url)
+            if next_url is None:
+                account.finish()
             log.debug("kolada %s: %d records from %s", entity, len(records), url)
             yield KoladaPage(entity, url, fetched.fetched_at, fetched.body, records)
-            url = next_page_url(url, fetched.payload)
+            url = next_url
 
     def _first_url(self, path: str, params: dict | None) -> str:
-        """The exact first URL (query string included), so it can be named in errors and loop checks."""
+        """The exact URL of a query (query string included), so it can be named in errors and loop checks."""
         if not path.startswith("/"):
             raise ValueError(f"path must start with '/', not {path!r}")
         query = {"per_page": self.per_page, **(params or {})}

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import threading
 import time
 from pathlib import Path
-from typing import Self
 from urllib.parse import parse_qs
 
 import pytest
@@ -28,12 +25,15 @@ from pipelines.sources.kolada import (
     group_member_ids,
     kkik_groups,
 )
+from tests.sources.scripted_server import ScriptedServer, http_response
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "kolada"
 DATA_RECORDS = json.loads((FIXTURES / "data_records.json").read_text(encoding="utf-8"))
 KPI_GROUPS = json.loads((FIXTURES / "kpi_groups.json").read_text(encoding="utf-8"))
 # The 41 ids of "KKiK - ordinarie mått" (2015): more than one chunk of 25.
 KKIK_2015_IDS = [m["member_id"] for m in KPI_GROUPS[0]["members"]]
+# The one record of N15428 for Riket in 2020: what a query for N15428 and 2020 may return.
+RIKET_N15428_2020 = [DATA_RECORDS[1]]
 
 FAST = {"max_retries": 2, "backoff_factor": 0, "calls_per_second": 1000, "timeout": (2, 2)}
 
@@ -43,16 +43,27 @@ def fixture(name: str) -> list[dict]:
 
 
 def envelope(
-    values: list, next_link: str | None = None, version: str = "v3", next_key: str | None = None
+    values: list,
+    next_link: str | None = None,
+    version: str = "v3",
+    next_key: str | None = None,
+    count: int | None = None,
 ) -> bytes:
-    """A page exactly as Kolada sends it: v3 ``next_url``, v2 ``next_page`` + ``previous_page``."""
+    """A page exactly as Kolada sends it: ``count`` is the query's total (default: this page is all of it),
+    v3 ``next_url``, v2 ``next_page`` + ``previous_page``."""
     key = next_key or ("next_url" if version == "v3" else "next_page")
-    body: dict = {"count": len(values), "values": values}
+    body: dict = {"count": len(values) if count is None else count, "values": values}
     if version == "v2":
         body["previous_page"] = None
     if next_link is not None:
         body[key] = next_link
     return json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+
+def distinct_kpis(n: int) -> list[dict]:
+    """``n`` KPI records shaped like the real ones, each with its own id (a catalogue has no id twice)."""
+    kpis = fixture("kpi.json")
+    return [{**kpis[i % len(kpis)], "id": f"N{90000 + i:05d}"} for i in range(n)]
 
 
 def client_for(httpserver, version: str = "v3", **overrides) -> KoladaClient:
@@ -70,7 +81,7 @@ def serve_three_pages(httpserver, path: str, records: list[dict], version: str, 
     links = [httpserver.url_for(full) + f"?per_page=5000&page={n}" for n in (2, 3)] + [None]
     for number, (part, link) in enumerate(zip(parts, links), start=1):
         query = {"per_page": "5000"} if number == 1 else {"per_page": "5000", "page": str(number)}
-        body = envelope(part, link, version, next_key)
+        body = envelope(part, link, version, next_key, count=len(records))
         httpserver.expect_request(full, method="GET", query_string=query).respond_with_data(
             body, content_type="application/json; charset=utf-8"
         )
@@ -133,10 +144,10 @@ def test_pagination_loop_is_refused(httpserver):
     second = httpserver.url_for("/v3/kpi") + "?per_page=5000&page=2"
     kpis = fixture("kpi.json")
     httpserver.expect_request("/v3/kpi", query_string={"per_page": "5000"}).respond_with_data(
-        envelope(kpis[:2], second), content_type="application/json"
+        envelope(kpis[:2], second, count=len(kpis)), content_type="application/json"
     )
     httpserver.expect_request("/v3/kpi", query_string={"per_page": "5000", "page": "2"}).respond_with_data(
-        envelope(kpis[2:], first), content_type="application/json"
+        envelope(kpis[2:], first, count=len(kpis)), content_type="application/json"
     )
     with client_for(httpserver) as client, pytest.raises(SourceResponseError, match="pagination loop") as err:
         list(client.kpi_pages())
@@ -180,7 +191,7 @@ def test_more_than_25_ids_and_years_are_split_into_chunks(httpserver):
 def test_from_date_is_sent(httpserver):
     httpserver.expect_request(
         "/v3/data/kpi/N15428/year/2020", query_string={"per_page": "5000", "from_date": "2024-08-30"}
-    ).respond_with_data(envelope(DATA_RECORDS[:1]), content_type="application/json")
+    ).respond_with_data(envelope(RIKET_N15428_2020), content_type="application/json")
     with client_for(httpserver) as client:
         pages = list(client.data_pages(["N15428"], [2020], from_date="2024-08-30"))
     assert pages[0].url.endswith("?per_page=5000&from_date=2024-08-30")
@@ -242,7 +253,7 @@ def test_429_with_retry_after_is_honoured_then_succeeds(httpserver):
         content_type="application/json",
     )
     httpserver.expect_request(path).respond_with_data(
-        envelope(DATA_RECORDS[:1]), content_type="application/json"
+        envelope(RIKET_N15428_2020), content_type="application/json"
     )
 
     started = time.monotonic()
@@ -250,7 +261,7 @@ def test_429_with_retry_after_is_honoured_then_succeeds(httpserver):
         pages = list(client.data_pages(["N15428"], [2020]))
     elapsed = time.monotonic() - started
 
-    assert pages[0].records == DATA_RECORDS[:1]
+    assert pages[0].records == RIKET_N15428_2020
     assert [response.status_code for _, response in httpserver.log] == [429, 200]
     assert elapsed >= 0.9  # waited for Retry-After, although backoff_factor is 0
     assert (client.request_count, client.retry_count) == (1, 1)
@@ -298,7 +309,7 @@ def test_timeout_is_sent_on_every_call(httpserver):
             self.timeouts.append(kwargs.get("timeout"))
             return super().request(method, url, **kwargs)
 
-    serve_three_pages(httpserver, "/kpi", fixture("kpi.json") * 3, "v3")
+    serve_three_pages(httpserver, "/kpi", distinct_kpis(12), "v3")
     session = RecordingSession()
     with client_for(httpserver, timeout=(3, 7), session=session) as client:
         list(client.kpi_pages())
@@ -306,7 +317,7 @@ def test_timeout_is_sent_on_every_call(httpserver):
 
 
 def test_rate_limit_spaces_calls(httpserver):
-    serve_three_pages(httpserver, "/kpi", fixture("kpi.json") * 3, "v3")
+    serve_three_pages(httpserver, "/kpi", distinct_kpis(12), "v3")
     started = time.monotonic()
     with client_for(httpserver, calls_per_second=20) as client:
         list(client.kpi_pages())
@@ -328,65 +339,6 @@ def test_a_session_passed_in_is_not_closed(httpserver):
 
 
 # --------------------------------------------------------------------------- a raw server for network faults
-
-
-class ScriptedServer:
-    """A loopback TCP server that answers each new connection with the next step of a script.
-
-    Steps: ``"drop"`` reads the request and closes without a byte of answer (what a crashed proxy does);
-    ``"stall"`` reads the request and answers nothing until the test ends (a slow handler); bytes are sent
-    as the raw HTTP response, then the socket is closed. The last step repeats.
-    """
-
-    def __init__(self, script: list):
-        self.script = list(script)
-        self.requests: list[str] = []
-        self._stop = threading.Event()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.1)
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2)
-        self._listener.close()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            step = self.script[min(len(self.requests), len(self.script) - 1)]
-            threading.Thread(target=self._answer, args=(conn, step), daemon=True).start()
-
-    def _answer(self, conn: socket.socket, step) -> None:
-        with conn:
-            request = b""
-            while b"\r\n\r\n" not in request:
-                chunk = conn.recv(4096)
-                if not chunk:
-                    return
-                request += chunk
-            self.requests.append(request.split(b"\r\n", 1)[0].decode())
-            if step == "stall":
-                self._stop.wait(5)
-            elif isinstance(step, bytes):
-                conn.sendall(step)
-
-
-def http_response(body: bytes, status: str = "200 OK", content_length: int | None = None) -> bytes:
-    length = len(body) if content_length is None else content_length
-    head = (
-        f"HTTP/1.1 {status}\r\nContent-Type: application/json; charset=utf-8\r\n"
-        f"Content-Length: {length}\r\nConnection: close\r\n\r\n"
-    )
-    return head.encode() + body
 
 
 def test_dropped_connection_is_retried_then_succeeds():
