@@ -9,6 +9,7 @@ as the next commands. The tracebacks stay in the log file.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,8 @@ PUBLISH_STEP = "kkik__published_mart"
 SOURCE_SETTINGS = {"raw_kolada": "KKIK_KOLADA_URL", "raw_scb": "KKIK_SCB_URL",
                    "raw__skolverket__school_results": "KKIK_SKOLVERKET_URL", "raw_inbox": "KKIK_INBOX_DIR"}
 TOP_FLAGS = 3
+#: Errors whose message already says what and where (the URL and the problem, the setting): shown as they are.
+SELF_EXPLAINING_ERRORS = ("SourceResponseError", "ScbTableNotFound", "SettingsError")
 
 
 @dataclass
@@ -47,20 +50,25 @@ def error_chain(error) -> list:
 def root_message(failure_data) -> str:
     """The message of our own exception in the step's error chain (not Dagster's wrapper)."""
     chain = error_chain(failure_data.error) if failure_data is not None else []
-    ours = [e for e in chain if not e.cls_name.startswith("Dagster") and e.cls_name != "Failure"]
+    ours = [e for e in chain if _short(e.cls_name) not in ("Failure",) and not _short(e.cls_name).startswith("Dagster")]
     if ours:
-        error = ours[0]
-        return f"{error.message.strip()}" if error.cls_name in ("SourceResponseError", "ScbTableNotFound",
-                                                              "SettingsError") \
-            else f"{error.cls_name}: {error.message.strip()}"
+        error, name = ours[0], _short(ours[0].cls_name)
+        message = error.message.strip()
+        message = re.sub(rf"^[\w.]*{re.escape(name)}: ", "", message)  # Dagster keeps "module.Class: " in front
+        return message if name in SELF_EXPLAINING_ERRORS else f"{name}: {message}"
     user = getattr(failure_data, "user_failure_data", None)
     if user is not None and user.description:
         return user.description.strip()
     return chain[0].message.strip() if chain else "unknown error (see the log)"
 
 
+def _short(cls_name: str) -> str:
+    """``pipelines.sources.http.SourceResponseError`` → ``SourceResponseError``."""
+    return cls_name.rsplit(".", 1)[-1]
+
+
 def is_publication_blocked(failure_data) -> bool:
-    return any(e.cls_name == "PublicationBlocked" for e in error_chain(getattr(failure_data, "error", None)))
+    return any(_short(e.cls_name) == "PublicationBlocked" for e in error_chain(getattr(failure_data, "error", None)))
 
 
 def diagnose(failures: list, settings: Settings, rerun: str, log_path: Path) -> Diagnosis:

@@ -187,7 +187,8 @@ def test_a_failing_source_ends_with_the_url_the_error_and_the_next_command(tmp_p
     assert "FAILED: None" not in result.stdout and result.stdout.count("HTTP 500") == 1
     assert re.search(r"^  sources\s+FAILED .*Kolada FAILED", result.stdout, re.M)
     assert re.search(r"^  dbt\s+skipped", result.stdout, re.M)
-    assert "Traceback" in log_path_of(result.stdout).read_text(encoding="utf-8")  # the details are in the log
+    log = log_path_of(result.stdout).read_text(encoding="utf-8")  # the details are in the log
+    assert "STEP_FAILURE" in log and "Stack Trace:" in log and "SourceResponseError" in log
 
 
 @pytest.mark.slow
