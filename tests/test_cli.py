@@ -231,3 +231,48 @@ def test_a_load_whose_reader_goes_away_still_runs_to_its_end(tmp_path, httpserve
     assert code == 1  # the load's own outcome (Kolada answered 404), not the pipe's
     (log,) = (tmp_path / "logs").glob("kkik_*.log")
     assert "kkik:   cause: Kolada: " in log.read_text(encoding="utf-8")
+
+
+def test_a_live_scb_table_that_is_not_found_fails_that_source_with_how_to_find_its_id(tmp_path, monkeypatch):
+    """SCB answers 404 for the employment table (its id is a placeholder): the SCB step fails with a message
+    that names the table and the search that finds its id; the other sources still land; no stack trace
+    reaches the console (the cause line is the message itself)."""
+    import dataclasses
+
+    from dagster import DagsterInstance, materialize
+
+    from pipelines.assets.agencies import raw_scb
+    from pipelines.assets.kolada import raw_kolada
+    from pipelines.jobs import range_tags
+    from pipelines.landing import scb as scb_landing
+    from pipelines.resources import KoladaResource, ScbResource, WarehouseResource
+    from pipelines.run_failures import diagnose
+    from pipelines.snapshot.scb_app import ScbApp
+    from pipelines.snapshot.server import SnapshotServer
+    from pipelines.sources.scb import EMPLOYMENT_SHARE, POPULATION
+
+    assert not EMPLOYMENT_SHARE.verified and POPULATION.verified  # marked in the table definitions
+    moved = dataclasses.replace(EMPLOYMENT_SHARE, table_id="TAB_NOT_THERE")
+    monkeypatch.setattr(scb_landing, "landed_tables", lambda: [(POPULATION, "population"),
+                                                                (moved, "employment_share")])
+    set_isolated_env(monkeypatch, tmp_path)
+    from pipelines.config import Settings
+
+    with SnapshotServer([ScbApp()]) as server:
+        scb_url = server.source_url("scb") + "/api/v2"
+        warehouse = WarehouseResource(duckdb_path=str(tmp_path / "w.duckdb"), raw_dir=str(tmp_path / "raw"),
+                                      quality_dir=str(tmp_path / "q"))
+        result = materialize([raw_scb, raw_kolada], instance=DagsterInstance.ephemeral(), raise_on_error=False,
+                             resources={"warehouse": warehouse, "scb": ScbResource(base_url=scb_url),
+                                        "kolada": KoladaResource(base_url="snapshot")},
+                             tags=range_tags([2021]))
+    failures = [event for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
+    assert [event.step_key for event in failures] == ["raw_scb"]  # Kolada landed all the same
+    monkeypatch.setenv("KKIK_SCB_URL", scb_url)
+    lines = diagnose(failures, Settings.from_env(), "kkik load --year 2021", tmp_path / "x.log").lines()
+    assert lines[0] == (
+        f"  cause: SCB: {scb_url}/tables/TAB_NOT_THERE/metadata?lang=sv: SCB table TAB_NOT_THERE (employment_share: "
+        f"{EMPLOYMENT_SHARE.label}) was not found (HTTP 404). Its id is a placeholder that could not be verified "
+        f"offline. Find the real id with GET {scb_url}/tables?query=f%C3%B6rv%C3%A4rvsarbetande%2020-64&lang=sv "
+        "and set it in pipelines/sources/scb.py")
+    assert lines[-1] == f"  next:  check the service or KKIK_SCB_URL (now {scb_url}), then re-run: kkik load --year 2021"
