@@ -138,7 +138,10 @@ class StageDisplay:
             from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
             self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                                     console=rich_console, transient=True)
+                                     console=rich_console, transient=True,
+                                     # rich would swap sys.stdout/err for proxies to the terminal: Dagster's
+                                     # logger and dbt's lines must keep going to the log file
+                                     redirect_stdout=False, redirect_stderr=False)
             self.progress.start()
         return self
 
@@ -146,8 +149,10 @@ class StageDisplay:
         for stage in self.tracker.ordered():  # what is left: stages that never ran after a failure
             if stage.name in self.printed or not stage.expected:
                 continue
-            if stage.done:
-                self._print(stage, stage.status, stage_account(stage))
+            if stage.failed:  # some of its steps never ran once another failed
+                self._print(stage, "failed", stage_account(stage))
+            elif stage.done or stage.succeeded:
+                self._print(stage, stage.status if stage.done else "partly", stage_account(stage))
             else:
                 self._print(stage, "skipped", "not run: an earlier step failed")
         if self.progress is not None:

@@ -21,6 +21,8 @@ PUBLISH_STEP = "kkik__published_mart"
 SOURCE_SETTINGS = {"raw_kolada": "KKIK_KOLADA_URL", "raw_scb": "KKIK_SCB_URL",
                    "raw__skolverket__school_results": "KKIK_SKOLVERKET_URL", "raw_inbox": "KKIK_INBOX_DIR"}
 TOP_FLAGS = 3
+#: A cause line longer than this (an HTML error page quoted by the client) is cut; the log has it whole.
+MAX_CAUSE = 600
 #: Errors whose message already says what and where (the URL and the problem, the setting): shown as they are.
 SELF_EXPLAINING_ERRORS = ("SourceResponseError", "ScbTableNotFound", "SettingsError")
 
@@ -99,7 +101,8 @@ def diagnose(failures: list, settings: Settings, rerun: str, log_path: Path) -> 
 
 def _source_failed(diagnosis: Diagnosis, step: str, message: str, settings: Settings, rerun: str) -> None:
     label = SOURCE_LABELS[step]
-    diagnosis.causes.append(f"{label}: {message.splitlines()[0] if message else 'failed'}")
+    first = message.splitlines()[0] if message else "failed"
+    diagnosis.causes.append(f"{label}: {first if len(first) <= MAX_CAUSE else first[:MAX_CAUSE - 1] + '…'}")
     origin = settings.source_origins()[label]
     variable = SOURCE_SETTINGS[step]
     where = "the bundled snapshot" if origin == SNAPSHOT else (origin or "not set")

@@ -60,11 +60,12 @@ class Stage:
 
     @property
     def done(self) -> bool:
-        return bool(self.failed) or (bool(self.expected) and self.expected <= self.succeeded | self.skipped)
+        """Every step of the stage has ended (a failed step does not stop the others of its stage)."""
+        return bool(self.expected) and self.expected <= self.succeeded | self.failed | self.skipped
 
     @property
     def status(self) -> str:
-        if self.failed:
+        if self.failed and self.done:
             return "failed"
         if self.done:
             return "skipped" if not self.succeeded else "ok"
@@ -229,8 +230,8 @@ def _source_account(step_key: str, stage: Stage) -> str:
     label = SOURCE_LABELS.get(step_key, step_key)
     if step_key in stage.failed:
         return f"{label} FAILED"
-    if step_key in stage.skipped or step_key not in stage.succeeded:
-        return f"{label} –"
+    if step_key not in stage.succeeded:
+        return f"{label} not run"
     metas = dict(stage.metadata_of(step_key))
     if step_key == "raw_kolada":
         data = metas.get("raw/kolada__data", {})

@@ -185,7 +185,8 @@ def test_a_failing_source_ends_with_the_url_the_error_and_the_next_command(tmp_p
                          "kkik load --year 2022 --allow-mixed-sources")
     assert len(lines) <= 20 and "Traceback" not in result.stdout + result.stderr
     assert "FAILED: None" not in result.stdout and result.stdout.count("HTTP 500") == 1
-    assert re.search(r"^  sources\s+FAILED .*Kolada FAILED", result.stdout, re.MULTILINE)
+    assert re.search(r"^  sources\s+FAILED .*Kolada FAILED · SCB [0-9,]+ rows · Skolverket [0-9,]+ rows · inbox not run$",
+                     result.stdout, re.MULTILINE)
     assert re.search(r"^  dbt\s+skipped", result.stdout, re.MULTILINE)
     log = log_path_of(result.stdout).read_text(encoding="utf-8")  # the details are in the log
     assert "STEP_FAILURE" in log and "Stack Trace:" in log and "SourceResponseError" in log
