@@ -220,6 +220,8 @@ def stage_account(stage: Stage) -> str:
             return f"{errors:,} error flags, {blocking}; {warnings:,} warnings"
         return ""
     if stage.name == "publish":
+        if stage.failed:
+            return "not published (the cause is below)"
         for _, meta in stage.metadata_of("kkik__published_mart"):
             return f"kkik.* replaced ({meta.get('accepted_errors_let_through', 0):,} accepted error flags let through)"
         return ""
