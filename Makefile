@@ -5,6 +5,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # dagster-dbt runs `dbt` from PATH: the project's venv first
 export PATH := $(abspath $(BIN)):$(PATH)
+# `make run` and `make dev` use the bundled snapshot, chosen explicitly (the package default is the live
+# services); set KKIK_SOURCES=live, or each KKIK_*_URL, to override. Both share one Dagster instance, so
+# `dagster dev` shows the runs of `kkik load`.
+KKIK_SOURCES ?= snapshot
+DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
 .PHONY: setup run test bench dev clean
 
@@ -18,7 +23,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: setup
-	$(BIN)/kkik load
+	KKIK_SOURCES=$(KKIK_SOURCES) DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/kkik load
 
 test: setup
 	$(BIN)/dagster-dbt project prepare-and-package --file pipelines/dbt_project.py
@@ -28,7 +33,8 @@ bench: setup
 	$(BIN)/python bench/load_benchmark.py
 
 dev: setup
-	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster_home} sh -c 'mkdir -p "$$DAGSTER_HOME" && $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1'
+	mkdir -p "$(DAGSTER_HOME)"
+	KKIK_SOURCES=$(KKIK_SOURCES) DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1
 
 clean:
 	rm -rf data/warehouse.duckdb data/raw dbt_project/target

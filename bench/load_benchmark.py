@@ -48,7 +48,10 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
             duckdb_path, raw_dir = tmp / "warehouse.duckdb", tmp / "raw"
-            env = {**os.environ, "KKIK_DUCKDB_PATH": str(duckdb_path), "KKIK_RAW_DIR": str(raw_dir)}
+            # the snapshot is chosen explicitly (the package default is the live services)
+            env = {**os.environ, "KKIK_SOURCES": "snapshot", "KKIK_DUCKDB_PATH": str(duckdb_path),
+                   "KKIK_RAW_DIR": str(raw_dir), "KKIK_LOG_DIR": str(tmp / "logs"),
+                   "DAGSTER_HOME": str(tmp / "dagster_home")}
             print(f"\nrun {run}")
             print(f"  {'source':<11} {'requests':>8} {'rows':>8} {'seconds':>8}")
             with SnapshotServer(snapshot_apps()) as server:

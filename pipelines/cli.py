@@ -1,80 +1,72 @@
-"""The ``kkik`` command: run the yearly load (the same Dagster job as the schedule) from a shell.
+"""The ``kkik`` command: the yearly load (the same Dagster job as the schedule), the watch and acceptances.
 
-Heavy imports (Dagster, dbt, Great Expectations) happen inside the subcommand that needs them,
-so ``kkik --help`` answers at once.
+One ``add_<command>`` function builds each subcommand's arguments and names the function that runs it
+(``cmd_<command>``), so a new subcommand is two functions and one line in ``build_parser``. Heavy imports
+(Dagster, dbt, Great Expectations) happen inside the command that needs them, so ``kkik --help`` answers
+at once. Arguments are checked before anything runs (pipelines/preflight.py): a refused command exits 2
+and writes nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-import time
 from pathlib import Path
 
-
-def run_load(years: list[int], parallel: bool = False) -> int:
-    """Run ``kkik_yearly_load`` for ``years`` and print a summary; returns an exit code.
-
-    By default every step runs in this process, one after the other (fastest when the sources answer
-    quickly, as the bundled snapshot does). ``parallel`` uses the job's own executor, as the schedule
-    does: the source steps run in parallel processes, which pays when the live services are slow.
-    """
-    from dagster import DagsterInstance, execute_job, reconstructable
-
-    from pipelines.config import Settings
-    from pipelines.dbt_project import ensure_manifest
-
-    ensure_manifest()  # before the definitions import: they read the manifest
-    from pipelines.definitions import yearly_load_job
-    from pipelines.jobs import range_tags
-    from pipelines.summary import mart_summary
-
-    settings = Settings.from_env()
-    print(f"kkik load: years {years[0]}–{years[-1]} → {settings.duckdb_path}")
-    print(f"  Kolada: {'bundled snapshot (served on loopback)' if settings.uses_snapshot else settings.kolada_url}")
-    started = time.perf_counter()
-    run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
-    # an instance on disk: DAGSTER_HOME's, so the run shows in `dagster dev`, or a temporary one
-    with (DagsterInstance.get() if _has_dagster_home() else DagsterInstance.local_temp()) as instance:
-        if parallel:
-            result = execute_job(reconstructable(yearly_load_job), instance=instance, tags=range_tags(years),
-                                 run_config=run_config)
-        else:
-            result = yearly_load_job().execute_in_process(instance=instance, tags=range_tags(years),
-                                                          run_config=run_config, raise_on_error=False)
-        success = result.success
-        failures = [event for event in result.all_events if event.is_failure]
-    seconds = time.perf_counter() - started
-    if not success:
-        for event in failures[:5]:
-            print(f"  FAILED: {event.step_key}: {event.message}", file=sys.stderr)
-        print(f"kkik load failed after {seconds:.1f} s; the published mart was left as it was.", file=sys.stderr)
-        return 1
-    print(f"kkik load done in {seconds:.1f} s")
-    for line in mart_summary(settings.duckdb_path):
-        print(f"  {line}")
-    return 0
+EXIT_BAD_ARGUMENTS = 2
 
 
-def _has_dagster_home() -> bool:
-    import os
+def fail(command: str, message: str) -> int:
+    print(f"kkik {command}: {message}", file=sys.stderr)
+    return EXIT_BAD_ARGUMENTS
 
-    return bool(os.environ.get("DAGSTER_HOME"))
+
+# -- load ---------------------------------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kkik", description="The KKiK pipeline: yearly load and data-error watch.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    load = commands.add_parser("load", help="land the sources and rebuild the KKiK mart for some years")
-    load.add_argument(
-        "--year",
-        type=int,
-        action="append",
-        help="a year (period) to load; repeat for several. Default: the four latest years and the year before",
-    )
+def add_load(commands) -> None:
+    load = commands.add_parser(
+        "load", help="land the sources and rebuild the KKiK mart for some years",
+        description="Land every source for a range of years, build the mart in kkik_audit, audit it and publish "
+                    "it to kkik when no error flag is open. Sources: KKIK_SOURCES=snapshot for the bundled "
+                    "snapshot (make run), else the live services (KKIK_KOLADA_URL, KKIK_SCB_URL, "
+                    "KKIK_SKOLVERKET_URL, KKIK_INBOX_DIR). Exit 0 published, 1 failed or blocked, 2 bad arguments.")
+    load.add_argument("--year", type=int, action="append",
+                      help="a year (period) to load; repeat for several. Default: the four latest years and the year before")
     load.add_argument("--parallel", action="store_true",
                       help="run the source steps in parallel processes (the job's executor, as scheduled runs do)")
+    load.add_argument("--allow-mixed-sources", action="store_true",
+                      help="run even though some sources are live and others the bundled snapshot")
+    load.set_defaults(run=cmd_load)
 
+
+def cmd_load(args) -> int:
+    from pipelines.config import Settings, SettingsError
+    from pipelines.preflight import BadArguments, check_sources, check_years
+
+    try:
+        settings = Settings.from_env()
+        if args.year:
+            years = sorted(set(args.year))
+        else:
+            from pipelines.jobs import default_years, latest_year
+
+            years = default_years(latest_year(settings))
+        check_years(years, settings)
+        check_sources(settings, allow_mixed=args.allow_mixed_sources)
+    except (BadArguments, SettingsError) as problem:
+        return fail("load", str(problem))
+    from pipelines.load_command import rerun_command, run_load
+
+    extra = ["--parallel"] * args.parallel + ["--allow-mixed-sources"] * args.allow_mixed_sources
+    return run_load(years, settings, parallel=args.parallel, rerun=rerun_command(years, bool(args.year), extra))
+
+
+# -- watch --------------------------------------------------------------------------------------------
+
+
+def add_watch(commands) -> None:
     watch = commands.add_parser(
         "watch",
         help="the data-error watch: ranked flags as CSV and HTML (exit 0 clean, 1 open errors, 2 bad input)",
@@ -88,7 +80,32 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--out", type=Path, help="with --values: where to write the flags (.csv or .parquet)")
     watch.add_argument("--html", type=Path, help="with --values: also write the HTML report here")
     watch.add_argument("--out-dir", type=Path, default=Path("reports"), help="with --year: the report folder")
+    watch.set_defaults(run=cmd_watch)
 
+
+def cmd_watch(args) -> int:
+    from pipelines import watch_commands
+
+    if args.values:
+        if not args.out:
+            return fail("watch", "--values needs --out FILE (.csv or .parquet)")
+        return watch_commands.watch_file(args.values, args.out, args.year, args.html)
+    if not args.year:
+        return fail("watch", "give --year YYYY (the mart) or --values FILE --out FILE (a file)")
+    from pipelines.config import Settings
+    from pipelines.preflight import BadArguments, check_watch_year
+
+    try:
+        check_watch_year(args.year, Settings.from_env())
+    except BadArguments as problem:
+        return fail("watch", str(problem))
+    return watch_commands.watch_mart(args.year, args.out_dir)
+
+
+# -- accept -------------------------------------------------------------------------------------------
+
+
+def add_accept(commands) -> None:
     accept = commands.add_parser(
         "accept",
         help="accept open error flags (with a name and a reason) so the audited mart can be published",
@@ -100,41 +117,43 @@ def build_parser() -> argparse.ArgumentParser:
     accept.add_argument("--municipality", help="only flags of this municipality code")
     accept.add_argument("--year", type=int, help="only flags of this year")
     accept.add_argument("--file", type=Path, help="the accepted-flags file (default expectations/accepted_flags.csv)")
+    accept.set_defaults(run=cmd_accept)
+
+
+def cmd_accept(args) -> int:
+    from pipelines import watch_commands
+
+    return watch_commands.accept_open_errors(by=args.by, reason=args.reason, rule=args.rule, kpi=args.kpi,
+                                             municipality=args.municipality, year=args.year, path=args.file)
+
+
+# -- the command ----------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kkik", description="The KKiK pipeline: yearly load and data-error watch.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for add in (add_load, add_watch, add_accept):
+        add(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command == "load":
-        if args.year:
-            years = sorted(set(args.year))
-            if years != list(range(years[0], years[-1] + 1)):
-                print("kkik load: --year values must form a consecutive range (one run covers a range)", file=sys.stderr)
-                return 2
-        else:
-            from pipelines.config import Settings
-            from pipelines.jobs import default_years, latest_year
-
-            years = default_years(latest_year(Settings.from_env()))
-        return run_load(years, parallel=args.parallel)
-    if args.command == "watch":
-        from pipelines import watch_commands
-
-        if args.values:
-            if not args.out:
-                print("kkik watch: --values needs --out FILE (.csv or .parquet)", file=sys.stderr)
-                return 2
-            return watch_commands.watch_file(args.values, args.out, args.year, args.html)
-        if not args.year:
-            print("kkik watch: give --year YYYY (the mart) or --values FILE --out FILE (a file)", file=sys.stderr)
-            return 2
-        return watch_commands.watch_mart(args.year, args.out_dir)
-    if args.command == "accept":
-        from pipelines import watch_commands
-
-        return watch_commands.accept_open_errors(by=args.by, reason=args.reason, rule=args.rule, kpi=args.kpi,
-                                                 municipality=args.municipality, year=args.year, path=args.file)
-    return 2
+    """Run a subcommand; a reader that closes the pipe early (``kkik … | head -1``) ends it quietly."""
+    try:
+        try:
+            args = build_parser().parse_args(argv)
+            code = args.run(args)
+        except SystemExit as exit_:  # --help, or argparse's own usage errors (exit 2)
+            code = exit_.code if isinstance(exit_.code, int) else EXIT_BAD_ARGUMENTS
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # the reader is gone: send what is still buffered to /dev/null so the exit flush cannot raise
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 141  # 128 + SIGPIPE, as a shell reports a command stopped by a closed pipe
 
 
 if __name__ == "__main__":

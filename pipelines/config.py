@@ -2,6 +2,12 @@
 
 Every path is resolved against the project root, not the working directory: dbt, Dagster and the CLI
 run from different folders and must all see the same DuckDB file and raw folder.
+
+Where each source comes from is chosen explicitly. The package default is the live services; the bundled
+snapshot is chosen with ``KKIK_SOURCES=snapshot`` (what ``make run`` and the tests set) or per source with
+``KKIK_<SOURCE>_URL=snapshot``. A per-source setting wins over ``KKIK_SOURCES``. A run whose sources mix
+live and snapshot is refused by ``kkik load`` unless asked for (``--allow-mixed-sources``): a deploy that
+forgets one setting must not publish the partly synthetic snapshot.
 """
 
 from __future__ import annotations
@@ -15,11 +21,28 @@ SNAPSHOT_DIR = PROJECT_ROOT / "snapshot"
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 
-#: The value of a ``KKIK_*_URL`` setting that means "serve the bundled snapshot on loopback".
+#: The value of a ``KKIK_*_URL`` / ``KKIK_INBOX_DIR`` / ``KKIK_SOURCES`` setting that means "the bundled snapshot".
 SNAPSHOT = "snapshot"
+LIVE = "live"
 
 LIVE_KOLADA_URL = "https://api.kolada.se/v3"
 LIVE_SCB_URL = "https://statistikdatabasen.scb.se/api/v2"
+#: The production inbox when ``KKIK_INBOX_DIR`` is not set (a network share is set explicitly).
+LIVE_INBOX_DIR = "data/inbox"
+#: Skolverket has no stable live URL (the export URLs change with each release): production must set one.
+NOT_SET = ""
+
+#: The sources of a load, in the order the banner names them.
+SOURCE_NAMES = ("Kolada", "SCB", "Skolverket", "inbox")
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message names the variable and what to set it to."""
+
+
+def _resolve(value: str) -> Path:
+    path = Path(value)
+    return path if path.is_absolute() else PROJECT_ROOT / path
 
 
 def published_dir_beside(duckdb_path: Path) -> Path:
@@ -30,8 +53,22 @@ def published_dir_beside(duckdb_path: Path) -> Path:
 
 
 def _path(name: str, default: str) -> Path:
-    path = Path(os.environ.get(name, default))
-    return path if path.is_absolute() else PROJECT_ROOT / path
+    return _resolve(os.environ.get(name, "").strip() or default)
+
+
+def _sources_default() -> str:
+    value = os.environ.get("KKIK_SOURCES", LIVE).strip().lower() or LIVE
+    if value not in (LIVE, SNAPSHOT):
+        raise SettingsError(f"KKIK_SOURCES must be {LIVE!r} or {SNAPSHOT!r}, not {value!r}")
+    return value
+
+
+def _url(name: str, sources: str, live_default: str) -> str:
+    """A source's URL: its own variable, else ``snapshot`` when ``KKIK_SOURCES=snapshot``, else the live URL."""
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        value = SNAPSHOT if sources == SNAPSHOT else live_default
+    return value.strip().rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -47,41 +84,69 @@ class Settings:
     kolada_api_version: str
     scb_url: str
     scb_api_version: str
+    #: ``NOT_SET`` (empty) when live and not configured: ``kkik load`` refuses before anything runs
     skolverket_url: str
     inbox_dir: Path
     latest_year: int | None
+    #: the Dagster instance of the CLI's runs and of ``make dev`` (``DAGSTER_HOME``), so the UI shows them
+    dagster_home: Path
+    #: where ``kkik load`` writes its log file (dbt's node lines, Dagster's INFO lines, tracebacks)
+    log_dir: Path
 
     @property
     def uses_snapshot(self) -> bool:
         return self.kolada_url == SNAPSHOT
 
+    @property
+    def inbox_is_snapshot(self) -> bool:
+        return self.inbox_dir == SNAPSHOT_DIR / "inbox"
+
+    def source_origins(self) -> dict[str, str]:
+        """Each source → ``snapshot``, or where it is read from live (URL or folder; empty when not set)."""
+        return {
+            "Kolada": self.kolada_url,
+            "SCB": self.scb_url,
+            "Skolverket": self.skolverket_url,
+            "inbox": SNAPSHOT if self.inbox_is_snapshot else str(self.inbox_dir),
+        }
+
+    def snapshot_sources(self) -> list[str]:
+        return [name for name, origin in self.source_origins().items() if origin == SNAPSHOT]
+
+    def live_sources(self) -> list[str]:
+        return [name for name, origin in self.source_origins().items() if origin != SNAPSHOT]
+
+    @property
+    def sources_are_mixed(self) -> bool:
+        return bool(self.snapshot_sources()) and bool(self.live_sources())
+
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         version = os.environ.get("KKIK_KOLADA_API_VERSION", "v3")
         if version not in ("v2", "v3"):
-            raise ValueError(f"KKIK_KOLADA_API_VERSION must be v2 or v3, not {version!r}")
+            raise SettingsError(f"KKIK_KOLADA_API_VERSION must be v2 or v3, not {version!r}")
         scb_version = os.environ.get("KKIK_SCB_API_VERSION", "v2")
         if scb_version not in ("v1", "v2"):
-            raise ValueError(f"KKIK_SCB_API_VERSION must be v1 or v2, not {scb_version!r}")
+            raise SettingsError(f"KKIK_SCB_API_VERSION must be v1 or v2, not {scb_version!r}")
         latest = os.environ.get("KKIK_LATEST_YEAR")
         duckdb_path = _path("KKIK_DUCKDB_PATH", "data/warehouse.duckdb")
+        sources = _sources_default()
+        inbox = os.environ.get("KKIK_INBOX_DIR", "").strip() or (SNAPSHOT if sources == SNAPSHOT else LIVE_INBOX_DIR)
         return cls(
             duckdb_path=duckdb_path,
             published_dir=_path("KKIK_PUBLISHED_DIR", str(published_dir_beside(duckdb_path))),
             raw_dir=_path("KKIK_RAW_DIR", "data/raw"),
             quality_dir=_path("KKIK_QUALITY_DIR", "data/quality"),
-            kolada_url=os.environ.get("KKIK_KOLADA_URL", SNAPSHOT).rstrip("/"),
+            kolada_url=_url("KKIK_KOLADA_URL", sources, LIVE_KOLADA_URL),
             kolada_api_version=version,
-            scb_url=os.environ.get("KKIK_SCB_URL", SNAPSHOT).rstrip("/"),
+            scb_url=_url("KKIK_SCB_URL", sources, LIVE_SCB_URL),
             scb_api_version=scb_version,
             # Skolverket publishes kommun results as export files whose URLs change with each release:
             # production sets KKIK_SKOLVERKET_URL to where they are kept (there is no default live URL).
-            skolverket_url=os.environ.get("KKIK_SKOLVERKET_URL", SNAPSHOT).rstrip("/"),
+            skolverket_url=_url("KKIK_SKOLVERKET_URL", sources, NOT_SET),
             # where data staff drop survey and own-reporting files; `snapshot` = the bundled samples
-            inbox_dir=(
-                SNAPSHOT_DIR / "inbox"
-                if os.environ.get("KKIK_INBOX_DIR", SNAPSHOT) == SNAPSHOT
-                else _path("KKIK_INBOX_DIR", "data/inbox")
-            ),
+            inbox_dir=SNAPSHOT_DIR / "inbox" if inbox == SNAPSHOT else _resolve(inbox),
             latest_year=int(latest) if latest else None,
+            dagster_home=_path("DAGSTER_HOME", "data/dagster_home"),
+            log_dir=_path("KKIK_LOG_DIR", "data/logs"),
         )

@@ -9,7 +9,15 @@ from typing import Iterator
 
 from dagster import ConfigurableResource
 
-from pipelines.config import SNAPSHOT, Settings, published_dir_beside
+from pipelines.config import (
+    LIVE_KOLADA_URL,
+    LIVE_SCB_URL,
+    NOT_SET,
+    SNAPSHOT,
+    Settings,
+    SettingsError,
+    published_dir_beside,
+)
 from pipelines.endpoints import kolada_base_url, snapshot_root
 
 
@@ -46,7 +54,7 @@ class WarehouseResource(ConfigurableResource):
 class KoladaResource(ConfigurableResource):
     """The Kolada API: ``snapshot`` serves the bundled snapshot on loopback; a URL reaches the live API."""
 
-    base_url: str = SNAPSHOT
+    base_url: str = LIVE_KOLADA_URL
     api_version: str = "v3"
 
     @contextmanager
@@ -61,7 +69,7 @@ class KoladaResource(ConfigurableResource):
 class ScbResource(ConfigurableResource):
     """SCB's PxWeb API: ``snapshot``, or the API base URL (v2 ``…/api/v2``, v1 ``…/OV0104/v1/doris/sv/ssd``)."""
 
-    base_url: str = SNAPSHOT
+    base_url: str = LIVE_SCB_URL
     api_version: str = "v2"
 
     @contextmanager
@@ -79,12 +87,15 @@ class ScbResource(ConfigurableResource):
 class SkolverketResource(ConfigurableResource):
     """Where Skolverket's "Sök statistik" kommun exports are fetched: ``snapshot`` or a configured URL."""
 
-    base_url: str = SNAPSHOT
+    base_url: str = NOT_SET
 
     @contextmanager
     def open_client(self) -> Iterator["SkolverketClient"]:  # noqa: F821
         from pipelines.sources.skolverket import SkolverketClient
 
+        if self.base_url == NOT_SET:
+            raise SettingsError("KKIK_SKOLVERKET_URL is not set: Skolverket has no default live URL; set it to "
+                                "where the kommun exports are kept, or to `snapshot` for the bundled ones")
         if self.base_url != SNAPSHOT:
             with SkolverketClient(self.base_url) as client:
                 yield client

@@ -1,4 +1,8 @@
-"""A short account of a load, printed at the end so the user sees at once what was published."""
+"""A short account of a load, printed last so the user sees at once what was published.
+
+One function per section (published mart, error watch, quarantine), each returning its lines from an
+open read-only connection; ``mart_summary`` puts them in order. A new section is a new function.
+"""
 
 from __future__ import annotations
 
@@ -29,44 +33,54 @@ def publication_summary(published_dir: Path) -> list[str]:
     return lines
 
 
-def mart_summary(duckdb_path: Path, published_dir: Path | None = None) -> list[str]:
-    """Lines on the published mart (``kkik``), its readers' copy and the error watch of the audited one.
+def published_lines(con) -> list[str]:
+    """What BI tools now read: ``kkik.kkik_result``'s size, years, synthetic rows and colours."""
+    if not _exists(con, "kkik", "kkik_result"):
+        return ["nothing is published yet (kkik.kkik_result does not exist)"]
+    rows = con.execute(
+        """select count(*), count(distinct kpi_id), count(distinct municipality_id), min(year), max(year),
+                  count(*) filter (where is_synthetic)
+           from kkik.kkik_result"""
+    ).fetchall()[0]
+    colours = con.execute("select colour, count(*) from kkik.kkik_result group by colour order by count(*) desc"
+                          ).fetchall()
+    return [
+        (f"published kkik.kkik_result: {rows[0]:,} rows, {rows[1]} key figures, {rows[2]} kommuner, "
+        f"years {rows[3]}–{rows[4]} ({rows[5]:,} rows synthetic)"),
+        "colours: " + ", ".join(f"{colour} {count:,}" for colour, count in colours),
+    ]
 
-    ``published_dir`` defaults to the configured one (``KKIK_PUBLISHED_DIR``, else beside the warehouse).
-    """
+
+def watch_lines(con) -> list[str]:
+    """The error watch of the audited mart: flags by severity, accepted or not."""
+    if not _exists(con, "kkik_audit", "kkik_flag"):
+        return []
+    severity = dict(con.execute(
+        """select severity || case when accepted then ' accepted' else '' end, count(*)
+           from kkik_audit.kkik_flag group by all"""
+    ).fetchall())
+    return ["error watch: " + ", ".join(f"{n:,} {label}" for label, n in sorted(severity.items()))
+            + " (kkik_audit.kkik_flag; `kkik watch --year YYYY` writes the report)"]
+
+
+def quarantine_lines(con) -> list[str]:
+    """Records set aside by the landings (only when there are any)."""
+    counts = {table: con.execute(f"select count(*) from raw.{table}").fetchall()[0][0]
+              for table in ("kolada__data_quarantine", "inbox_quarantine") if _exists(con, "raw", table)}
+    if not any(counts.values()):
+        return []
+    return [(f"quarantined: {counts.get('kolada__data_quarantine', 0)} Kolada records, "
+            f"{counts.get('inbox_quarantine', 0)} inbox rows (raw.kolada__data_quarantine, raw.inbox_quarantine)")]
+
+
+def mart_summary(duckdb_path: Path, published_dir: Path | None = None) -> list[str]:
+    """Lines on the published mart (``kkik``), its readers' copy, the error watch of the audited one, and any
+    quarantine. ``published_dir`` defaults to the configured one (``KKIK_PUBLISHED_DIR``, else beside the
+    warehouse)."""
     if published_dir is None:
         from pipelines.config import Settings
 
         published_dir = Settings.from_env().published_dir
-    lines: list[str] = []
     with connect(duckdb_path, read_only=True) as con:
-        if _exists(con, "kkik", "kkik_result"):
-            rows = con.execute(
-                """select count(*), count(distinct kpi_id), count(distinct municipality_id), min(year), max(year),
-                          count(*) filter (where is_synthetic)
-                   from kkik.kkik_result"""
-            ).fetchall()[0]
-            lines.append(
-                f"published kkik.kkik_result: {rows[0]:,} rows, {rows[1]} key figures, {rows[2]} kommuner, "
-                f"years {rows[3]}–{rows[4]} ({rows[5]:,} rows synthetic)"
-            )
-            colours = con.execute(
-                "select colour, count(*) from kkik.kkik_result group by colour order by count(*) desc"
-            ).fetchall()
-            lines.append("colours: " + ", ".join(f"{colour} {count:,}" for colour, count in colours))
-        else:
-            lines.append("nothing is published yet (kkik.kkik_result does not exist)")
-        lines += publication_summary(published_dir)
-        if _exists(con, "kkik_audit", "kkik_flag"):
-            severity = dict(con.execute(
-                """select severity || case when accepted then ' accepted' else '' end, count(*)
-                   from kkik_audit.kkik_flag group by all"""
-            ).fetchall())
-            lines.append("error watch: " + ", ".join(f"{n:,} {label}" for label, n in sorted(severity.items()))
-                         + " (kkik_audit.kkik_flag; `kkik watch --year YYYY` writes the report)")
-        quarantined = con.execute("select count(*) from raw.kolada__data_quarantine").fetchall()[0][0]
-        inbox_quarantined = con.execute("select count(*) from raw.inbox_quarantine").fetchall()[0][0]
-        if quarantined or inbox_quarantined:
-            lines.append(f"quarantined: {quarantined} Kolada records, {inbox_quarantined} inbox rows "
-                         "(raw.kolada__data_quarantine, raw.inbox_quarantine)")
-    return lines
+        return [*published_lines(con), *publication_summary(published_dir), *watch_lines(con),
+                *quarantine_lines(con)]

@@ -30,6 +30,13 @@ class ScbLandingSummary:
     rows_per_table: dict[str, int] = field(default_factory=dict)
 
 
+def landed_tables() -> list[tuple]:
+    """The SCB tables a load lands (``ScbTable``), each with the raw column its values go to."""
+    from pipelines.sources.scb import EMPLOYMENT_SHARE, POPULATION
+
+    return [(POPULATION, "population"), (EMPLOYMENT_SHARE, "employment_share")]
+
+
 def land_scb(
     client,
     *,
@@ -40,13 +47,13 @@ def land_scb(
     progress=None,
 ) -> ScbLandingSummary:
     """Fetch SCB's population and employment share for ``years`` with ``client`` (a ``ScbClient``)."""
-    from pipelines.sources.scb import EMPLOYMENT_SHARE, POPULATION, fetch_region_sex_year
+    from pipelines.sources.scb import fetch_region_sex_year
 
     run = start_load(raw_dir, SOURCE, years, load_id, progress)
     load_id, years, folder, started, say = run.load_id, run.years, run.folder, run.started, run.say
     before = client.request_count
     summary = ScbLandingSummary(load_id, years, folder.root, 0, 0)
-    for table, value_column in [(POPULATION, "population"), (EMPLOYMENT_SHARE, "employment_share")]:
+    for table, value_column in landed_tables():
         published = set(client.metadata(table).variable(table.time_var).values)
         table_years = [y for y in years if str(y) in published]
         if not table_years:

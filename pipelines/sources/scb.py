@@ -526,6 +526,10 @@ class ScbTable:
     fixed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     summed: tuple[str, ...] = ()
     note: str = ""
+    #: False for an id that could not be checked against SCB offline (a placeholder until someone looks it up)
+    verified: bool = True
+    #: words for SCB's table search (``/tables?query=…``) that find the table when its id is wrong
+    search_query: str = ""
 
     def selection(
         self, meta: ScbMetadata, *, regions: Sequence[str] | None = None, times: Sequence[str] | None = None
@@ -588,6 +592,8 @@ LIVE_BIRTHS = ScbTable(
     contents_code="BE0101E2",
     fixed={"AlderModer": ("tot",)},
     note="Births per kommun (denominator of e.g. förskola and BVC figures).",
+    verified=False,
+    search_query="levande födda",
 )
 
 #: The share (%) of inhabitants 20–64 years who are förvärvsarbetande (gainfully employed) in November, per
@@ -605,9 +611,30 @@ EMPLOYMENT_SHARE = ScbTable(
     contents_code="AM0207F1",  # not verified: a placeholder contents code
     total_sex_code="1+2",
     note="Share (%) of inhabitants 20-64 who are gainfully employed (Kolada N00914, KKiK).",
+    verified=False,
+    search_query="förvärvsarbetande 20-64",
 )
 
 TABLES: dict[str, ScbTable] = {t.key: t for t in (POPULATION, LIVE_BIRTHS, EMPLOYMENT_SHARE)}
+
+
+class ScbTableNotFound(SourceResponseError):
+    """SCB answered 404 for a table's metadata: the id (or v1 path) is wrong or the table was withdrawn.
+
+    The message names the table, says whether its id was ever verified, and how to look the id up.
+    """
+
+    def __init__(self, url: str, table: ScbTable | str, base_url: str):
+        if isinstance(table, ScbTable):
+            what = f"SCB table {table.table_id} ({table.key}: {table.label})"
+            verified = "" if table.verified else " Its id is a placeholder that could not be verified offline."
+            query = table.search_query or table.label
+        else:
+            what, verified, query = f"SCB table {table}", "", table
+        super().__init__(url, f"{what} was not found (HTTP 404).{verified} Find the real id with "
+                              f"GET {base_url}/tables?query={quote(query)}&lang=sv and set it in "
+                              f"pipelines/sources/scb.py")
+        self.table = table
 
 
 # --------------------------------------------------------------------------------------------------
@@ -781,12 +808,14 @@ class ScbClient:
         table_id, ref = self._ref(table)
         if ref not in self._metadata:
             self.config()
-            if self.api_version == "v2":
-                page = self._get_page(f"{self._table_url(ref)}/metadata?lang={self.lang}")
-                self._metadata[ref] = parse_v2_metadata(page.url, table_id, page.payload)
-            else:
-                page = self._get_page(self._table_url(ref))
-                self._metadata[ref] = parse_v1_metadata(page.url, table_id, page.payload)
+            url = f"{self._table_url(ref)}/metadata?lang={self.lang}" if self.api_version == "v2" else self._table_url(ref)
+            response = self._send("GET", url)
+            if response.status_code == 404:
+                raise ScbTableNotFound(url, table, self.base_url)
+            check_status(url, response)
+            page = FetchedPage(url, response.status_code, time.time(), response.content, parse_json(url, response))
+            parse = parse_v2_metadata if self.api_version == "v2" else parse_v1_metadata
+            self._metadata[ref] = parse(page.url, table_id, page.payload)
         return self._metadata[ref]
 
     def resolve(self, table: ScbTable | str, selection: Mapping[str, Sequence[str] | str]) -> Selection:

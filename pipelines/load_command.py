@@ -1,0 +1,187 @@
+"""``kkik load``: the yearly Dagster job run from a shell, with a console that tells the operator what to do.
+
+The terminal gets a banner (years, warehouse, where each source comes from, the log file), one line per
+stage (sources, dbt, audit, publish), and then either the summary of what was published or the cause of
+the failure and the next command, last. Everything else goes to the log file (pipelines/console.py).
+The run is recorded in the persistent Dagster instance (``DAGSTER_HOME``, default ``data/dagster_home``),
+the same one ``make dev`` opens, so ``dagster dev`` shows the CLI's runs and materialisations.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+import uuid
+from collections.abc import Sequence
+from contextlib import ExitStack
+from typing import Self
+
+from pipelines.config import PROJECT_ROOT, SNAPSHOT, Settings
+from pipelines.console import Console, display_path, output_to_log
+from pipelines.run_progress import INVOCATION_TAG, RunTracker, Stage, stage_account
+
+SOURCE_DESCRIPTIONS = {
+    "Kolada": "the bundled snapshot, served on loopback (partly synthetic values)",
+    "SCB": "the bundled snapshot, served on loopback",
+    "Skolverket": "the bundled snapshot, served on loopback",
+    "inbox": "snapshot/inbox, the bundled samples (one made-up file)",
+}
+
+
+def rerun_command(years: Sequence[int], explicit: bool, extra: Sequence[str] = ()) -> str:
+    """The command that repeats this load."""
+    parts = ["kkik load", *(f"--year {y}" for y in years if explicit), *extra]
+    return " ".join(parts)
+
+
+def banner(years: Sequence[int], settings: Settings, log_path) -> list[str]:
+    """Years, warehouse, log file, and where each source comes from."""
+    lines = [f"kkik load: years {years[0]}–{years[-1]} → {display_path(settings.duckdb_path, PROJECT_ROOT)}",
+             f"  log:        {display_path(log_path, PROJECT_ROOT)} (dbt, Dagster, tracebacks)"]
+    for name, origin in settings.source_origins().items():
+        if origin == SNAPSHOT:
+            where = SOURCE_DESCRIPTIONS[name]
+        elif name == "inbox":
+            where = origin + ("" if settings.inbox_dir.is_dir() else "  (folder missing: no files to land)")
+        else:
+            where = origin
+        lines.append(f"  {name + ':':<11} {where}")
+    if settings.scb_url != SNAPSHOT:
+        unverified = _unverified_scb_tables()
+        if unverified:
+            lines.append(f"  {'':<11} SCB table ids not verified offline: {', '.join(unverified)}")
+    return lines
+
+
+def _unverified_scb_tables() -> list[str]:
+    from pipelines.landing.scb import landed_tables
+
+    return [f"{table.table_id} ({table.key})" for table, _ in landed_tables() if not table.verified]
+
+
+def run_load(years: list[int], settings: Settings, *, parallel: bool, rerun: str) -> int:
+    """Run ``kkik_yearly_load`` for ``years``; returns the exit code (0 published, 1 failed)."""
+    os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with output_to_log(settings.log_dir) as (console, log_path):
+        for line in banner(years, settings, log_path):
+            console.line(line)
+        try:
+            success, tracker = _execute(years, parallel, console)
+        except Exception:  # noqa: BLE001 - a failure before the run (definitions, instance): one clear line
+            traceback.print_exc()  # fd 2: the log
+            console.line("kkik load FAILED before the run started; the published mart was left as it was.")
+            console.line(f"  cause: {traceback.format_exc().strip().splitlines()[-1]}")
+            console.line(f"  next:  read the traceback in {display_path(log_path, PROJECT_ROOT)}, then re-run: {rerun}")
+            return 1
+        seconds = time.perf_counter() - started
+        if not success:
+            from pipelines.run_failures import diagnose
+
+            console.line(f"kkik load FAILED after {seconds:.1f} s; the published mart kkik.* was left as it was.")
+            for line in diagnose(tracker.failures, settings, rerun, display_path(log_path, PROJECT_ROOT)).lines():
+                console.line(line)
+            return 1
+        from pipelines.summary import mart_summary
+
+        console.line(f"kkik load done in {seconds:.1f} s")
+        for line in mart_summary(settings.duckdb_path, settings.published_dir):
+            console.line(f"  {line}")
+    return 0
+
+
+def _execute(years: list[int], parallel: bool, console: Console) -> tuple[bool, RunTracker]:
+    """Run the job in this process (or with the job's multiprocess executor) and show its stages."""
+    from dagster import DagsterInstance, execute_job, reconstructable
+    from dagster._core.utils import make_new_run_id
+
+    from pipelines.dbt_project import ensure_manifest
+
+    ensure_manifest()  # before the definitions import: they read the manifest
+    from pipelines.definitions import yearly_load_job
+    from pipelines.jobs import range_tags
+
+    invocation = uuid.uuid4().hex
+    tags = {**range_tags(years), INVOCATION_TAG: invocation}
+    run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    with DagsterInstance.get() as instance, ExitStack() as stack:
+        run_id = None if parallel else make_new_run_id()
+        tracker = RunTracker(instance, run_id=run_id, invocation=invocation)
+        display = StageDisplay(console, tracker)
+        stack.enter_context(display)
+        stack.enter_context(tracker.watching(display.finished, display.tick))
+        if parallel:
+            result = execute_job(reconstructable(yearly_load_job), instance=instance, tags=tags,
+                                 run_config=run_config)
+        else:
+            result = yearly_load_job().execute_in_process(instance=instance, tags=tags, run_config=run_config,
+                                                          run_id=run_id, raise_on_error=False)
+        success = result.success
+    return success, tracker
+
+
+class StageDisplay:
+    """One line per finished stage; on a terminal, rich spinners for the stages still running."""
+
+    def __init__(self, console: Console, tracker: RunTracker):
+        self.console = console
+        self.tracker = tracker
+        self.progress = None
+        self.tasks: dict[str, int] = {}
+        self.printed: set[str] = set()
+
+    def __enter__(self) -> Self:
+        rich_console = self.console.rich()
+        if rich_console is not None:
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                                     console=rich_console, transient=True,
+                                     # rich would swap sys.stdout/err for proxies to the terminal: Dagster's
+                                     # logger and dbt's lines must keep going to the log file
+                                     redirect_stdout=False, redirect_stderr=False)
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for stage in self.tracker.ordered():  # what is left: stages that never ran after a failure
+            if stage.name in self.printed or not stage.expected:
+                continue
+            if stage.failed:  # some of its steps never ran once another failed
+                self._print(stage, "failed", stage_account(stage))
+            elif stage.done or stage.succeeded:
+                self._print(stage, stage.status if stage.done else "partly", stage_account(stage))
+            else:
+                self._print(stage, "skipped", "not run: an earlier step failed")
+        if self.progress is not None:
+            self.progress.stop()
+
+    def tick(self, stages: list[Stage]) -> None:
+        if self.progress is None:
+            return
+        for stage in stages:
+            if stage.status == "running" and stage.name not in self.tasks:
+                self.tasks[stage.name] = self.progress.add_task(f"{stage.name:<8} running", total=None)
+            if stage.name in self.tasks and stage.done:
+                self.progress.remove_task(self.tasks.pop(stage.name))
+
+    def finished(self, stage: Stage) -> None:
+        """Print the stages that are finished, in the order they run (the audit's checks end after publish)."""
+        for each in self.tracker.ordered():
+            if each.name in self.printed:
+                continue
+            if not each.done:
+                break
+            self._print(each, each.status, stage_account(each))
+
+    def _print(self, stage: Stage, status: str, account: str) -> None:
+        self.printed.add(stage.name)
+        seconds = f"{stage.seconds:5.1f} s" if stage.seconds is not None else "      –"
+        text = f"  {stage.name:<8} {status.upper() if status == 'failed' else status:<7} {seconds}  {account}".rstrip()
+        if self.progress is not None:  # above the live spinners; the log gets the same line
+            self.console.line(text, to_terminal=False)
+            self.progress.console.print(text, markup=False, highlight=False)
+        else:
+            self.console.line(text)

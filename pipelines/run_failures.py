@@ -1,0 +1,133 @@
+"""Why a load failed and what to run next, in a few lines, from the run's step failures.
+
+Dagster wraps each step's exception (``DagsterExecutionStepExecutionError`` → ours → the library's); the
+cause shown is the first of ours in that chain (a ``SourceResponseError`` names the URL and the problem),
+once per failed step. A blocked publication is told from the warehouse itself (the open error flags,
+their count and the top three, with ``pipelines.quality.publish.open_error_flags``) with the review loop
+as the next commands. The tracebacks stay in the log file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipelines.config import SNAPSHOT, Settings
+from pipelines.run_progress import SOURCE_LABELS
+
+PUBLISH_STEP = "kkik__published_mart"
+#: The setting that says where each source step reads from.
+SOURCE_SETTINGS = {"raw_kolada": "KKIK_KOLADA_URL", "raw_scb": "KKIK_SCB_URL",
+                   "raw__skolverket__school_results": "KKIK_SKOLVERKET_URL", "raw_inbox": "KKIK_INBOX_DIR"}
+TOP_FLAGS = 3
+#: A cause line longer than this (an HTML error page quoted by the client) is cut; the log has it whole.
+MAX_CAUSE = 600
+#: Errors whose message already says what and where (the URL and the problem, the setting): shown as they are.
+SELF_EXPLAINING_ERRORS = ("SourceResponseError", "ScbTableNotFound", "SettingsError")
+
+
+@dataclass
+class Diagnosis:
+    """The cause lines and the next commands, printed last."""
+
+    causes: list[str] = field(default_factory=list)
+    next_steps: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"  cause: {line}" if i == 0 else f"         {line}" for i, line in enumerate(self.causes)]
+        out += [f"  next:  {line}" if i == 0 else f"         {line}" for i, line in enumerate(self.next_steps)]
+        return out
+
+
+def error_chain(error) -> list:
+    """A ``SerializableErrorInfo`` and its causes (``raise … from``) and contexts, outermost first."""
+    chain = []
+    while error is not None and len(chain) < 20:
+        chain.append(error)
+        error = error.cause or error.context
+    return chain
+
+
+def root_message(failure_data) -> str:
+    """The message of our own exception in the step's error chain (not Dagster's wrapper)."""
+    chain = error_chain(failure_data.error) if failure_data is not None else []
+    ours = [e for e in chain if _short(e.cls_name) not in ("Failure",) and not _short(e.cls_name).startswith("Dagster")]
+    if ours:
+        error, name = ours[0], _short(ours[0].cls_name)
+        message = error.message.strip()
+        message = re.sub(rf"^[\w.]*{re.escape(name)}: ", "", message)  # Dagster keeps "module.Class: " in front
+        return message if name in SELF_EXPLAINING_ERRORS else f"{name}: {message}"
+    user = getattr(failure_data, "user_failure_data", None)
+    if user is not None and user.description:
+        return user.description.strip()
+    return chain[0].message.strip() if chain else "unknown error (see the log)"
+
+
+def _short(cls_name: str) -> str:
+    """``pipelines.sources.http.SourceResponseError`` → ``SourceResponseError``."""
+    return cls_name.rsplit(".", 1)[-1]
+
+
+def is_publication_blocked(failure_data) -> bool:
+    return any(_short(e.cls_name) == "PublicationBlocked" for e in error_chain(getattr(failure_data, "error", None)))
+
+
+def diagnose(failures: list, settings: Settings, rerun: str, log_path: Path) -> Diagnosis:
+    """The causes of the run's step failures (one per failed step) and what to do next."""
+    diagnosis = Diagnosis()
+    seen: set[str] = set()
+    for event in failures:
+        step = event.step_key
+        if step in seen:
+            continue
+        seen.add(step)
+        data = event.step_failure_data
+        if step == PUBLISH_STEP and is_publication_blocked(data):
+            _blocked(diagnosis, settings, rerun)
+        elif step in SOURCE_LABELS:
+            _source_failed(diagnosis, step, root_message(data), settings, rerun)
+        else:
+            message = root_message(data).splitlines()
+            diagnosis.causes.append(f"{step}: {message[0] if message else ''}")
+            diagnosis.causes.extend(message[1:3])
+            if not diagnosis.next_steps:
+                diagnosis.next_steps.append(f"read the traceback in {log_path}; fix, then re-run: {rerun}")
+    if not diagnosis.causes:
+        diagnosis.causes.append(f"the run failed outside a step (see {log_path})")
+        diagnosis.next_steps.append(f"read the log, then re-run: {rerun}")
+    return diagnosis
+
+
+def _source_failed(diagnosis: Diagnosis, step: str, message: str, settings: Settings, rerun: str) -> None:
+    label = SOURCE_LABELS[step]
+    first = message.splitlines()[0] if message else "failed"
+    diagnosis.causes.append(f"{label}: {first if len(first) <= MAX_CAUSE else first[:MAX_CAUSE - 1] + '…'}")
+    origin = settings.source_origins()[label]
+    variable = SOURCE_SETTINGS[step]
+    where = "the bundled snapshot" if origin == SNAPSHOT else (origin or "not set")
+    if not any(line.startswith("check ") for line in diagnosis.next_steps):
+        diagnosis.next_steps.insert(0, f"check the service or {variable} (now {where}), then re-run: {rerun}")
+    else:
+        diagnosis.next_steps[0] = diagnosis.next_steps[0].replace(", then re-run", f" and {variable}, then re-run")
+
+
+def _blocked(diagnosis: Diagnosis, settings: Settings, rerun: str) -> None:
+    from pipelines.quality.publish import open_error_flags
+    from pipelines.warehouse import connect
+
+    with connect(settings.duckdb_path, read_only=True) as con:
+        flags = open_error_flags(con)
+    diagnosis.causes.append(f"publication blocked by {len(flags):,} open error flag(s) (kkik_audit.kkik_flag); "
+                            f"kkik.* is unchanged. Top {min(TOP_FLAGS, len(flags))}:")
+    for kpi, municipality, year, gender, rule, message in flags[:TOP_FLAGS]:
+        diagnosis.causes.append(f"  {kpi} {municipality} {year} {gender} {rule}: {message}")
+    if not flags:
+        return
+    kpi, municipality, year, _, rule, _ = flags[0]
+    diagnosis.next_steps += [
+        f"kkik watch --year {year}   (the ranked report: reports/kkik_watch_{year}.html)",
+        "correct the data at its source, or accept a flag that is right:",
+        f"kkik accept --by NAME --reason TEXT --rule {rule} --kpi {kpi} --municipality {municipality} --year {year}",
+        f"then re-run: {rerun}",
+    ]
