@@ -100,6 +100,20 @@ def build_parser() -> argparse.ArgumentParser:
     accept.add_argument("--municipality", help="only flags of this municipality code")
     accept.add_argument("--year", type=int, help="only flags of this year")
     accept.add_argument("--file", type=Path, help="the accepted-flags file (default expectations/accepted_flags.csv)")
+
+    report = commands.add_parser(
+        "report",
+        help="the KKiK report (HTML and PDF) of a kommun, a county network or every kommun, from the published mart",
+    )
+    which = report.add_mutually_exclusive_group(required=True)
+    which.add_argument("--kommun", help="a kommun code, e.g. 1441 → kkik_1441_YYYY.html/.pdf")
+    which.add_argument("--county", help="a county code, e.g. 23: its kommuner side by side → kkik_lan_23_YYYY.*")
+    which.add_argument("--all", action="store_true", help="every kommun (with a progress bar)")
+    report.add_argument("--year", type=int, help="the KKiK report year (default: the newest published year)")
+    report.add_argument("--out", type=Path, default=Path("reports"), help="the folder to write to (default reports/)")
+    report.add_argument("--mart", type=Path,
+                        help="the published DuckDB file (default data/published/mart.duckdb, else the warehouse)")
+    report.add_argument("--no-pdf", action="store_true", help="write HTML only")
     return parser
 
 
@@ -134,6 +148,10 @@ def main(argv: list[str] | None = None) -> int:
 
         return watch_commands.accept_open_errors(by=args.by, reason=args.reason, rule=args.rule, kpi=args.kpi,
                                                  municipality=args.municipality, year=args.year, path=args.file)
+    if args.command == "report":
+        from pipelines.report.command import run_report
+
+        return run_report(args.kommun, args.county, args.year, args.out, args.mart, pdf=not args.no_pdf)
     return 2
 
 
