@@ -8,7 +8,7 @@ from pathlib import Path
 from dagster import AssetExecutionContext, Config, MaterializeResult, asset
 
 from pipelines.config import PROJECT_ROOT
-from pipelines.partitions import single_run, years_of, yearly_partitions
+from pipelines.partitions import single_run, yearly_partitions, years_of
 from pipelines.resources import WarehouseResource
 
 

@@ -274,7 +274,7 @@ def county_report(data: ReportData, county_code: str) -> CountyReport:
                 for _, m in members.iterrows()]
         first = members["municipality_id"].iloc[0]
 
-        def reference(kind: str, kpi: dict) -> Cell:
+        def reference(kind: str, kpi: dict, first: str = first) -> Cell:
             row = data.row(kpi["kpi_id"], first, year)
             if row is None:
                 return Cell("∅", "grey")

@@ -44,7 +44,7 @@ def _build(tmp, name: str, order_seed: int):
     _insert_json(con, "kolada__municipality",
                  [{"id": k, "title": v, "type": "K"} for k, v in KOMMUNER.items()]
                  + [{"id": "0000", "title": "Riket", "type": "L"}, {"id": "0001", "title": "Region Stockholm", "type": "L"}])
-    member = lambda *ids: [{"member_id": i, "member_title": KOMMUNER[i]} for i in ids]  # noqa: E731
+    member = lambda *ids: [{"member_id": i, "member_title": KOMMUNER[i]} for i in ids]
     _insert_json(con, "kolada__municipality_groups", [
         {"id": "G1", "title": "Liknande kommuner, övergripande, Upplands Väsby, 2025", "members": member("0114", "0115")},
         {"id": "G2", "title": "Liknande kommuner äldreomsorg, Upplands Väsby, 2024",

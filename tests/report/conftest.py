@@ -43,19 +43,19 @@ def _result_rows():
         if kommun == "0114":
             value, colour = VALUES[(kpi, kommun, period, gender)]
         else:
-            base = VALUES.get(("%s" % kpi, "0114", period, gender), (None, "grey"))[0]
+            base = VALUES.get((kpi, "0114", period, gender), (None, "grey"))[0]
             value = None if base is None and kpi != "U23401" else (base or 50.0) + OTHERS[kommun]
             colour = "yellow" if value is not None else "grey"
         previous = VALUES.get((kpi, kommun, period - 1, gender), (None,))[0] if kommun == "0114" else None
-        rows.append(dict(
-            kpi_id=kpi, municipality_id=kommun, year=period, kkik_year=period + offsets[kpi], gender=gender,
-            value=value, colour=colour, is_in_kkik_set=True, national_rank=1 if value is not None else None,
-            n_ranked=5, national_min=10.0, national_median=50.0, national_max=99.0, riket_value=66.0,
-            county_mean=48.5, similar_group_mean=47.25 if kommun == "0114" else None, similar_group_n=4,
-            previous_value=previous, change_from_previous_year=(value - previous) if value is not None
-            and previous is not None else None, is_synthetic=(kpi == "N11008" and period == 2021),
-            status=None,
-        ))
+        rows.append({
+            "kpi_id": kpi, "municipality_id": kommun, "year": period, "kkik_year": period + offsets[kpi], "gender": gender,
+            "value": value, "colour": colour, "is_in_kkik_set": True, "national_rank": 1 if value is not None else None,
+            "n_ranked": 5, "national_min": 10.0, "national_median": 50.0, "national_max": 99.0, "riket_value": 66.0,
+            "county_mean": 48.5, "similar_group_mean": 47.25 if kommun == "0114" else None, "similar_group_n": 4,
+            "previous_value": previous, "change_from_previous_year": (value - previous) if value is not None
+            and previous is not None else None, "is_synthetic": (kpi == "N11008" and period == 2021),
+            "status": None,
+        })
     return rows
 
 
