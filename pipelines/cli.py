@@ -127,13 +127,36 @@ def cmd_accept(args) -> int:
                                              municipality=args.municipality, year=args.year, path=args.file)
 
 
+def add_report(commands) -> None:
+    report = commands.add_parser(
+        "report",
+        help="the KKiK report (HTML and PDF) of a kommun, a county network or every kommun, from the published mart",
+    )
+    which = report.add_mutually_exclusive_group(required=True)
+    which.add_argument("--kommun", help="a kommun code, e.g. 1441 → kkik_1441_YYYY.html/.pdf")
+    which.add_argument("--county", help="a county code, e.g. 23: its kommuner side by side → kkik_lan_23_YYYY.*")
+    which.add_argument("--all", action="store_true", help="every kommun (with a progress bar)")
+    report.add_argument("--year", type=int, help="the KKiK report year (default: the newest published year)")
+    report.add_argument("--out", type=Path, default=Path("reports"), help="the folder to write to (default reports/)")
+    report.add_argument("--mart", type=Path,
+                        help="the published DuckDB file (default data/published/mart.duckdb, else the warehouse)")
+    report.add_argument("--no-pdf", action="store_true", help="write HTML only")
+    report.set_defaults(run=cmd_report)
+
+
+def cmd_report(args) -> int:
+    from pipelines.report.command import run_report
+
+    return run_report(args.kommun, args.county, args.year, args.out, args.mart, pdf=not args.no_pdf)
+
+
 # -- the command ----------------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kkik", description="The KKiK pipeline: yearly load and data-error watch.")
     commands = parser.add_subparsers(dest="command", required=True)
-    for add in (add_load, add_watch, add_accept):
+    for add in (add_load, add_watch, add_accept, add_report):
         add(commands)
     return parser
 

@@ -10,13 +10,14 @@ from pipelines.assets.dbt import kkik_dbt_models
 from pipelines.assets.inbox import inbox_sensor, raw_inbox
 from pipelines.assets.quality import kkik_flag, published_mart, rule_group_checks
 from pipelines.assets.kolada import raw_kolada
+from pipelines.assets.report import kkik_reports
 from pipelines.dbt_project import kkik_dbt_project
 from pipelines.jobs import inbox_load, kkik_yearly_load, yearly_load_schedule
 from pipelines.resources import resources_from_env
 
 defs = Definitions(
     assets=[raw_kolada, raw_scb, raw_skolverket_school_results, raw_inbox, kkik_dbt_models,
-            kkik_flag, published_mart],
+            kkik_flag, published_mart, kkik_reports],
     asset_checks=[rule_group_checks],
     jobs=[kkik_yearly_load, inbox_load],
     schedules=[yearly_load_schedule],

@@ -3,13 +3,22 @@
 -- year it was released". Kolada says when the period `publ_period` is published (`publication_date`):
 -- released the year after its period -> offset 1, in the same year -> 0. The offset is clamped to 0..1
 -- (Kolada's next publication can lie two years after an old period while a new one is pending) and the
--- catalogue's `kkik_year_offset` overrides it where staff know better.
+-- catalogue's `kkik_year_offset` overrides it where staff know better. Without publication metadata (the
+-- figure is not in Kolada's catalogue, or Kolada gives no `publ_period`) the offset is 1: the usual case of a
+-- figure released the year after its period. (`greatest` ignores NULLs in DuckDB, so the derivation must
+-- be NULL explicitly when either field is missing, or the fallback never applies.)
+-- Similar kommuner: the Kolada group kind of the figure's area (`similar_group_kinds` seed: a row for the
+-- figure itself wins over the row for its Kolada operating area; neither: the overall group).
 with catalogue as (
     select * from {{ ref('kkik_catalogue') }}
 ),
 
 kolada_kpis as (
     select * from {{ ref('int_kolada_kpis_latest') }}
+),
+
+group_kinds as (
+    select * from {{ ref('similar_group_kinds') }}
 ),
 
 joined as (
@@ -33,14 +42,23 @@ joined as (
         catalogue.last_kkik_year,
         cast(coalesce(
             catalogue.kkik_year_offset,
-            least(greatest(year(kolada_kpis.publication_date) - kolada_kpis.publ_period, 0), 1),
+            case
+                when kolada_kpis.publication_date is not null and kolada_kpis.publ_period is not null
+                    then least(greatest(year(kolada_kpis.publication_date) - kolada_kpis.publ_period, 0), 1)
+            end,
             1
         ) as integer) as kkik_year_offset,
         catalogue.kkik_year_offset is not null as is_kkik_year_offset_overridden,
+        coalesce(kpi_group_kinds.similar_group_kind, area_group_kinds.similar_group_kind, 'övergripande')
+            as similar_group_kind,
         kolada_kpis.kpi_id is not null as is_in_kolada_catalogue,
         catalogue.evidence
     from catalogue
     left join kolada_kpis on catalogue.kpi_id = kolada_kpis.kpi_id
+    left join group_kinds as kpi_group_kinds on catalogue.kpi_id = kpi_group_kinds.kpi_id
+    left join group_kinds as area_group_kinds
+        on kolada_kpis.operating_area = area_group_kinds.operating_area
+        and area_group_kinds.kpi_id is null
 )
 
 select * from joined

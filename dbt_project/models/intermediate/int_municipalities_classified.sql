@@ -2,7 +2,8 @@
 -- County: the first two digits of a kommun code; Kolada's region for county NN is 00NN.
 -- SKR group: the nine "kommungruppsindelning" groups among Kolada's municipality groups (each kommun is
 -- in exactly one). Comparison group: Kolada's "Liknande kommuner, övergripande, <kommun>, <year>",
--- the newest year when there are several.
+-- the newest year when there are several (int_similar_kommun_groups parses the titles; a figure is
+-- compared with its own area's group, see kkik_result).
 with municipalities as (
     select * from {{ ref('stg_kolada__municipalities') }}
     where is_latest_load
@@ -27,29 +28,12 @@ skr_groups as (
     qualify row_number() over (partition by municipality_id order by group_id) = 1
 ),
 
-similar_group_titles as (
-    select distinct
-        group_id,
-        group_title,
-        regexp_extract(group_title, '^Liknande kommuner, övergripande, (.+), (\d{4})$', 1) as owner_name,
-        try_cast(regexp_extract(group_title, '^Liknande kommuner, övergripande, (.+), (\d{4})$', 2) as integer)
-            as group_year
-    from group_members
-    where group_title like 'Liknande kommuner, övergripande, %'
-),
-
+-- the overall group of the newest year; the group of a figure's own area is chosen in kkik_result
 similar_groups as (
-    select
-        municipalities.municipality_id,
-        similar_group_titles.group_id as similar_group_id,
-        similar_group_titles.group_title as similar_group
-    from similar_group_titles
-    inner join municipalities
-        on similar_group_titles.owner_name = municipalities.municipality_name
-        and municipalities.municipality_type = 'K'
-    qualify row_number() over (
-        partition by municipalities.municipality_id order by similar_group_titles.group_year desc
-    ) = 1
+    select municipality_id, similar_group_id, similar_group
+    from {{ ref('int_similar_kommun_groups') }}
+    where similar_group_kind = 'övergripande'
+    qualify row_number() over (partition by municipality_id order by group_year desc) = 1
 ),
 
 regions as (

@@ -21,7 +21,8 @@ final as (
         last_kkik_year,
         kkik_year_offset,
         is_in_kolada_catalogue,
-        evidence
+        evidence,
+        similar_group_kind
     from kkik_kpis
 )
 

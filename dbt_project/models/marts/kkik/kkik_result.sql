@@ -1,11 +1,17 @@
 -- One row per KKiK key figure × kommun × year × gender: the value, its colour against all kommuner,
 -- and what the report shows beside it. The rules (ties, no direction, missing) are in the YAML docs.
+-- Rows: every figure-year-gender with a kommun value, and every figure-year-gender the KKiK set expects
+-- in the loaded years even when no kommun has a value (grey rows, so a report shows the gap).
+-- Every mean is an ordered aggregate (`avg(value order by municipality_id)`): a float sum in no fixed order
+-- differs in the last bits between two builds of the same data.
 with kpi_values as (
     select * from {{ ref('fct_kpi_value') }}
 ),
 
 kpis as (
-    select kpi_id, direction, first_kkik_year, last_kkik_year, kkik_year_offset from {{ ref('dim_kpi') }}
+    select kpi_id, direction, first_kkik_year, last_kkik_year, kkik_year_offset, is_divided_by_gender,
+        similar_group_kind
+    from {{ ref('dim_kpi') }}
 ),
 
 kommuner as (
@@ -18,6 +24,11 @@ similar_group_members as (
     select group_id, municipality_id
     from {{ ref('stg_kolada__municipality_group_members') }}
     where is_latest_load
+),
+
+similar_groups as (
+    select municipality_id, similar_group_kind, group_year, similar_group_id
+    from {{ ref('int_similar_kommun_groups') }}
 ),
 
 kommun_values as (
@@ -33,21 +44,74 @@ reported_cells as (
     where value is not null
 ),
 
+loaded_years as (
+    select distinct year from kpi_values
+),
+
+-- the genders a figure is published for: T, and K and M where Kolada divides it or a source sent them
+kpi_genders as (
+    select kpi_id, 'T' as gender from kpis
+    union
+    select kpis.kpi_id, genders.gender
+    from kpis
+    cross join (values ('K'), ('M')) as genders (gender)
+    where kpis.is_divided_by_gender
+    union
+    select distinct kpi_id, gender from kpi_values
+),
+
+-- what the KKiK set expects in the loaded years, with a value or not
+expected_cells as (
+    select kpis.kpi_id, loaded_years.year, kpi_genders.gender
+    from kpis
+    cross join loaded_years
+    inner join kpi_genders on kpis.kpi_id = kpi_genders.kpi_id
+    where loaded_years.year + kpis.kkik_year_offset
+        between kpis.first_kkik_year and coalesce(kpis.last_kkik_year, 9999)
+),
+
+shown_cells as (
+    select kpi_id, year, gender from reported_cells
+    union
+    select kpi_id, year, gender from expected_cells
+),
+
 scaffold as (
     select
-        reported_cells.kpi_id,
+        shown_cells.kpi_id,
         kommuner.municipality_id,
-        reported_cells.year,
-        reported_cells.gender,
-        kommuner.county_code,
-        kommuner.similar_group_id
-    from reported_cells
+        shown_cells.year,
+        shown_cells.gender,
+        kommuner.county_code
+    from shown_cells
     cross join kommuner
+),
+
+-- the kommun's group of similar kommuner for the figure's area (dim_kpi.similar_group_kind): Kolada's group
+-- of the value's year where there is one, else its newest; the overall group where Kolada has none of the kind
+kpi_similar_groups as (
+    select
+        kpi_years.kpi_id,
+        similar_groups.municipality_id,
+        kpi_years.year,
+        similar_groups.similar_group_id
+    from (select distinct kpi_id, year from shown_cells) as kpi_years
+    inner join kpis on kpi_years.kpi_id = kpis.kpi_id
+    inner join similar_groups
+        on similar_groups.similar_group_kind in (kpis.similar_group_kind, 'övergripande')
+    qualify row_number() over (
+        partition by kpi_years.kpi_id, similar_groups.municipality_id, kpi_years.year
+        order by
+            similar_groups.similar_group_kind = kpis.similar_group_kind desc,
+            similar_groups.group_year = kpi_years.year desc,
+            similar_groups.group_year desc
+    ) = 1
 ),
 
 with_values as (
     select
         scaffold.*,
+        kpi_similar_groups.similar_group_id,
         kommun_values.value,
         kommun_values.status,
         coalesce(kommun_values.is_synthetic, false) as is_synthetic,
@@ -57,6 +121,10 @@ with_values as (
             between kpis.first_kkik_year and coalesce(kpis.last_kkik_year, 9999) as is_in_kkik_set
     from scaffold
     inner join kpis on scaffold.kpi_id = kpis.kpi_id
+    left join kpi_similar_groups
+        on scaffold.kpi_id = kpi_similar_groups.kpi_id
+        and scaffold.municipality_id = kpi_similar_groups.municipality_id
+        and scaffold.year = kpi_similar_groups.year
     left join kommun_values
         on scaffold.kpi_id = kommun_values.kpi_id
         and scaffold.municipality_id = kommun_values.municipality_id
@@ -97,7 +165,7 @@ riket as (
 
 county as (
     select kommun_values.kpi_id, kommun_values.year, kommun_values.gender, kommuner.county_code,
-        avg(kommun_values.value) as county_mean
+        avg(kommun_values.value order by kommun_values.municipality_id) as county_mean
     from kommun_values
     inner join kommuner on kommun_values.municipality_id = kommuner.municipality_id
     group by all
@@ -109,7 +177,7 @@ similar_means as (
         ranked.municipality_id,
         ranked.year,
         ranked.gender,
-        avg(peer_values.value) as similar_group_mean,
+        avg(peer_values.value order by peer_values.municipality_id) as similar_group_mean,
         count(peer_values.value) as similar_group_n
     from ranked
     inner join similar_group_members on ranked.similar_group_id = similar_group_members.group_id

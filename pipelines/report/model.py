@@ -1,0 +1,300 @@
+"""What a report page shows, built from the published mart's rows (no statistics of its own).
+
+Colours, ranks, the national median, the similar kommuner's and the county's means and the change from
+the previous year are the mart's (`kkik_result`); this module only picks them per kommun and year and
+words them. `text` writes the national analysis, `chart` the small SVG.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from pipelines.report.chart import sparkline
+from pipelines.report.source import MartFrames, ReportDataError
+from pipelines.report.text import UNIT_SUFFIX, YearStats, national_text, number, year_stats
+
+AREAS = ("Barn och unga", "Stöd och omsorg", "Samhälle och miljö")
+AREA_INTRO = {
+    "Barn och unga": "Förskola, grundskola och gymnasieskola: resultat, upplevd kvalitet och resurser.",
+    "Stöd och omsorg": "Äldreomsorg, individ- och familjeomsorg och stöd till personer med funktionsnedsättning.",
+    "Samhälle och miljö": "Kommunen som samhällsutvecklare: arbete, miljö, delaktighet och service.",
+}
+GENDER_LABEL = {"K": "Kvinnor", "M": "Män"}
+DIRECTION_LABEL = {"higher": "högt värde är bra", "lower": "lågt värde är bra", "none": "ingen färg: varken högt eller lågt är bättre"}
+SOURCE_LABEL = {
+    "kolada": "Kolada", "insikt": "SKR:s Insikt (inlämnad fil)", "servicematningen": "Servicemätningen (inlämnad fil)",
+    "brukarundersokning_ifo": "Brukarundersökning IFO (inlämnad fil)",
+    "brukarundersokning_funktionshinder": "Brukarundersökning funktionshinder (inlämnad fil)",
+    "egen_rapportering": "kommunens egen rapportering (inlämnad fil)",
+}
+NOTE_MISSING = "– Värde saknas: kommunen har inte rapporterat eller uppgiften publicerades inte."
+NOTE_NO_NATIONAL = "∅ Ingen kommun har värde för året: det finns ingen nationell statistik för det året."
+NOTE_SYNTHETIC = ("* Genererat värde i den medföljande testdatabasen (syntetiskt), inte publicerat av någon: "
+                  "ersätts av verkliga värden vid en riktig inläsning.")
+
+
+@dataclass
+class Cell:
+    text: str
+    colour: str
+    mark: str = ""
+    title: str = ""
+
+
+@dataclass
+class FigureRow:
+    kpi_id: str
+    title: str
+    unit: str
+    category: str
+    direction: str
+    cells: list[Cell]
+    gender_rows: list[tuple[str, list[Cell]]]
+    trend: tuple[str, str, str]
+    similar: str
+    similar_label: str
+    county: str
+    riket: str
+    chart: str
+    source: str
+    text: str
+
+
+@dataclass
+class AreaSection:
+    name: str
+    intro: str
+    figures: list[FigureRow] = field(default_factory=list)
+
+
+@dataclass
+class KommunReport:
+    municipality_id: str
+    name: str
+    county_name: str
+    year: int
+    years: list[int]
+    areas: list[AreaSection]
+    notes: list[str]
+    n_figures: int
+
+
+@dataclass
+class CountyColumn:
+    number: int
+    kpi_id: str
+    title: str
+    unit: str
+    direction: str
+
+
+@dataclass
+class CountyArea:
+    name: str
+    columns: list[CountyColumn]
+    rows: list[tuple[str, list[Cell]]]
+    reference_rows: list[tuple[str, list[Cell]]]
+
+
+@dataclass
+class CountyReport:
+    county_code: str
+    county_name: str
+    year: int
+    kommuner: list[str]
+    areas: list[CountyArea]
+    notes: list[str]
+
+
+def _present(value) -> bool:
+    return value is not None and not pd.isna(value)
+
+
+class ReportData:
+    """The mart's rows indexed for reports of one KKiK year; the national numbers computed once."""
+
+    def __init__(self, frames: MartFrames):
+        self.frames = frames
+        self.kpis = frames.kpis.set_index("kpi_id", drop=False)
+        self.municipalities = frames.municipalities.set_index("municipality_id", drop=False)
+        results = frames.results
+        self.rows = {key: row for key, row in zip(
+            zip(results["kpi_id"], results["municipality_id"], results["kkik_year"], results["gender"]),
+            results.to_dict("records"),
+        )}
+        totals = results[results["gender"] == "T"]
+        self.national: dict[str, list[YearStats]] = {}
+        self.has_values: dict[tuple[str, int], bool] = {}
+        for kpi_id, kpi in self.kpis.iterrows():
+            rows = totals[totals["kpi_id"] == kpi_id]
+            stats = [year_stats(rows[rows["kkik_year"] == y], y, kpi["direction"]) for y in frames.years]
+            self.national[kpi_id] = stats
+            for stat in stats:
+                self.has_values[(kpi_id, stat.kkik_year)] = stat.n > 0
+        self.national_text = {kpi_id: national_text(self.national[kpi_id], kpi["direction"], kpi["unit"])
+                              for kpi_id, kpi in self.kpis.iterrows()}
+
+    def kommun(self, municipality_id: str) -> dict:
+        if municipality_id not in self.municipalities.index or not self.municipalities.loc[municipality_id, "is_kommun"]:
+            raise ReportDataError(f"{municipality_id!r} is not a kommun code in the published mart "
+                                  "(four digits, e.g. 1441)")
+        return self.municipalities.loc[municipality_id].to_dict()
+
+    def row(self, kpi_id: str, municipality_id: str, kkik_year: int, gender: str = "T") -> dict | None:
+        return self.rows.get((kpi_id, municipality_id, kkik_year, gender))
+
+
+class Notes:
+    """Footnotes in the order they are first needed."""
+
+    def __init__(self):
+        self.items: list[str] = []
+
+    def use(self, note: str) -> None:
+        if note not in self.items:
+            self.items.append(note)
+
+
+def _cell(data: ReportData, notes: Notes, kpi: dict, municipality_id: str, kkik_year: int, gender: str) -> Cell:
+    row = data.row(kpi["kpi_id"], municipality_id, kkik_year, gender)
+    if row is None or not _present(row["value"]):
+        if not data.has_values.get((kpi["kpi_id"], kkik_year), False):
+            notes.use(NOTE_NO_NATIONAL)
+            return Cell("∅", "grey", title=f"Ingen nationell statistik för KKiK {kkik_year}")
+        notes.use(NOTE_MISSING)
+        return Cell("–", "grey", title="Värde saknas")
+    mark = ""
+    if row["is_synthetic"]:
+        notes.use(NOTE_SYNTHETIC)
+        mark = "*"
+    rank = (f"plats {int(row['national_rank'])} av {int(row['n_ranked'])}"
+            if _present(row["national_rank"]) and kpi["direction"] != "none" else "")
+    return Cell(number(row["value"], kpi["unit"]), row["colour"], mark,
+                title=f"KKiK {kkik_year} (period {int(row['year'])}) {rank}".strip())
+
+
+def _trend(data: ReportData, kpi: dict, municipality_id: str) -> tuple[str, str, str]:
+    """▲ better / ▼ worse / ► unchanged against the previous year, for the newest column with a value."""
+    for kkik_year in reversed(data.frames.years):
+        row = data.row(kpi["kpi_id"], municipality_id, kkik_year)
+        if row is not None and _present(row["value"]):
+            change = row["change_from_previous_year"]
+            if not _present(change):
+                return ("", "", "ingen jämförelse med föregående år")
+            if change == 0 or number(row["value"], kpi["unit"]) == number(row["previous_value"], kpi["unit"]):
+                return ("►", "flat", f"oförändrat {kkik_year}")
+            if kpi["direction"] == "none":
+                return ("▲" if change > 0 else "▼", "neutral", f"{'ökat' if change > 0 else 'minskat'} {kkik_year}")
+            better = change > 0 if kpi["direction"] == "higher" else change < 0
+            return ("▲" if better else "▼", "up" if better else "down",
+                    f"{'förbättrat' if better else 'försämrat'} {kkik_year}")
+    return ("", "", "")
+
+
+def _source(data: ReportData, kpi: dict, municipality_id: str) -> str:
+    """Who produces the figure and where this kommun's values were read from."""
+    names = []
+    for kkik_year in data.frames.years:
+        row = data.row(kpi["kpi_id"], municipality_id, kkik_year)
+        if row is not None and _present(row.get("source")):
+            label = SOURCE_LABEL.get(row["source"], row["source"])
+            if label not in names:
+                names.append(label)
+    agency = kpi["source_agency"] if _present(kpi["source_agency"]) else ""
+    via = ", ".join(names) if names else "Kolada"
+    return f"{agency} via {via}" if agency else via
+
+
+def kommun_report(data: ReportData, municipality_id: str) -> KommunReport:
+    """The kommun's report of the data's KKiK year."""
+    kommun = data.kommun(municipality_id)
+    notes = Notes()
+    years = data.frames.years
+    year = data.frames.year
+    areas = []
+    for area in AREAS:
+        section = AreaSection(area, AREA_INTRO[area])
+        for _, kpi in data.kpis[data.kpis["area"] == area].iterrows():
+            kpi = kpi.to_dict()
+            cells = [_cell(data, notes, kpi, municipality_id, y, "T") for y in years]
+            gender_rows = []
+            if kpi["is_divided_by_gender"] or any(
+                    data.row(kpi["kpi_id"], municipality_id, y, "K") for y in years):
+                gender_rows = [(GENDER_LABEL[g], [_cell(data, notes, kpi, municipality_id, y, g) for y in years])
+                               for g in ("K", "M")]
+            latest = data.row(kpi["kpi_id"], municipality_id, year) or {}
+            own = [(data.row(kpi["kpi_id"], municipality_id, y) or {}).get("value") for y in years]
+            colours = [(data.row(kpi["kpi_id"], municipality_id, y) or {}).get("colour", "grey") for y in years]
+            medians = [stat.median for stat in data.national[kpi["kpi_id"]]]
+            similar = [(data.row(kpi["kpi_id"], municipality_id, y) or {}).get("similar_group_mean") for y in years]
+            section.figures.append(FigureRow(
+                kpi_id=kpi["kpi_id"],
+                title=kpi["title"],
+                unit=UNIT_SUFFIX.get(kpi["unit"], "").strip() or kpi["unit"],
+                category=kpi["category"] or "",
+                direction=kpi["direction"],
+                cells=cells,
+                gender_rows=gender_rows,
+                trend=_trend(data, kpi, municipality_id),
+                similar=number(latest.get("similar_group_mean"), kpi["unit"]),
+                similar_label=f"Liknande kommuner {kpi['similar_group_kind']}"
+                              + (f", {int(latest['similar_group_n'])} kommuner"
+                                 if _present(latest.get("similar_group_n")) else ""),
+                county=number(latest.get("county_mean"), kpi["unit"]),
+                riket=number(latest.get("riket_value"), kpi["unit"]),
+                chart=sparkline(years, own, colours, medians, similar,
+                                f"{kommun['municipality_name']}: {kpi['title']}"),
+                source=_source(data, kpi, municipality_id),
+                text=data.national_text[kpi["kpi_id"]],
+            ))
+        areas.append(section)
+    return KommunReport(municipality_id=municipality_id, name=kommun["municipality_name"],
+                        county_name=kommun["county_region_name"] or "", year=year, years=years, areas=areas,
+                        notes=notes.items, n_figures=len(data.kpis))
+
+
+def county_report(data: ReportData, county_code: str) -> CountyReport:
+    """The county network's compilation: its kommuner side by side with Riket's best, worst and median."""
+    municipalities = data.municipalities
+    members = municipalities[(municipalities["is_kommun"]) & (municipalities["county_code"] == county_code)]
+    if members.empty:
+        raise ReportDataError(f"{county_code!r} is not a county code with kommuner in the published mart "
+                              "(two digits, e.g. 23)")
+    members = members.sort_values("municipality_name")
+    notes = Notes()
+    year = data.frames.year
+    areas = []
+    for area in AREAS:
+        kpis = [kpi.to_dict() for _, kpi in data.kpis[data.kpis["area"] == area].iterrows()]
+        columns = [CountyColumn(i + 1, k["kpi_id"], k["title"], UNIT_SUFFIX.get(k["unit"], "").strip() or k["unit"],
+                                k["direction"]) for i, k in enumerate(kpis)]
+        rows = [(m["municipality_name"], [_cell(data, notes, k, m["municipality_id"], year, "T") for k in kpis])
+                for _, m in members.iterrows()]
+        first = members["municipality_id"].iloc[0]
+
+        def reference(kind: str, kpi: dict, first: str = first) -> Cell:
+            row = data.row(kpi["kpi_id"], first, year)
+            if row is None:
+                return Cell("∅", "grey")
+            low, high = row["national_min"], row["national_max"]
+            value = {
+                "best": low if kpi["direction"] == "lower" else high,
+                "worst": high if kpi["direction"] == "lower" else low,
+                "median": row["national_median"],
+                "riket": row["riket_value"],
+                "county": row["county_mean"],
+            }[kind]
+            return Cell(number(value, kpi["unit"]), "ref")
+
+        reference_rows = [
+            ("Bästa kommun i riket (högst värde om ingen riktning)", [reference("best", k) for k in kpis]),
+            ("Sämsta kommun i riket (lägst värde om ingen riktning)", [reference("worst", k) for k in kpis]),
+            ("Median, alla kommuner", [reference("median", k) for k in kpis]),
+            ("Riket (eget värde)", [reference("riket", k) for k in kpis]),
+            ("Kommunerna i länet, ovägt medel", [reference("county", k) for k in kpis]),
+        ]
+        areas.append(CountyArea(area, columns, rows, reference_rows))
+    return CountyReport(county_code=county_code, county_name=members["county_region_name"].iloc[0] or county_code,
+                        year=year, kommuner=list(members["municipality_name"]), areas=areas, notes=notes.items)

@@ -1,0 +1,134 @@
+"""Reading the published KKiK mart: the only data a report may show.
+
+A report is for readers, so it reads what was published, never the audit schema the loads write. The
+readers' copy is `data/published/mart.duckdb` (schema `kkik`); before the first publication to that file
+the warehouse's own `kkik` schema (opened read-only) is the published mart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from pipelines.config import Settings
+
+PUBLISHED_SCHEMA = "kkik"
+#: A report year is "published" when at least this share of the figures in the KKiK set have a kommun value.
+COMPLETE_YEAR_SHARE = 0.5
+REPORT_YEARS = 4
+
+
+class ReportDataError(RuntimeError):
+    """The published mart cannot make the asked-for report (no such file, kommun, county or year)."""
+
+
+def published_path(path: Path | None = None, warehouse: Path | None = None) -> Path:
+    """The DuckDB file to read: ``path`` if given, else the readers' copy beside the warehouse
+    (``<warehouse folder>/published/mart.duckdb``) if it exists, else the warehouse itself."""
+    if path is not None:
+        if not Path(path).exists():
+            raise ReportDataError(f"{path}: no such DuckDB file (the published mart)")
+        return Path(path)
+    warehouse = Path(warehouse) if warehouse is not None else Settings.from_env().duckdb_path
+    readers_copy = warehouse.parent / "published" / "mart.duckdb"
+    if readers_copy.exists():
+        return readers_copy
+    if not warehouse.exists():
+        raise ReportDataError(f"{warehouse}: no warehouse yet; run `kkik load` first")
+    return warehouse
+
+
+@dataclass(frozen=True)
+class MartFrames:
+    """What every report of one KKiK year needs, read once (``kkik report --all`` renders 290 from it)."""
+
+    year: int
+    years: list[int]
+    kpis: pd.DataFrame
+    municipalities: pd.DataFrame
+    results: pd.DataFrame
+    path: Path
+
+
+def _query(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pd.DataFrame:
+    return con.execute(sql, params or []).df()
+
+
+def default_report_year(con: duckdb.DuckDBPyConnection) -> int:
+    """The newest KKiK year in which at least half of the set's figures have a kommun value.
+
+    The newest ``kkik_year`` in the mart is usually partial: figures released the year after their period
+    (costs) already sit in next year's column while that year's surveys are not out yet.
+    """
+    rows = con.execute(f"""
+        with years as (
+            select distinct kkik_year from {PUBLISHED_SCHEMA}.kkik_result
+        ),
+
+        in_set as (
+            select years.kkik_year, count(*) as n_figures
+            from years
+            inner join {PUBLISHED_SCHEMA}.dim_kpi as kpis
+                on years.kkik_year between kpis.first_kkik_year and coalesce(kpis.last_kkik_year, 9999)
+            group by years.kkik_year
+        ),
+
+        with_values as (
+            select kkik_year, count(distinct kpi_id) as n_figures
+            from {PUBLISHED_SCHEMA}.kkik_result
+            where is_in_kkik_set and value is not null
+            group by kkik_year
+        )
+
+        select max(in_set.kkik_year)
+        from in_set
+        inner join with_values on in_set.kkik_year = with_values.kkik_year
+        where with_values.n_figures >= ? * in_set.n_figures
+    """, [COMPLETE_YEAR_SHARE]).fetchall()
+    if not rows or rows[0][0] is None:
+        raise ReportDataError("the published mart has no KKiK year with values (kkik.kkik_result is empty)")
+    return int(rows[0][0])
+
+
+def read_mart(path: Path | None = None, year: int | None = None, warehouse: Path | None = None) -> MartFrames:
+    """Read the published mart for the report of KKiK ``year`` (default: the newest published year)."""
+    path = published_path(path, warehouse)
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = {row[0] for row in con.execute(
+            "select table_name from information_schema.tables where table_schema = ?", [PUBLISHED_SCHEMA]
+        ).fetchall()}
+        missing = {"dim_kpi", "dim_municipality", "kkik_result", "fct_kpi_value"} - tables
+        if missing:
+            raise ReportDataError(f"{path}: schema {PUBLISHED_SCHEMA} lacks {', '.join(sorted(missing))}; "
+                                  "has the mart been published?")
+        year = year or default_report_year(con)
+        years = list(range(year - REPORT_YEARS + 1, year + 1))
+        kpis = _query(con, f"""
+            select kpi_id, title, area, category, direction, unit, source_agency, collection_method,
+                is_divided_by_gender, first_kkik_year, last_kkik_year, kkik_year_offset, similar_group_kind
+            from {PUBLISHED_SCHEMA}.dim_kpi
+            where first_kkik_year <= ? and coalesce(last_kkik_year, 9999) >= ?
+            order by area, category, kpi_id
+        """, [year, year])
+        if kpis.empty:
+            raise ReportDataError(f"{path}: no key figure is in the KKiK set of {year}")
+        municipalities = _query(con, f"""
+            select municipality_id, municipality_name, county_code, county_region_name, is_kommun
+            from {PUBLISHED_SCHEMA}.dim_municipality
+        """)
+        results = _query(con, f"""
+            select result.kpi_id, result.municipality_id, result.year, result.kkik_year, result.gender,
+                result.value, result.colour, result.national_rank, result.n_ranked, result.national_min,
+                result.national_median, result.national_max, result.riket_value, result.county_mean,
+                result.similar_group_mean, result.similar_group_n, result.previous_value,
+                result.change_from_previous_year, result.is_synthetic, result.status, value_source.source
+            from {PUBLISHED_SCHEMA}.kkik_result as result
+            left join {PUBLISHED_SCHEMA}.fct_kpi_value as value_source
+                on result.kpi_id = value_source.kpi_id and result.municipality_id = value_source.municipality_id
+                and result.year = value_source.year and result.gender = value_source.gender
+            where result.is_in_kkik_set and result.kkik_year between ? and ?
+        """, [years[0], years[-1]])
+    return MartFrames(year=year, years=years, kpis=kpis, municipalities=municipalities, results=results, path=path)

@@ -1,0 +1,138 @@
+"""The KKiK report on a small hand-made published mart: the right cells in the right columns."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from html.parser import HTMLParser
+
+import pytest
+
+from pipelines.report import build
+from pipelines.report.source import ReportDataError
+from tests.report.conftest import KOMMUNER
+
+
+class Rows(HTMLParser):
+    """Table rows as lists of (class, text) cells."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows: list[list[tuple[str, str]]] = []
+        self._cell: list | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th") and self.rows:
+            self._cell = [dict(attrs).get("class", ""), ""]
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append((self._cell[0], self._cell[1].strip()))
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell[1] += data
+
+
+def table_rows(html: str) -> list[list[tuple[str, str]]]:
+    parser = Rows()
+    parser.feed(html)
+    return parser.rows
+
+
+def figure_row(rows, title_start: str):
+    index = next(i for i, row in enumerate(rows) if row and row[0][1].startswith(title_start))
+    return index, rows[index]
+
+
+@pytest.fixture(scope="module")
+def kommun_html(mart, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    data = build.load(mart, None)
+    files = build.write_kommun(data, "0114", out, pdf=False)
+    return data, files[0].read_text(encoding="utf-8")
+
+
+def test_report_year_and_columns(kommun_html):
+    data, html = kommun_html
+    assert data.frames.year == 2022 and data.frames.years == [2019, 2020, 2021, 2022]
+    header = next(row for row in table_rows(html) if row and row[0][1] == "Nyckeltal")
+    assert [text for _, text in header[1:5]] == ["KKiK 2019", "KKiK 2020", "KKiK 2021", "KKiK 2022"]
+
+
+def test_colours_missing_and_gender_split(kommun_html):
+    _, html = kommun_html
+    rows = table_rows(html)
+    index, row = figure_row(rows, "Väntetid särskilt boende")
+    cells = row[1:5]
+    assert [c.split()[-1] for c, _ in cells] == ["green", "yellow", "grey", "red"]
+    assert [t for _, t in cells] == ["40", "55", "–", "90"]  # 2021: the kommun has no value, others do
+    assert row[5][1] == ""  # no trend: the mart has no change from 2021, which has no value
+    assert row[6][1] == "47" and row[7][1] == "48" and row[8][1] == "66"  # similar, county, Riket (2022)
+    women, men = rows[index + 1], rows[index + 2]
+    assert women[0][1] == "Kvinnor" and women[4] == ("v red", "95")
+    assert men[0][1] == "Män" and men[4] == ("v yellow", "70")
+
+
+def test_trend_follows_the_direction(kommun_html):
+    _, html = kommun_html
+    _, row = figure_row(table_rows(html), "Kommunalt avfall")
+    assert row[5] == ("trend up", "▲")  # 45 → 60 %, higher is better
+    assert [t for _, t in row[1:5]] == ["30", "∅", "45", "60"]  # no kommun value at all in 2020
+
+
+def test_no_direction_and_report_year_offset(kommun_html):
+    _, html = kommun_html
+    _, row = figure_row(table_rows(html), "Kostnad förskola")
+    # offset 1: period 2018 sits in KKiK 2019, period 2021 in KKiK 2022; no kommun value for KKiK 2020/2021
+    assert [t for _, t in row[1:5]] == ["150\u00a0000", "∅", "∅", "161\u00a0234*"]
+    assert [c.split()[-1] for c, _ in row[1:5]] == ["white", "grey", "grey", "white"]
+    assert "Genererat värde" in html  # the synthetic footnote for the marked value
+    assert "Ingen kommun har värde för året" in html
+
+
+def test_reads_only_the_published_schema(kommun_html):
+    _, html = kommun_html
+    assert "1\u00a0040" not in html and "1040" not in html  # kkik_audit has 40 + 1000
+
+
+def test_national_text_comes_from_the_data(kommun_html):
+    _, html = kommun_html
+    assert "Medianen för kommunerna" in html
+    # the figure with a gap year describes its own numbers, not a fixed sentence per figure
+    assert "Hälften av kommunerna ligger mellan" in html
+
+
+def test_county_lists_every_kommun_of_the_county(mart, tmp_path):
+    data = build.load(mart, 2022)
+    html = build.write_county(data, "01", tmp_path, pdf=False)[0].read_text(encoding="utf-8")
+    names = [row[0][1] for row in table_rows(html) if row]
+    for (name, county, _) in KOMMUNER.values():
+        assert (name in names) == (county == "01"), name
+    for label in ("Bästa kommun i riket", "Sämsta kommun i riket", "Median, alla kommuner",
+                  "Kommunerna i länet, ovägt medel"):
+        assert any(n.startswith(label) for n in names)
+
+
+def test_bad_input_names_the_problem(mart, tmp_path):
+    data = build.load(mart, 2022)
+    with pytest.raises(ReportDataError, match="'9999' is not a kommun"):
+        build.write_kommun(data, "9999", tmp_path)
+    with pytest.raises(ReportDataError, match="'99' is not a county"):
+        build.write_county(data, "99", tmp_path)
+    with pytest.raises(ReportDataError, match="no such DuckDB file"):
+        build.load(tmp_path / "nothing.duckdb", None)
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) is not installed")
+def test_pdf_renders_with_few_pages(mart, tmp_path):
+    data = build.load(mart, 2022)
+    files = build.write_kommun(data, "0114", tmp_path)
+    pdf = files[1]
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    subprocess.run(["pdftoppm", "-r", "30", "-png", str(pdf), str(tmp_path / "page")], check=True)
+    pages = sorted(tmp_path.glob("page*.png"))
+    assert 1 <= len(pages) <= 3  # one page per area or fewer (three areas, three small tables)
