@@ -6,19 +6,20 @@ acceptances applied. GX validation results are kept as JSON per load under the q
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from pipelines.quality.acceptance import apply_acceptances, read_acceptances
+from pipelines.quality.flags import FLAG_COLUMNS
 from pipelines.quality.gx_suites import run_suite
 from pipelines.quality.mart_inputs import AUDIT_SCHEMA, WatchInputs, read_watch_inputs
 from pipelines.quality.rules import load_rules
-from pipelines.quality.flags import FLAG_COLUMNS
+from pipelines.quality.warehouse import WatchTables
 from pipelines.quality.watch import run_watch
 from pipelines.warehouse import connect, transaction
 
@@ -73,6 +74,7 @@ def watch_and_validate(
     results_dir: Path | None = None,
     accepted_flags_path: Path | None = None,
     today: date | None = None,
+    tables: WatchTables | None = None,
 ) -> tuple[pd.DataFrame, dict[str, dict]]:
     """The statistical rules and the GX suites on the same values, as one list with the reviewers'
     acceptances applied, highest impact first; also each suite's verdict. The yearly audit and
@@ -81,7 +83,7 @@ def watch_and_validate(
     flags = run_watch(
         values, kpis, municipalities, load_rules(), years=years, source_comparison=source_comparison,
         kpi_metadata_previous=kpi_metadata_previous, kpi_metadata_current=kpi_metadata_current, today=today,
-        similar_groups=similar_groups,
+        similar_groups=similar_groups, tables=tables,
     )
     value_frame = values.merge(kpis[["kpi_id", "unit"]], on="kpi_id", how="left")
     frames = [("fct_kpi_value", value_frame[value_frame["year"].isin(years)])]
@@ -122,11 +124,12 @@ def audit_mart(
         source_comparison=inputs.source_comparison, kpi_metadata_previous=inputs.kpi_metadata_previous,
         kpi_metadata_current=inputs.kpi_metadata_current, result_frame=result_frame,
         results_dir=quality_dir / load_id / "gx", accepted_flags_path=accepted_flags_path, today=today,
+        tables=inputs.tables,
     )
     flags.insert(0, "flag_rank", np.arange(1, len(flags) + 1))
     flags["rule_group"] = rule_group(flags["rule_id"])
     flags["load_id"] = load_id
-    flags["flagged_at"] = pd.Timestamp(datetime.now(timezone.utc))
+    flags["flagged_at"] = pd.Timestamp(datetime.now(UTC))
     _write_flags(duckdb_path, flags, years)
 
     errors = flags["severity"] == "error"

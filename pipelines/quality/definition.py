@@ -83,7 +83,8 @@ def source_mismatch(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     comp = ctx.source_comparison
     if comp is None or not len(comp):
         return make_hits(pd.DataFrame(columns=["kpi_id", "municipality_id", "year", "gender"]), [])
-    from pipelines.quality.context import MAD_SCALE, normalise_values
+    from pipelines.quality.context import normalise_values
+    from pipelines.quality.warehouse import robust_stats
 
     population = str(rule.param("population", "any"))
     if population != "any" and "same_population" in comp.columns:
@@ -100,11 +101,10 @@ def source_mismatch(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     mad_k = float(rule.param("mad_k", 0.0))
     with np.errstate(invalid="ignore"):
         if mad_k > 0:
-            frame = comp[["kpi_id", "year", "gender"]].assign(gap=gap)
-            grouped = frame.groupby(["kpi_id", "year", "gender"])["gap"]
-            centre = grouped.transform("median").to_numpy(dtype=float)
-            spread = (frame["gap"] - centre).abs().groupby([frame["kpi_id"], frame["year"], frame["gender"]]) \
-                .transform("median").to_numpy(dtype=float) * MAD_SCALE
+            keys = ["kpi_id", "year", "gender"]
+            frame = comp[keys].assign(gap=gap).reset_index(drop=True)
+            stats = frame[keys].merge(robust_stats(frame, keys, "gap"), on=keys, how="left")
+            centre, spread = stats["median"].to_numpy(dtype=float), stats["mad"].to_numpy(dtype=float)
             fires = (np.abs(gap - centre) > np.maximum(mad_k * spread, tol)) & np.isfinite(gap)
         else:
             one_missing = np.isnan(kolada) != np.isnan(agency)

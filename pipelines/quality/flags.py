@@ -9,11 +9,12 @@ Impact score (higher = look at it first)::
 
     impact_score = 10 * C + 3 * S + D
 
-* ``C`` = 1 if the flag would change the kommun's KKiK colour (see :mod:`pipelines.quality.colour`): the
-  colour is recomputed with the observed value replaced by the expected value (or, without one, the
-  midpoint of the expected interval, or its only finite bound) among the other kommuner with a value that
-  KPI, year and gender. A missing value with an expected value counts as a change (grey → a colour).
-  Riket, regions and figures with direction ``none`` have no colour, so ``C`` = 0.
+* ``C`` = 1 if the flag would change the kommun's KKiK colour: the colour (the mart's rule, dbt macro
+  ``kkik_colour``, via :func:`pipelines.quality.warehouse.colours`) is recomputed with the observed value
+  replaced by the expected value (or, without one, the midpoint of the expected interval, or its only
+  finite bound) among the other kommuner with a value that KPI, year and gender. A missing value with an
+  expected value counts as a change (grey → a colour). Riket, regions and figures with direction
+  ``none`` have no colour, so ``C`` = 0.
 * ``S`` = 1 for severity ``error`` (blocks publication), 0 for ``warning``.
 * ``D`` = ``min(3, log10(1 + d))`` with ``d`` the deviation in robust units: the distance from the observed
   value to the expected interval (or to the expected value) divided by the scaled MAD of that KPI, year
@@ -33,9 +34,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from pipelines.quality.colour import GREY, colour_among
 from pipelines.quality.context import KEY, WatchContext
 from pipelines.quality.rules import Rule
+from pipelines.quality.warehouse import colours
 
 FLAG_COLUMNS = [
     "kpi_id", "municipality_id", "year", "gender", "rule_id", "severity", "observed_value",
@@ -196,32 +197,24 @@ def _replacement(hits: pd.DataFrame) -> np.ndarray:
 def _colour_change(hits: pd.DataFrame, ctx: WatchContext) -> np.ndarray:
     """Would the kommun's colour differ with the replacement value instead of the observed one?
 
-    The colour of a value x among the other kommuner depends only on how many of them are strictly
-    better than x (see :func:`pipelines.quality.colour.colour_among`): a ``searchsorted`` in the sorted
-    goodness of all kommuner with a value, minus one if the kommun's own stored value is among the
-    strictly better.
+    Both colours come from the mart's colour rule among the other kommuner (:func:`colours`); a change
+    to grey (the replacement is unknown) does not count.
     """
-    out = np.zeros(len(hits), dtype=bool)
+    direction = hits["kpi_id"].map(lambda k: ctx.kpi_info.get(k, {}).get("direction")).to_numpy(dtype=object)
+    kommun = np.array([isinstance(m, str) and ctx.municipality_info.get(m, ("", False))[1]
+                       for m in hits["municipality_id"].tolist()], dtype=bool)
     replacement = _replacement(hits)
-    observed = hits["observed_value"].to_numpy(dtype=float)
-    own_values = None
-    groups = ctx.kommun_groups()
-    rows = zip(hits["kpi_id"].tolist(), hits["municipality_id"].tolist(), hits["year"].tolist(),
-               hits["gender"].tolist())
-    for i, (kpi_id, mid, year, gender) in enumerate(rows):
-        direction = ctx.kpi_info.get(kpi_id, {}).get("direction")
-        if direction not in ("higher", "lower") or not np.isfinite(replacement[i]) or year is None \
-                or pd.isna(year) or not ctx.municipality_info.get(mid, ("", False))[1]:
-            continue
-        values = groups.get((kpi_id, int(year), gender))
-        sign = 1.0 if direction == "higher" else -1.0
-        good_all = np.sort(sign * values) if values is not None else np.array([])
-        if own_values is None:
-            own_values = ctx.lookup(hits)
-        own = sign * own_values[i]
-        before = colour_among(observed[i], good_all, direction, exclude=own)
-        after = colour_among(replacement[i], good_all, direction, exclude=own)
-        out[i] = before != after and after != GREY
+    coloured = kommun & np.isin(direction, ["higher", "lower"]) & np.isfinite(replacement) \
+        & hits["year"].notna().to_numpy()
+    out = np.zeros(len(hits), dtype=bool)
+    if not coloured.any():
+        return out
+    sel = hits.loc[coloured, ["kpi_id", "municipality_id", "year", "gender"]].assign(direction=direction[coloured])
+    candidates = pd.concat([sel.assign(value=hits.loc[coloured, "observed_value"].to_numpy(dtype=float)),
+                            sel.assign(value=replacement[coloured])], ignore_index=True)
+    both = colours(candidates, ctx.kommun_values).to_numpy(dtype=object)
+    before, after = both[: len(sel)], both[len(sel):]
+    out[coloured] = (before != after) & (after != "grey")
     return out
 
 
