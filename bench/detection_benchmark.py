@@ -55,6 +55,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pipelines.quality import load_rules, run_watch
+from pipelines.quality.warehouse import colours as watch_colours
 
 ERROR_TYPES = [
     "x100", "div100", "share_0_1", "x10", "digit_swap", "copy_last_year", "km_swap", "t_inconsistent",
@@ -194,21 +195,11 @@ def inject(values: pd.DataFrame, evaluation: pd.DataFrame, kind: str, rate: floa
 
 # ---------------------------------------------------------------------------------------------- scoring
 def colours(values: pd.DataFrame, directions: dict) -> pd.Series:
-    """KKiK colour of every cell: the rule of :func:`pipelines.quality.kkik_colour`, vectorised.
-
-    Percentile = (number of kommuner strictly better) / n, ties sharing the best rank: green < 0.25,
-    red >= 0.75, white for direction none.
-    """
-    direction = values["kpi_id"].map(directions).fillna("none").to_numpy()
-    good = values["value"].to_numpy(dtype=float) * np.where(direction == "higher", 1.0, -1.0)
-    keys = [values["kpi_id"], values["year"], values["gender"]]
-    frame = pd.DataFrame({"good": good}, index=values.index)
-    better = frame.groupby(keys)["good"].rank(method="min", ascending=False).to_numpy() - 1
-    n = frame.groupby(keys)["good"].transform("count").to_numpy()
-    p = better / n
-    colour = np.where(p < 0.25, "green", np.where(p >= 0.75, "red", "yellow"))
-    colour = np.where(np.isin(direction, ["higher", "lower"]), colour, "white")
-    return pd.Series(colour, index=pd.MultiIndex.from_frame(values[KEY]))
+    """KKiK colour of every cell among the kommuner of its KPI, year and gender: the mart's rule (dbt macro
+    ``kkik_colour``) through :func:`pipelines.quality.warehouse.colours`, as the watch asks it."""
+    candidates = values[KEY + ["value"]].assign(direction=values["kpi_id"].map(directions).fillna("none"))
+    colour = watch_colours(candidates.reset_index(drop=True), values[KEY + ["value"]])
+    return pd.Series(colour.to_numpy(dtype=object), index=pd.MultiIndex.from_frame(values[KEY]))
 
 
 def colour_changed(dirty: pd.DataFrame, cells: pd.DataFrame) -> np.ndarray:

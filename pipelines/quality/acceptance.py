@@ -64,3 +64,9 @@ def _key_strings(flags: pd.DataFrame) -> list[tuple[str, ...]]:
         return str(value)
 
     return [tuple(text(row[c]) for c in FLAG_KEY) for _, row in flags[FLAG_KEY].iterrows()]
+
+
+def open_error_mask(flags: pd.DataFrame) -> pd.Series:
+    """The flags that block publication: errors no reviewer has accepted (the one definition)."""
+    accepted = flags["accepted"].astype(bool) if "accepted" in flags.columns else False
+    return (flags["severity"] == "error") & ~accepted

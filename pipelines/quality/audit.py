@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipelines.quality.acceptance import apply_acceptances, read_acceptances
+from pipelines.quality.acceptance import apply_acceptances, open_error_mask, read_acceptances
 from pipelines.quality.flags import FLAG_COLUMNS
 from pipelines.quality.gx_suites import run_suite
 from pipelines.quality.mart_inputs import AUDIT_SCHEMA, WatchInputs, read_watch_inputs
@@ -136,7 +136,7 @@ def audit_mart(
     summary = AuditSummary(
         load_id=load_id, years=years, flags=len(flags), errors=int(errors.sum()),
         warnings=int((flags["severity"] == "warning").sum()),
-        open_errors=int((errors & ~flags["accepted"]).sum()), accepted_errors=int((errors & flags["accepted"]).sum()),
+        open_errors=int(open_error_mask(flags).sum()), accepted_errors=int((errors & flags["accepted"]).sum()),
         by_group={group: frame["severity"].value_counts().to_dict() for group, frame in flags.groupby("rule_group")},
         gx=gx_summary,
     )

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipelines.quality.acceptance import open_error_mask
 from pipelines.quality.flags import FLAG_COLUMNS, UNIT_SUFFIX, format_number
 
 #: Column order of the CSV; any further input columns (accepted_on, rule_group, load_id ...) follow.
@@ -125,7 +126,7 @@ def summarise(ranked: pd.DataFrame) -> dict:
     return {
         "flags": len(ranked),
         "errors": int(errors.sum()),
-        "open_errors": int((errors & ~accepted).sum()),
+        "open_errors": int(open_error_mask(ranked).sum()),
         "accepted_errors": int((errors & accepted).sum()),
         "warnings": int((severity == "warning").sum()),
         "colour_changing": int(ranked["would_change_colour"].sum()),
