@@ -16,7 +16,8 @@ from pipelines.config import SNAPSHOT_DIR
 @pytest.fixture(scope="module")
 def real_values(tmp_path_factory):
     """N15428 (behöriga till yrkesprogram, real Kolada values) for every kommun, 2018–2022, T/K/M."""
-    records = json.load(gzip.open(SNAPSHOT_DIR / "kolada" / "data" / "real" / "N15428.json.gz"))
+    with gzip.open(SNAPSHOT_DIR / "kolada" / "data" / "real" / "N15428.json.gz") as handle:
+        records = json.load(handle)
     rows = [{"kpi_id": r["kpi"], "municipality_id": r["municipality"], "year": r["period"], "gender": v["gender"],
              "value": v["value"]} for r in records if 2018 <= r["period"] <= 2022 for v in r["values"]]
     frame = pd.DataFrame(rows)
