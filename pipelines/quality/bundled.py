@@ -1,7 +1,8 @@
 """The KPI and municipality metadata the watch needs, from what ships with the project.
 
-``kkik watch --values FILE`` must run on nothing but a values file: the catalogue seed gives each key
-figure's unit, direction and collection method; the bundled Kolada snapshot gives titles, the
+``kkik watch --values FILE`` must run on nothing but a values file and watch any Kolada figure: the
+catalogue seed gives each key figure's unit, direction and collection method, Kolada's metadata the kind
+of every other figure; the bundled Kolada snapshot gives titles, the
 municipality list and the similar-kommuner groups (classified by the warehouse's own model,
 int_municipalities_classified); the participant seed says who takes part.
 """
@@ -15,7 +16,7 @@ from functools import lru_cache
 import pandas as pd
 
 from pipelines.config import DBT_PROJECT_DIR, SNAPSHOT_DIR
-from pipelines.quality.warehouse import land_municipalities
+from pipelines.quality.warehouse import kolada_kinds, land_municipalities
 
 KOLADA_DIR = SNAPSHOT_DIR / "kolada"
 
@@ -27,15 +28,24 @@ def _envelope(name: str) -> list[dict]:
 
 @lru_cache(maxsize=1)
 def bundled_kpis() -> pd.DataFrame:
-    """The catalogue's key figures with Kolada's title and gender split (``run_watch``'s ``kpis``)."""
+    """Every Kolada figure, as ``run_watch``'s ``kpis``: the catalogue's key figures as staff describe them
+    (unit, direction, collection method, source), and every other Kolada figure with its kind read from
+    Kolada's metadata by the warehouse's model ``int_kolada_kpi_kinds`` (direction none: not coloured)."""
     catalogue = pd.read_csv(DBT_PROJECT_DIR / "seeds" / "kkik_catalogue.csv", dtype=str, keep_default_na=False)
-    kolada = pd.DataFrame(_envelope("kpi.json.gz"))[["id", "title", "is_divided_by_gender"]]
-    kolada = kolada.rename(columns={"id": "kpi_id", "title": "kolada_title"})
+    kolada = pd.DataFrame(_envelope("kpi.json.gz")).rename(columns={"id": "kpi_id"})
+    kinds = kolada_kinds(kolada[["kpi_id", "title", "description"]])
+    kolada = kolada[["kpi_id", "title", "is_divided_by_gender"]].rename(columns={"title": "kolada_title"})
     kpis = catalogue.merge(kolada, on="kpi_id", how="left")
     kpis["title"] = kpis["kolada_title"].fillna(kpis["title"].replace("", None))
+    others = kinds[~kinds["kpi_id"].isin(catalogue["kpi_id"])].merge(
+        kolada[["kpi_id", "is_divided_by_gender"]], on="kpi_id", how="left")
+    others = others.assign(direction="none", collection_method="read_from_source", source_agency="")
+    kpis["is_additive"] = False
+    columns = ["kpi_id", "title", "unit", "direction", "is_divided_by_gender", "collection_method", "source_agency",
+               "is_additive"]
+    kpis = pd.concat([kpis[columns], others[columns]], ignore_index=True)
     kpis["is_divided_by_gender"] = kpis["is_divided_by_gender"].fillna(False).astype(bool)
-    return kpis[["kpi_id", "title", "unit", "direction", "is_divided_by_gender", "collection_method",
-                 "source_agency"]]
+    return kpis
 
 
 @lru_cache(maxsize=1)

@@ -23,7 +23,8 @@ KEY = ["kpi_id", "municipality_id", "year", "gender"]
 CELL = ["kpi_id", "municipality_id", "gender"]
 
 VALUE_COLUMNS = ["kpi_id", "municipality_id", "year", "gender", "value", "status"]
-KPI_COLUMNS = ["kpi_id", "title", "unit", "direction", "is_divided_by_gender", "collection_method", "source_agency"]
+KPI_COLUMNS = ["kpi_id", "title", "unit", "direction", "is_divided_by_gender", "collection_method", "source_agency",
+               "is_additive"]
 MUNICIPALITY_COLUMNS = ["municipality_id", "name", "county_id", "is_kommun", "similar_group", "is_participant"]
 
 
@@ -73,6 +74,7 @@ def normalise_kpis(kpis: pd.DataFrame) -> pd.DataFrame:
         "is_divided_by_gender": False,
         "collection_method": "read_from_source",
         "source_agency": "",
+        "is_additive": False,
     }
     for column, default in defaults.items():
         if column not in out.columns:
@@ -84,6 +86,7 @@ def normalise_kpis(kpis: pd.DataFrame) -> pd.DataFrame:
     out["source_agency"] = out["source_agency"].fillna("").astype(str)
     out["collection_method"] = out["collection_method"].fillna("read_from_source").astype(str)
     out["is_divided_by_gender"] = out["is_divided_by_gender"].fillna(False).astype(bool)
+    out["is_additive"] = out["is_additive"].fillna(False).astype(bool)
     out = out.drop_duplicates("kpi_id", keep="last")
     out.index = pd.Index(out["kpi_id"].to_numpy(dtype=object), name="kpi_id")
     return _as_object(out)
@@ -400,6 +403,12 @@ class WatchContext:
         """
         prev = frame["prev_value"].to_numpy(dtype=float) if "prev_value" in frame else np.full(len(frame), np.nan)
         return np.where(np.isfinite(prev), prev, self.national(frame))
+
+    @cached_property
+    def additive_kpis(self) -> set[str]:
+        """Figures whose total is women + men: the rule table's ``additive_kpis`` and the plain counts
+        (``is_additive`` from int_kolada_kpi_kinds)."""
+        return set(self.shared.get("additive_kpis", [])) | set(self.kpis.index[self.kpis["is_additive"]])
 
     @cached_property
     def kpi_info(self) -> dict[str, dict]:

@@ -47,7 +47,10 @@ HIT_COLUMNS = KEY + ["observed_value", "expected_low", "expected_high", "expecte
 
 W_COLOUR, W_ERROR, D_MAX = 10.0, 3.0, 3.0
 
-UNIT_SUFFIX = {"percent": " %", "days": " days", "kr": " kr", "count": "", "index": ""}
+UNIT_SUFFIX = {"percent": " %", "days": " days", "kr": " kr", "count": "", "index": "", "signed": "", "unknown": ""}
+#: appended to every flag on a figure whose kind Kolada's metadata does not tell
+UNKNOWN_KIND_NOTE = (" (The kind of this figure cannot be told from Kolada's metadata: only the statistical "
+                     "rules were run, no range or unit rule.)")
 GENDER_LABEL = {"T": "total", "K": "women", "M": "men"}
 METHOD_LABEL = {
     "read_from_source": "read from source",
@@ -151,7 +154,7 @@ def render_messages(hits: pd.DataFrame, rule: Rule, ctx: WatchContext) -> list[s
             high=format_number(columns["expected_high"][i]),
             year="" if year is None or pd.isna(year) else int(year),
         )
-        messages.append(rule.message.format_map(fields))
+        messages.append(rule.message.format_map(fields) + (UNKNOWN_KIND_NOTE if unit == "unknown" else ""))
     return messages
 
 

@@ -32,7 +32,7 @@ def total_between(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     total is a sum, see :func:`total_sum`).
     """
     cells = ctx.target(rule)
-    cells = cells[(cells["gender"] == "T") & ~cells["kpi_id"].isin(ctx.shared.get("additive_kpis", []))]
+    cells = cells[(cells["gender"] == "T") & ~cells["kpi_id"].isin(ctx.additive_kpis)]
     cells = cells[cells["value"].notna() & cells["value_k"].notna() & cells["value_m"].notna()]
     low = np.minimum(cells["value_k"], cells["value_m"]).to_numpy(dtype=float)
     high = np.maximum(cells["value_k"], cells["value_m"]).to_numpy(dtype=float)
@@ -47,7 +47,7 @@ def total_between(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
 def total_sum(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     """For additive counts (listed in the shared ``additive_kpis``): T must equal K + M ± tolerance."""
     cells = ctx.target(rule)
-    cells = cells[(cells["gender"] == "T") & cells["kpi_id"].isin(ctx.shared.get("additive_kpis", []))]
+    cells = cells[(cells["gender"] == "T") & cells["kpi_id"].isin(ctx.additive_kpis)]
     cells = cells[cells["value"].notna() & cells["value_k"].notna() & cells["value_m"].notna()]
     total = (cells["value_k"] + cells["value_m"]).to_numpy(dtype=float)
     value = cells["value"].to_numpy(dtype=float)

@@ -185,6 +185,15 @@ def land_municipalities(kolada_municipalities: pd.DataFrame, kolada_groups: pd.D
         return con.execute(render(model_sql("int_municipalities_classified"), refs)).df()
 
 
+def kolada_kinds(kolada_kpis: pd.DataFrame) -> pd.DataFrame:
+    """int_kolada_kpi_kinds (each figure's kind from its Kolada title) on a frame of ``kpi_id, title,
+    description``: columns ``kpi_id, title, unit``."""
+    with duckdb.connect(":memory:") as con:
+        con.register("int_kolada_kpis_latest", kolada_kpis)
+        return con.execute(render(model_sql("int_kolada_kpi_kinds"),
+                                  {"int_kolada_kpis_latest": "int_kolada_kpis_latest"})).df()
+
+
 def source_path(name: str) -> Path:
     """Where a watch model is defined (for messages and docs)."""
     return WATCH_MODELS_DIR / f"{name}.sql"

@@ -7,5 +7,7 @@ select
     direction,
     is_divided_by_gender,
     collection_method,
-    source_agency
+    source_agency,
+    -- no KKiK figure is a plain count of people (rules.yml's additive_kpis lists exceptions)
+    false as is_additive
 from {{ ref('dim_kpi') }}
