@@ -28,8 +28,8 @@ FLAG_TABLE_DDL = f"""create table if not exists {FLAG_TABLE} (
     flag_rank integer, kpi_id varchar, municipality_id varchar, year integer, gender varchar,
     rule_id varchar not null, severity varchar not null, observed_value double, expected_low double,
     expected_high double, expected_value double, message varchar not null, source varchar, contact varchar,
-    impact_score double, would_change_colour boolean, accepted boolean not null, accepted_by varchar,
-    acceptance_reason varchar, accepted_on varchar, rule_group varchar not null, load_id varchar not null,
+    impact_score double, would_change_colour boolean, is_synthetic boolean, accepted boolean not null,
+    accepted_by varchar, acceptance_reason varchar, accepted_on varchar, rule_group varchar not null, load_id varchar not null,
     flagged_at timestamptz not null)"""
 #: GX findings are checks of the mart's own rules: an error there would change the published mart itself
 GX_IMPACT = {"error": 13.0, "warning": 3.0}
@@ -153,6 +153,7 @@ def _gx_as_flags(gx: pd.DataFrame) -> pd.DataFrame:
     out["contact"] = "RKA"
     out["impact_score"] = out["severity"].map(GX_IMPACT).fillna(3.0)
     out["would_change_colour"] = False
+    out["is_synthetic"] = False
     out["year"] = pd.array(out["year"], dtype="Int64")
     return out[FLAG_COLUMNS]
 
@@ -162,6 +163,8 @@ def _write_flags(duckdb_path: Path, flags: pd.DataFrame, years: list[int]) -> No
     with connect(duckdb_path) as con:
         con.execute(f"create schema if not exists {AUDIT_SCHEMA}")
         con.execute(FLAG_TABLE_DDL)
+        # a flag table written before flags carried is_synthetic
+        con.execute(f"alter table {FLAG_TABLE} add column if not exists is_synthetic boolean")
         con.register("incoming", flags)
         with transaction(con):
             placeholders = ",".join("?" for _ in years)

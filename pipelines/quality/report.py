@@ -38,7 +38,8 @@ from pipelines.quality.flags import FLAG_COLUMNS, UNIT_SUFFIX, format_number
 CSV_COLUMNS = [
     "flag_rank", "kpi_id", "kpi_title", "municipality_id", "municipality_name", "year", "gender", "rule_id",
     "severity", "observed_value", "expected_low", "expected_high", "expected_value", "message", "source",
-    "contact", "impact_score", "would_change_colour", "accepted", "accepted_by", "acceptance_reason",
+    "contact", "impact_score", "would_change_colour", "is_synthetic", "accepted", "accepted_by",
+    "acceptance_reason",
 ]
 NO_KOMMUN = "(no kommun: KPI-wide or file-wide flags)"
 NO_KPI = "(no nyckeltal: file-wide flags)"
@@ -103,6 +104,7 @@ def prepare_flags(flags: pd.DataFrame, kpis: pd.DataFrame, municipalities: pd.Da
     for column in ("observed_value", "expected_low", "expected_high", "expected_value"):
         out[column] = pd.to_numeric(out[column], errors="coerce").astype(float)
     out["would_change_colour"] = out["would_change_colour"].map(_truthy).astype(bool)
+    out["is_synthetic"] = out["is_synthetic"].map(_truthy).astype(bool)
     out["accepted"] = (out["accepted"].map(_truthy) if "accepted" in out.columns else False)
     out["accepted"] = out["accepted"].astype(bool)
     for column in ("accepted_by", "acceptance_reason"):
@@ -499,6 +501,9 @@ def _badges(row) -> str:
         out += ' <span class="badge colour" title="the kommun\'s KKiK colour would change">colour</span>'
     if row["accepted"]:
         out += ' <span class="badge acc">accepted</span>'
+    if row.get("is_synthetic"):
+        out += (' <span class="badge" title="a value generated for the offline snapshot, not a real one">'
+                'synthetic</span>')
     return out
 
 
