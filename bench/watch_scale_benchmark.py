@@ -35,7 +35,7 @@ def peak_gib() -> float:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--values", type=Path, default=ROOT.parent / "shared/data/kolada/values.parquet")
+    parser.add_argument("--values", type=Path, required=True, help="values.parquet (../shared/data/kolada/)")
     parser.add_argument("--first-year", type=int, default=1994)
     parser.add_argument("--kkik-only", action="store_true", help="only the figures of the KKiK catalogue")
     args = parser.parse_args(argv)

@@ -7,7 +7,7 @@ column); the robust statistics per figure, year and gender nationally (``watch_g
 kommun's similar kommuner (``watch_similar_stat``); the colour rule (macro ``kkik_colour``, also
 kkik_result's colour).
 
-The yearly load builds these models with dbt beside the audit mart, and the audit reads them
+The yearly load builds these models with dbt beside the audit mart (as views over it), and the audit reads them
 (:func:`read_tables`). A values file or a hand-made test world is checked through the *same model
 files*: :func:`build_tables` lands the frames in an in-memory DuckDB under the names of the watch's four
 input models and runs the downstream models' SQL, rendered with Jinja2 the way dbt renders it (``ref``,
