@@ -379,14 +379,23 @@ class WatchContext:
     def stats_for(self, frame: pd.DataFrame, measures, column: str, *, similar: bool = False) -> np.ndarray:
         """One column of the group (or, ``similar``, the similar-kommuner) statistics for each row of
         ``frame``, on the measure named per row in ``measures`` (a scalar or an array)."""
+        return self.stats_frame(frame, measures, similar=similar)[column].to_numpy(dtype=float)
+
+    def stats_frame(self, frame: pd.DataFrame, measures, *, similar: bool = False) -> pd.DataFrame:
+        """The statistics (``n, median, mad, q1, q3, scale``) for each row of ``frame``, in its order."""
         measures = np.broadcast_to(np.asarray(measures, dtype=object), (len(frame),))
+        memo = self._cache.setdefault("stats_frame", {})
+        key = (id(frame), len(frame), similar, hash(tuple(pd.unique(measures))))
+        if key in memo and memo[key][0] is frame:
+            return memo[key][1]
         keys = ["kpi_id", "municipality_id", "year", "gender"] if similar else ["kpi_id", "year", "gender"]
         table = self.tables.similar_stats if similar else self.tables.group_stats
         probe = frame[keys].assign(measure=measures).reset_index(drop=True)
         probe["year"] = probe["year"].astype("Int64")
-        right = table[keys + ["measure", column]].astype({"year": "Int64"})
+        right = table[keys + ["measure", "n", "median", "mad", "q1", "q3", "scale"]].astype({"year": "Int64"})
         merged = probe.merge(right, on=keys + ["measure"], how="left")
-        return merged[column].to_numpy(dtype=float)
+        memo[key] = (frame, merged)
+        return merged
 
     def national(self, frame: pd.DataFrame, column: str = "median") -> np.ndarray:
         """A column of :meth:`national_stats` for each row of ``frame`` (by kpi_id, year, gender)."""

@@ -88,7 +88,8 @@ def _flag(cells: pd.DataFrame, stats: tuple, rule: Rule, reference: str, kind: n
 
 
 def _stats(ctx: WatchContext, cells: pd.DataFrame, kind: np.ndarray, *, similar: bool) -> dict[str, np.ndarray]:
-    return {c: ctx.stats_for(cells, kind, c, similar=similar) for c in ("median", "scale", "q1", "q3", "n")}
+    stats = ctx.stats_frame(cells, kind, similar=similar)
+    return {c: stats[c].to_numpy(dtype=float) for c in ("median", "scale", "q1", "q3", "n")}
 
 
 def national(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
