@@ -24,8 +24,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipelines.quality.bundled import bundled_kpis, bundled_municipalities  # noqa: E402
-from pipelines.quality.values_file import watch_values  # noqa: E402
+from pipelines.quality.bundled import bundled_kpis, bundled_municipalities
+from pipelines.quality.values_file import watch_values
 
 
 def peak_gib() -> float:
