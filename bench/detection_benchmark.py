@@ -1,6 +1,7 @@
 """Detection benchmark for the data-error watch (not a test): inject known errors into real KKiK values.
 
     python bench/detection_benchmark.py --values ../shared/data/kolada/values_kkik.csv --seeds 20 --rate 0.02
+    python bench/detection_benchmark.py --values ../shared/data/kolada/values.parquet --non-kkik 15 --seeds 4
 
 Takes the real values of the KKiK figures (kommuner only, years ``--first-year``..latest), and for each
 seed and each error type, one type at a time, replaces a share ``--rate`` of the cells of each KPI's latest
@@ -37,9 +38,7 @@ Use ``--set rule_id.parameter=value`` (repeatable, YAML values) to try other par
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import re
 import sys
 import time
 from dataclasses import dataclass
@@ -47,6 +46,7 @@ from datetime import date
 from multiprocessing import get_context
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import yaml
@@ -55,6 +55,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pipelines.quality import load_rules, run_watch
+from pipelines.quality.bundled import bundled_kpis, bundled_municipalities, bundled_similar_groups
+from pipelines.quality.warehouse import colours as watch_colours
 
 ERROR_TYPES = [
     "x100", "div100", "share_0_1", "x10", "digit_swap", "copy_last_year", "km_swap", "t_inconsistent",
@@ -64,31 +66,34 @@ KEY = ["kpi_id", "municipality_id", "year", "gender"]
 
 
 # ---------------------------------------------------------------------------------------------- inputs
-def load_inputs(values_path: Path, first_year: int):
-    """Values, KPI table, municipalities and Kolada's "Liknande kommuner, övergripande" peer groups."""
-    kolada = values_path.parent
-    values = pd.read_csv(values_path, dtype={"municipality": str}).rename(
-        columns={"kpi": "kpi_id", "municipality": "municipality_id", "period": "year"})
-    values = values[values["year"] >= first_year]
-    catalogue = pd.read_csv(ROOT / "dbt_project" / "seeds" / "kkik_catalogue.csv")
-    meta = pd.DataFrame(json.loads((kolada / "kpi.json").read_text(encoding="utf-8")))
-    kpis = catalogue.merge(
-        meta[["id", "title", "is_divided_by_gender"]].rename(columns={"id": "kpi_id", "title": "kolada_title"}),
-        on="kpi_id", how="left")
-    kpis["title"] = kpis["title"].fillna(kpis["kolada_title"]) if "title" in kpis else kpis["kolada_title"]
-    muni = pd.DataFrame(json.loads((kolada / "municipality.json").read_text(encoding="utf-8")))
-    muni = muni.rename(columns={"id": "municipality_id", "title": "name"})
-    muni["is_kommun"] = muni["type"] == "K"
+def load_inputs(values_path: Path, first_year: int, non_kkik: int = 0, seed: int = 0):
+    """Values, KPI table, municipalities and Kolada's "Liknande kommuner, övergripande" peer groups.
+
+    The metadata is what ``kkik watch --values`` uses (the bundled catalogue and Kolada snapshot, every
+    Kolada figure with its kind). With ``non_kkik`` > 0 the values are those of that many Kolada figures
+    outside the KKiK catalogue, drawn by ``seed`` among the figures with values for at least 250 kommuner
+    in 2022 (``values_path`` is then values.parquet).
+    """
+    if values_path.suffix == ".parquet":
+        where = f"period >= {int(first_year)}"
+        values = duckdb.sql(f"select kpi as kpi_id, municipality as municipality_id, period as year, gender, value "
+                            f"from read_parquet('{values_path}') where {where}").df()
+    else:
+        values = pd.read_csv(values_path, dtype={"municipality": str}).rename(
+            columns={"kpi": "kpi_id", "municipality": "municipality_id", "period": "year"})
+        values = values[values["year"] >= first_year]
+    kpis = bundled_kpis()
+    catalogue = set(pd.read_csv(ROOT / "dbt_project" / "seeds" / "kkik_catalogue.csv")["kpi_id"])
+    if non_kkik:
+        latest = values[(values["year"] == 2022) & values["gender"].eq("T")]
+        wide = latest.groupby("kpi_id")["municipality_id"].nunique()
+        candidates = sorted(k for k in wide.index[wide >= 250] if k not in catalogue and k in set(kpis["kpi_id"]))
+        picked = sorted(np.random.default_rng(seed).choice(candidates, size=non_kkik, replace=False).tolist())
+        values = values[values["kpi_id"].isin(picked)]
+    kpis = kpis[kpis["kpi_id"].isin(set(values["kpi_id"]))].reset_index(drop=True)
+    muni = bundled_municipalities().copy()
     muni["is_participant"] = muni["is_kommun"]
-    groups = json.loads((kolada / "municipality_groups.json").read_text(encoding="utf-8"))
-    own, members = {}, []
-    for group in groups:
-        match = re.match(r"Liknande kommuner, övergripande, (.+), \d{4}$", group["title"])
-        if match:
-            own[match.group(1)] = group["id"]
-            members += [(group["id"], m["id"]) for m in group["members"]]
-    muni["similar_group"] = muni["name"].map(own)
-    similar = pd.DataFrame(members, columns=["similar_group", "municipality_id"])
+    similar = bundled_similar_groups()[["similar_group", "municipality_id"]]
     kommuner = set(muni.loc[muni["is_kommun"], "municipality_id"])
     values = values[values["municipality_id"].isin(kommuner) & values["value"].notna()].reset_index(drop=True)
     return values, kpis, muni, similar
@@ -194,21 +199,11 @@ def inject(values: pd.DataFrame, evaluation: pd.DataFrame, kind: str, rate: floa
 
 # ---------------------------------------------------------------------------------------------- scoring
 def colours(values: pd.DataFrame, directions: dict) -> pd.Series:
-    """KKiK colour of every cell: the rule of :func:`pipelines.quality.kkik_colour`, vectorised.
-
-    Percentile = (number of kommuner strictly better) / n, ties sharing the best rank: green < 0.25,
-    red >= 0.75, white for direction none.
-    """
-    direction = values["kpi_id"].map(directions).fillna("none").to_numpy()
-    good = values["value"].to_numpy(dtype=float) * np.where(direction == "higher", 1.0, -1.0)
-    keys = [values["kpi_id"], values["year"], values["gender"]]
-    frame = pd.DataFrame({"good": good}, index=values.index)
-    better = frame.groupby(keys)["good"].rank(method="min", ascending=False).to_numpy() - 1
-    n = frame.groupby(keys)["good"].transform("count").to_numpy()
-    p = better / n
-    colour = np.where(p < 0.25, "green", np.where(p >= 0.75, "red", "yellow"))
-    colour = np.where(np.isin(direction, ["higher", "lower"]), colour, "white")
-    return pd.Series(colour, index=pd.MultiIndex.from_frame(values[KEY]))
+    """KKiK colour of every cell among the kommuner of its KPI, year and gender: the mart's rule (dbt macro
+    ``kkik_colour``) through :func:`pipelines.quality.warehouse.colours`, as the watch asks it."""
+    candidates = values[KEY + ["value"]].assign(direction=values["kpi_id"].map(directions).fillna("none"))
+    colour = watch_colours(candidates.reset_index(drop=True), values[KEY + ["value"]])
+    return pd.Series(colour.to_numpy(dtype=object), index=pd.MultiIndex.from_frame(values[KEY]))
 
 
 def colour_changed(dirty: pd.DataFrame, cells: pd.DataFrame) -> np.ndarray:
@@ -337,12 +332,19 @@ def main(argv=None) -> int:
     parser.add_argument("--types", nargs="*", default=ERROR_TYPES, choices=ERROR_TYPES)
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--rules", type=Path, default=None, help="rule table (default expectations/rules.yml)")
+    parser.add_argument("--non-kkik", type=int, default=0,
+                        help="instead of the KKiK figures: this many other Kolada figures from --values "
+                             "(values.parquet), drawn by --pick-seed")
+    parser.add_argument("--pick-seed", type=int, default=2026)
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         help="rule_id.parameter=value (YAML); shared.parameter=value; rule_id.enabled=false")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
-    values, kpis, muni, similar = load_inputs(args.values, args.first_year)
+    values, kpis, muni, similar = load_inputs(args.values, args.first_year, args.non_kkik, args.pick_seed)
+    if args.non_kkik:
+        print(f"non-KKiK figures (pick seed {args.pick_seed}): " + ", ".join(
+            f"{k} ({u})" for k, u in zip(kpis['kpi_id'], kpis['unit'])), flush=True)
     rules = load_rules(args.rules) if args.rules else load_rules()
     rules = parse_overrides(args.overrides, rules)
     real_latest = values.groupby("kpi_id")["year"].max()

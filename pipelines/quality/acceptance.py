@@ -56,11 +56,21 @@ def apply_acceptances(flags: pd.DataFrame, acceptances: pd.DataFrame) -> pd.Data
 
 def _key_strings(flags: pd.DataFrame) -> list[tuple[str, ...]]:
     """The flag keys as the strings a CSV holds (year without decimals, empty for missing)."""
-    def text(value) -> str:
-        if value is None or (not isinstance(value, str) and pd.isna(value)):
-            return ""
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        return str(value)
+    if not len(flags):
+        return []
+    columns = []
+    for c in FLAG_KEY:
+        column = flags[c]
+        if c == "year":
+            years = pd.to_numeric(column, errors="coerce")
+            text = years.astype("Int64").astype(str).where(years.notna(), "")
+        else:
+            text = column.astype(object).where(column.notna(), "").astype(str)
+        columns.append(text.tolist())
+    return list(zip(*columns))
 
-    return [tuple(text(row[c]) for c in FLAG_KEY) for _, row in flags[FLAG_KEY].iterrows()]
+
+def open_error_mask(flags: pd.DataFrame) -> pd.Series:
+    """The flags that block publication: errors no reviewer has accepted (the one definition)."""
+    accepted = flags["accepted"].astype(bool) if "accepted" in flags.columns else False
+    return (flags["severity"] == "error") & ~accepted

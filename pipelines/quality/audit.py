@@ -6,20 +6,21 @@ acceptances applied. GX validation results are kept as JSON per load under the q
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-from pipelines.quality.acceptance import apply_acceptances, read_acceptances
+from pipelines.quality.acceptance import apply_acceptances, open_error_mask, read_acceptances
+from pipelines.quality.flags import FLAG_COLUMNS
 from pipelines.quality.gx_suites import run_suite
 from pipelines.quality.completeness import audit_gate
 from pipelines.quality.mart_inputs import AUDIT_SCHEMA, PUBLISHED_SCHEMA, WatchInputs, read_watch_inputs
 from pipelines.quality.rules import load_rules
-from pipelines.quality.flags import FLAG_COLUMNS
+from pipelines.quality.warehouse import WatchTables
 from pipelines.quality.watch import run_watch
 from pipelines.warehouse import connect, transaction
 
@@ -28,8 +29,8 @@ FLAG_TABLE_DDL = f"""create table if not exists {FLAG_TABLE} (
     flag_rank integer, kpi_id varchar, municipality_id varchar, year integer, gender varchar,
     rule_id varchar not null, severity varchar not null, observed_value double, expected_low double,
     expected_high double, expected_value double, message varchar not null, source varchar, contact varchar,
-    impact_score double, would_change_colour boolean, accepted boolean not null, accepted_by varchar,
-    acceptance_reason varchar, accepted_on varchar, rule_group varchar not null, load_id varchar not null,
+    impact_score double, would_change_colour boolean, is_synthetic boolean, accepted boolean not null,
+    accepted_by varchar, acceptance_reason varchar, accepted_on varchar, rule_group varchar not null, load_id varchar not null,
     flagged_at timestamptz not null)"""
 #: GX findings are checks of the mart's own rules: an error there would change the published mart itself
 GX_IMPACT = {"error": 13.0, "warning": 3.0}
@@ -75,6 +76,7 @@ def watch_and_validate(
     accepted_flags_path: Path | None = None,
     today: date | None = None,
     gate: pd.DataFrame | None = None,
+    tables: WatchTables | None = None,
 ) -> tuple[pd.DataFrame, dict[str, dict]]:
     """The statistical rules and the GX suites on the same values, as one list with the reviewers'
     acceptances applied, highest impact first; also each suite's verdict. The yearly audit and
@@ -84,7 +86,7 @@ def watch_and_validate(
     flags = run_watch(
         values, kpis, municipalities, load_rules(), years=years, source_comparison=source_comparison,
         kpi_metadata_previous=kpi_metadata_previous, kpi_metadata_current=kpi_metadata_current, today=today,
-        similar_groups=similar_groups,
+        similar_groups=similar_groups, tables=tables,
     )
     value_frame = values.merge(kpis[["kpi_id", "unit"]], on="kpi_id", how="left")
     frames = [("fct_kpi_value", value_frame[value_frame["year"].isin(years)])]
@@ -130,18 +132,19 @@ def audit_mart(
         kpi_metadata_current=inputs.kpi_metadata_current, result_frame=result_frame,
         results_dir=quality_dir / load_id / "gx", accepted_flags_path=accepted_flags_path, today=today,
         gate=gate,
+        tables=inputs.tables,
     )
     flags.insert(0, "flag_rank", np.arange(1, len(flags) + 1))
     flags["rule_group"] = rule_group(flags["rule_id"])
     flags["load_id"] = load_id
-    flags["flagged_at"] = pd.Timestamp(datetime.now(timezone.utc))
+    flags["flagged_at"] = pd.Timestamp(datetime.now(UTC))
     _write_flags(duckdb_path, flags, years)
 
     errors = flags["severity"] == "error"
     summary = AuditSummary(
         load_id=load_id, years=years, flags=len(flags), errors=int(errors.sum()),
         warnings=int((flags["severity"] == "warning").sum()),
-        open_errors=int((errors & ~flags["accepted"]).sum()), accepted_errors=int((errors & flags["accepted"]).sum()),
+        open_errors=int(open_error_mask(flags).sum()), accepted_errors=int((errors & flags["accepted"]).sum()),
         by_group={group: frame["severity"].value_counts().to_dict() for group, frame in flags.groupby("rule_group")},
         gx=gx_summary,
     )
@@ -158,6 +161,7 @@ def _gx_as_flags(gx: pd.DataFrame) -> pd.DataFrame:
     out["contact"] = "RKA"
     out["impact_score"] = out["severity"].map(GX_IMPACT).fillna(3.0)
     out["would_change_colour"] = False
+    out["is_synthetic"] = False
     out["year"] = pd.array(out["year"], dtype="Int64")
     return out[FLAG_COLUMNS]
 
@@ -167,6 +171,8 @@ def _write_flags(duckdb_path: Path, flags: pd.DataFrame, years: list[int]) -> No
     with connect(duckdb_path) as con:
         con.execute(f"create schema if not exists {AUDIT_SCHEMA}")
         con.execute(FLAG_TABLE_DDL)
+        # a flag table written before flags carried is_synthetic
+        con.execute(f"alter table {FLAG_TABLE} add column if not exists is_synthetic boolean")
         con.register("incoming", flags)
         with transaction(con):
             placeholders = ",".join("?" for _ in years)

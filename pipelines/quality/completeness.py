@@ -134,6 +134,7 @@ def _flags(frame: pd.DataFrame, rule_id: str, severity: str, observed, message: 
         "expected_value": np.asarray(expected, dtype=float) if np.ndim(expected) else np.full(n, expected, float),
         "message": message.to_numpy(), "source": source, "contact": "RKA",
         "impact_score": GATE_IMPACT if severity == "error" else GATE_IMPACT - 3, "would_change_colour": True,
+        "is_synthetic": False,
     })
 
 

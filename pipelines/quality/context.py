@@ -1,14 +1,11 @@
 """Input normalisation and the shared view of the data that every rule group reads.
 
 The watch gets plain DataFrames (from the mart or from a user's file). Normalising them once here means
-every rule can rely on the same column names and types: municipality codes as 4-character strings, years
-as ints, genders as ``T``/``K``/``M``, values as floats. The :class:`WatchContext` also computes, once and
-lazily, what several rules share: the previous period of each KPI, each cell's value in that period, the
-municipality's recent history and the distribution among kommuner.
-
-"Previous period" is per KPI, not ``year - 1``: survey figures skip years (no Socialstyrelsen survey in
-2021) and the election figure moves every fourth year. The previous period of KPI *k* before year *y* is
-the latest earlier year in which any kommun has a value of *k*, at most ``MAX_PERIOD_GAP`` years back.
+every input lands with the same column names and types: municipality codes as 4-character strings, years
+as ints, genders as ``T``/``K``/``M``, values as floats. What the rules compare (each cell's previous
+period and value, K and M beside T, the robust statistics nationally and among similar kommuner) comes
+ready-made from the watch's dbt models (:mod:`pipelines.quality.warehouse`); the :class:`WatchContext`
+only indexes those rows for fast lookups.
 """
 
 from __future__ import annotations
@@ -20,14 +17,14 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from pipelines.quality.warehouse import WatchTables, build_tables
+
 KEY = ["kpi_id", "municipality_id", "year", "gender"]
 CELL = ["kpi_id", "municipality_id", "gender"]
-MAX_PERIOD_GAP = 4
-#: Scale factor that makes the median absolute deviation estimate the standard deviation of a normal.
-MAD_SCALE = 1.4826
 
 VALUE_COLUMNS = ["kpi_id", "municipality_id", "year", "gender", "value", "status"]
-KPI_COLUMNS = ["kpi_id", "title", "unit", "direction", "is_divided_by_gender", "collection_method", "source_agency"]
+KPI_COLUMNS = ["kpi_id", "title", "unit", "direction", "is_divided_by_gender", "collection_method", "source_agency",
+               "is_additive"]
 MUNICIPALITY_COLUMNS = ["municipality_id", "name", "county_id", "is_kommun", "similar_group", "is_participant"]
 
 
@@ -77,6 +74,7 @@ def normalise_kpis(kpis: pd.DataFrame) -> pd.DataFrame:
         "is_divided_by_gender": False,
         "collection_method": "read_from_source",
         "source_agency": "",
+        "is_additive": False,
     }
     for column, default in defaults.items():
         if column not in out.columns:
@@ -88,6 +86,7 @@ def normalise_kpis(kpis: pd.DataFrame) -> pd.DataFrame:
     out["source_agency"] = out["source_agency"].fillna("").astype(str)
     out["collection_method"] = out["collection_method"].fillna("read_from_source").astype(str)
     out["is_divided_by_gender"] = out["is_divided_by_gender"].fillna(False).astype(bool)
+    out["is_additive"] = out["is_additive"].fillna(False).astype(bool)
     out = out.drop_duplicates("kpi_id", keep="last")
     out.index = pd.Index(out["kpi_id"].to_numpy(dtype=object), name="kpi_id")
     return _as_object(out)
@@ -124,36 +123,45 @@ def normalise_municipalities(municipalities: pd.DataFrame) -> pd.DataFrame:
     return _as_object(out)
 
 
-def build_peers(municipalities: pd.DataFrame, similar_groups: pd.DataFrame | None) -> pd.DataFrame:
-    """Pairs (municipality_id, peer_id) of similar municipalities, never a municipality with itself.
+def watch_inputs(raw: pd.DataFrame, kpis: pd.DataFrame, municipalities: pd.DataFrame,
+                 similar_groups: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+    """The normalised frames in the columns of the watch's four input models (``watch_value`` …).
 
-    Two shapes of "similar" exist. If ``similar_groups`` (columns ``similar_group, municipality_id``: the
-    members of each group) is given, the peers of *m* are the members of *m*'s own group; this is Kolada's
-    "Liknande kommuner, övergripande, <name>", a group per kommun that lists its 7 peers and not the kommun
-    itself. Without it, ``similar_group`` is read as a partition (e.g. SKR's kommungrupp) and the peers of
-    *m* are the other kommuner with the same group id.
+    ``similar_groups`` (``similar_group, municipality_id``) lists the members of each group named in
+    ``municipalities.similar_group`` (Kolada's "Liknande kommuner", a group per kommun); without it,
+    ``similar_group`` is read as a partition (e.g. SKR's kommungrupp) and its members are the kommuner
+    that carry it.
     """
-    own = municipalities.loc[municipalities["is_kommun"] & municipalities["similar_group"].notna(),
-                             ["municipality_id", "similar_group"]]
+    values = raw.assign(input_row=np.arange(len(raw)))
+    if "source" not in values.columns:
+        values["source"] = None
+    values["is_synthetic"] = values["is_synthetic"].fillna(False).astype(bool) \
+        if "is_synthetic" in values.columns else False
     if similar_groups is not None and len(similar_groups):
         _require(similar_groups, ["similar_group", "municipality_id"], "similar_groups")
         members = similar_groups[["similar_group", "municipality_id"]].copy()
         members["municipality_id"] = normalise_code(members["municipality_id"])
-        members = members.rename(columns={"municipality_id": "peer_id"})
     else:
-        members = own.rename(columns={"municipality_id": "peer_id"})
-    pairs = own.reset_index(drop=True).merge(members, on="similar_group")
-    pairs = pairs[pairs["municipality_id"] != pairs["peer_id"]]
-    return pairs[["municipality_id", "peer_id"]].drop_duplicates().reset_index(drop=True)
+        members = municipalities.loc[municipalities["is_kommun"] & municipalities["similar_group"].notna(),
+                                     ["similar_group", "municipality_id"]]
+    members = members.astype({"similar_group": object}).reset_index(drop=True)
+    return {
+        "watch_value": values[["kpi_id", "municipality_id", "year", "gender", "value", "status", "source",
+                               "is_synthetic", "input_row"]].astype({"status": object, "source": object}),
+        "watch_kpi": kpis[KPI_COLUMNS].reset_index(drop=True),
+        "watch_municipality": municipalities[MUNICIPALITY_COLUMNS].astype({"similar_group": object})
+        .reset_index(drop=True),
+        "watch_similar_member": members,
+    }
 
 
 @dataclass
 class WatchContext:
-    """Everything a rule needs, normalised, with shared derived tables computed once on demand.
+    """Everything a rule needs: the input as given and the watch models' rows, indexed once.
 
     ``raw`` holds every input row (duplicates and unknown codes included: the integrity rules read it);
-    ``values`` holds one row per key with known KPI and municipality, joined with their attributes: the
-    statistical rules read it.
+    ``values`` holds the model ``watch_cell``: one row per key with known KPI and municipality, its
+    attributes, previous period and value, and K/M beside it. The statistical rules read it.
     """
 
     raw: pd.DataFrame
@@ -161,7 +169,7 @@ class WatchContext:
     municipalities: pd.DataFrame
     years: list[int]
     today: date
-    peers: pd.DataFrame
+    tables: WatchTables
     source_comparison: pd.DataFrame | None = None
     kpi_metadata_previous: pd.DataFrame | None = None
     kpi_metadata_current: pd.DataFrame | None = None
@@ -184,7 +192,9 @@ class WatchContext:
         kpi_metadata_previous: pd.DataFrame | None = None,
         kpi_metadata_current: pd.DataFrame | None = None,
         shared: dict | None = None,
+        tables: WatchTables | None = None,
     ) -> WatchContext:
+        """``tables``: the watch models as dbt built them (the audit); without, they are run on the frames."""
         raw = normalise_values(values)
         kpi_table = normalise_kpis(kpis)
         mun_table = normalise_municipalities(municipalities)
@@ -193,13 +203,16 @@ class WatchContext:
             years = [int(latest.max())] if len(latest) else []
         elif isinstance(years, int | np.integer):
             years = [int(years)]
+        years = sorted(int(y) for y in years)
+        if tables is None:
+            tables = build_tables(watch_inputs(raw, kpi_table, mun_table, similar_groups), years=years)
         return cls(
             raw=raw,
             kpis=kpi_table,
             municipalities=mun_table,
-            years=sorted(int(y) for y in years),
+            years=years,
             today=today or date.today(),
-            peers=build_peers(mun_table, similar_groups),
+            tables=tables,
             source_comparison=source_comparison,
             kpi_metadata_previous=kpi_metadata_previous,
             kpi_metadata_current=kpi_metadata_current,
@@ -209,18 +222,22 @@ class WatchContext:
     # ---------------------------------------------------------------- shared tables
     @cached_property
     def values(self) -> pd.DataFrame:
-        """One row per key (first occurrence kept), known codes only, valid genders, with attributes."""
-        v = self.raw.dropna(subset=["year"])
-        v = v[v["kpi_id"].isin(self.kpis.index) & v["municipality_id"].isin(self.municipalities.index)]
-        v = v[v["gender"].isin(["T", "K", "M"])]
-        v = v.drop_duplicates(KEY, keep="first").copy()
+        """The model ``watch_cell``, with integer codes ``_k``/``_m`` for fast value lookups."""
+        v = _as_object(self.tables.cells.copy())
         v["year"] = v["year"].astype(int)
-        # Integer codes of KPI and municipality, carried by every frame derived from this one, so that
-        # value lookups need not hash the strings again (see :meth:`_codes`).
+        for column in ("prev_year",):
+            v[column] = v[column].astype("Int64")
+        for column in ("is_kommun", "is_participant"):
+            v[column] = v[column].fillna(False).astype(bool)
         kpi_index, mun_index, _ = self._code_indexes()
         v["_k"] = kpi_index.get_indexer(v["kpi_id"].to_numpy(dtype=object))
         v["_m"] = mun_index.get_indexer(v["municipality_id"].to_numpy(dtype=object))
-        return self.attach(v).reset_index(drop=True)
+        return v.sort_values(["kpi_id", "municipality_id", "year", "gender"], kind="stable").reset_index(drop=True)
+
+    @cached_property
+    def peers(self) -> pd.DataFrame:
+        """The model ``watch_similar_peer``: pairs (municipality_id, peer_id)."""
+        return _as_object(self.tables.peers[["municipality_id", "peer_id"]].copy())
 
     def _code_indexes(self) -> tuple[pd.Index, pd.Index, pd.Index]:
         if "code_maps" not in self._cache:
@@ -233,7 +250,6 @@ class WatchContext:
 
     def attach(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Join KPI and municipality attributes onto a frame with kpi_id and municipality_id."""
-        # Only what the rules filter on: every extra string column is copied by every filter.
         kpi_attr = self.kpis[["unit", "direction", "collection_method"]]
         mun_attr = self.municipalities[["is_kommun", "is_participant"]]
         out = frame.join(kpi_attr, on="kpi_id").join(mun_attr, on="municipality_id")
@@ -277,29 +293,31 @@ class WatchContext:
         return v.loc[v["is_kommun"] & v["value"].notna()]
 
     @cached_property
-    def periods(self) -> dict[str, list[int]]:
-        """Per KPI, the sorted years in which at least one kommun has a value."""
-        kv = self.kommun_values
-        return {k: sorted(g.unique().tolist()) for k, g in kv.groupby("kpi_id")["year"]}
+    def _previous(self) -> dict[tuple[str, int], int]:
+        """(kpi_id, year) → the figure's previous period, from the model ``watch_kpi_period``."""
+        p = self.tables.periods.dropna(subset=["previous_year"])
+        return dict(zip(zip(p["kpi_id"].astype(str), p["year"].astype(int)), p["previous_year"].astype(int)))
 
     def previous_periods(self, kpi_id: str, year: int, n: int = 1) -> list[int]:
-        """The last ``n`` periods of a KPI before ``year`` (most recent first), within the allowed gap."""
-        memo = self._cache.setdefault("previous_periods", {})
-        key = (kpi_id, int(year), n)
-        if key not in memo:
-            memo[key] = self._previous_periods(kpi_id, int(year), n)
-        return memo[key]
-
-    def _previous_periods(self, kpi_id: str, year: int, n: int) -> list[int]:
-        earlier = [p for p in self.periods.get(kpi_id, []) if p < year]
+        """The last ``n`` periods of a KPI before ``year`` (most recent first), following watch_kpi_period."""
         out: list[int] = []
-        current = year
-        for p in reversed(earlier):
-            if current - p > MAX_PERIOD_GAP or len(out) >= n:
-                break
-            out.append(p)
-            current = p
+        current = self._previous.get((kpi_id, int(year)))
+        if current is None:
+            # a year without kommun values (a missing figure-year): its previous period is the latest
+            # period before it, as if it had values
+            earlier = [y for (k, y) in self._previous_years_of(kpi_id) if y < int(year)]
+            current = max(earlier) if earlier and int(year) - max(earlier) <= 4 else None
+        while current is not None and len(out) < n:
+            out.append(current)
+            current = self._previous.get((kpi_id, current))
         return out
+
+    def _previous_years_of(self, kpi_id: str) -> list[tuple[str, int]]:
+        memo = self._cache.setdefault("periods_of", {})
+        if not memo:
+            for k, y in zip(self.tables.periods["kpi_id"].astype(str), self.tables.periods["year"].astype(int)):
+                memo.setdefault(k, []).append((k, y))
+        return memo.get(kpi_id, [])
 
     def previous_period(self, kpi_id: str, year: int) -> int | None:
         found = self.previous_periods(kpi_id, year, 1)
@@ -307,12 +325,11 @@ class WatchContext:
 
     @cached_property
     def cells(self) -> pd.DataFrame:
-        """Rows of the target years (present in the input) with ``prev_year`` and ``prev_value``."""
-        v = self.values[self.values["year"].isin(self.years)].copy()
-        return self.with_previous(v)
+        """Rows of the target years (present in the input), with ``prev_year`` and ``prev_value``."""
+        return self.values[self.values["year"].isin(self.years)].reset_index(drop=True)
 
     def with_previous(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Add ``prev_year`` (the KPI's previous period) and ``prev_value`` (this cell's value then)."""
+        """Add ``prev_year`` and ``prev_value`` to cells that are not in the input (a missing value)."""
         pairs = frame[["kpi_id", "year"]].drop_duplicates()
         pairs["prev_year"] = [self.previous_period(k, y) for k, y in zip(pairs["kpi_id"], pairs["year"])]
         pairs["prev_year"] = pairs["prev_year"].astype("Int64")
@@ -339,55 +356,46 @@ class WatchContext:
         return keyed
 
     def history_median(self, frame: pd.DataFrame, n_periods: int, min_periods: int = 1) -> np.ndarray:
+        """The median of the cell's own last ``n_periods`` values (a reference level, not a spread)."""
         hist = self.history(frame, n_periods)
         agg = hist.groupby(CELL + ["year"])["hist_value"].agg(["median", "count"])
         agg.loc[agg["count"] < min_periods, "median"] = np.nan
         idx = pd.MultiIndex.from_frame(frame[CELL + ["year"]])
         return agg["median"].reindex(idx).to_numpy(dtype=float)
 
+    def group_stats(self, measure: str = "value") -> pd.DataFrame:
+        """The model ``watch_group_stat`` for one measure, indexed by (kpi_id, year, gender)."""
+        memo = self._cache.setdefault("group_stats", {})
+        if measure not in memo:
+            g = self.tables.group_stats
+            g = g[g["measure"] == measure]
+            memo[measure] = g.set_index(["kpi_id", "year", "gender"])[["n", "median", "mad", "q1", "q3", "scale"]]
+        return memo[measure]
+
     def national_stats(self) -> pd.DataFrame:
-        """Median, scaled MAD, quartiles and count of kommun values per (kpi_id, year, gender), target years."""
-        if "national_stats" not in self._cache:
-            kv = self.kommun_values
-            kv = kv[kv["year"].isin(self.years)]
-            keys = ["kpi_id", "year", "gender"]
-            g = kv.groupby(keys)["value"]
-            stats = pd.DataFrame({"median": g.median(), "n": g.count(), "q1": g.quantile(0.25),
-                                  "q3": g.quantile(0.75)})
-            deviation = (kv["value"] - kv[keys].join(stats["median"], on=keys)["median"]).abs()
-            mad = deviation.groupby([kv[k] for k in keys]).median() * MAD_SCALE
-            iqr_scale = (stats["q3"] - stats["q1"]) / 1.349
-            stats["scale"] = mad.where(mad > 0, iqr_scale.where(iqr_scale > 0))
-            self._cache["national_stats"] = stats
-        return self._cache["national_stats"]
+        """Count, median, scaled MAD, quartiles and scale of kommun values per (kpi_id, year, gender)."""
+        return self.group_stats("value")
 
-    def kommun_groups(self) -> dict[tuple, np.ndarray]:
-        """Kommun values per (kpi_id, year, gender) of the target years, as arrays (for recolouring)."""
-        if "kommun_groups" not in self._cache:
-            kv = self.kommun_values
-            kv = kv[kv["year"].isin(self.years)]
-            self._cache["kommun_groups"] = {
-                key: group.to_numpy(dtype=float) for key, group in kv.groupby(["kpi_id", "year", "gender"])["value"]
-            }
-        return self._cache["kommun_groups"]
+    def stats_for(self, frame: pd.DataFrame, measures, column: str, *, similar: bool = False) -> np.ndarray:
+        """One column of the group (or, ``similar``, the similar-kommuner) statistics for each row of
+        ``frame``, on the measure named per row in ``measures`` (a scalar or an array)."""
+        return self.stats_frame(frame, measures, similar=similar)[column].to_numpy(dtype=float)
 
-    def peer_matrix(self) -> tuple[pd.Index, np.ndarray]:
-        """Municipality ids and, per id, the positions of its peers padded with ``len(ids)`` (a NaN slot)."""
-        if "peer_matrix" not in self._cache:
-            ids = pd.Index(self.municipalities.index.astype(object))
-            peers = self.peers.assign(
-                focal=ids.get_indexer(self.peers["municipality_id"].to_numpy(dtype=object)),
-                peer=ids.get_indexer(self.peers["peer_id"].to_numpy(dtype=object)),
-            )
-            peers = peers[(peers["focal"] >= 0) & (peers["peer"] >= 0)]
-            width = int(peers.groupby("focal").size().max()) if len(peers) else 0
-            matrix = np.full((len(ids), max(width, 1)), len(ids), dtype=np.int64)
-            if len(peers):
-                peers = peers.sort_values(["focal", "peer"])
-                slot = peers.groupby("focal").cumcount().to_numpy()
-                matrix[peers["focal"].to_numpy(), slot] = peers["peer"].to_numpy()
-            self._cache["peer_matrix"] = (ids, matrix)
-        return self._cache["peer_matrix"]
+    def stats_frame(self, frame: pd.DataFrame, measures, *, similar: bool = False) -> pd.DataFrame:
+        """The statistics (``n, median, mad, q1, q3, scale``) for each row of ``frame``, in its order."""
+        measures = np.broadcast_to(np.asarray(measures, dtype=object), (len(frame),))
+        memo = self._cache.setdefault("stats_frame", {})
+        key = (id(frame), len(frame), similar, hash(tuple(pd.unique(measures))))
+        if key in memo and memo[key][0] is frame:
+            return memo[key][1]
+        keys = ["kpi_id", "municipality_id", "year", "gender"] if similar else ["kpi_id", "year", "gender"]
+        table = self.tables.similar_stats if similar else self.tables.group_stats
+        probe = frame[keys].assign(measure=measures).reset_index(drop=True)
+        probe["year"] = probe["year"].astype("Int64")
+        right = table[keys + ["measure", "n", "median", "mad", "q1", "q3", "scale"]].astype({"year": "Int64"})
+        merged = probe.merge(right, on=keys + ["measure"], how="left")
+        memo[key] = (frame, merged)
+        return merged
 
     def national(self, frame: pd.DataFrame, column: str = "median") -> np.ndarray:
         """A column of :meth:`national_stats` for each row of ``frame`` (by kpi_id, year, gender)."""
@@ -404,6 +412,12 @@ class WatchContext:
         """
         prev = frame["prev_value"].to_numpy(dtype=float) if "prev_value" in frame else np.full(len(frame), np.nan)
         return np.where(np.isfinite(prev), prev, self.national(frame))
+
+    @cached_property
+    def additive_kpis(self) -> set[str]:
+        """Figures whose total is women + men: the rule table's ``additive_kpis`` and the plain counts
+        (``is_additive`` from int_kolada_kpi_kinds)."""
+        return set(self.shared.get("additive_kpis", [])) | set(self.kpis.index[self.kpis["is_additive"]])
 
     @cached_property
     def kpi_info(self) -> dict[str, dict]:

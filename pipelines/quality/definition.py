@@ -42,7 +42,7 @@ def metadata_changed(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     empty = make_hits(pd.DataFrame(columns=["kpi_id", "municipality_id", "year", "gender"]), [])
     if prev is None or curr is None or not len(prev):
         return empty
-    fields = [f for f in rule.param("fields", ["title", "description", "unit"]) if f in prev.columns]
+    fields = [f for f in rule.param("fields") if f in prev.columns]
     prev = prev.assign(kpi_id=prev["kpi_id"].astype(str)).drop_duplicates("kpi_id", keep="last").set_index("kpi_id")
     curr = curr.assign(kpi_id=curr["kpi_id"].astype(str)).drop_duplicates("kpi_id", keep="last").set_index("kpi_id")
     watched = [k for k in prev.index if k in ctx.kpis.index] if len(ctx.kpis) else list(prev.index)
@@ -83,9 +83,10 @@ def source_mismatch(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     comp = ctx.source_comparison
     if comp is None or not len(comp):
         return make_hits(pd.DataFrame(columns=["kpi_id", "municipality_id", "year", "gender"]), [])
-    from pipelines.quality.context import MAD_SCALE, normalise_values
+    from pipelines.quality.context import normalise_values
+    from pipelines.quality.warehouse import robust_stats
 
-    population = str(rule.param("population", "any"))
+    population = str(rule.param("population"))
     if population != "any" and "same_population" in comp.columns:
         comp = comp[comp["same_population"].astype(bool) == (population == "same")]
     comp = normalise_values(comp.assign(value=comp["kolada_value"]))
@@ -95,16 +96,15 @@ def source_mismatch(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     comp = ctx.attach(comp)
     comp = comp[rule.applies_to.mask(comp)]
     kolada, agency = comp["value"].to_numpy(dtype=float), comp["agency_value"].to_numpy(dtype=float)
-    tol = float(rule.param("abs_tolerance", 0.05)) + float(rule.param("rel_tolerance", 0.001)) * np.abs(agency)
+    tol = float(rule.param("abs_tolerance")) + float(rule.param("rel_tolerance")) * np.abs(agency)
     gap = kolada - agency
-    mad_k = float(rule.param("mad_k", 0.0))
+    mad_k = float(rule.param("mad_k"))
     with np.errstate(invalid="ignore"):
         if mad_k > 0:
-            frame = comp[["kpi_id", "year", "gender"]].assign(gap=gap)
-            grouped = frame.groupby(["kpi_id", "year", "gender"])["gap"]
-            centre = grouped.transform("median").to_numpy(dtype=float)
-            spread = (frame["gap"] - centre).abs().groupby([frame["kpi_id"], frame["year"], frame["gender"]]) \
-                .transform("median").to_numpy(dtype=float) * MAD_SCALE
+            keys = ["kpi_id", "year", "gender"]
+            frame = comp[keys].assign(gap=gap).reset_index(drop=True)
+            stats = frame[keys].merge(robust_stats(frame, keys, "gap"), on=keys, how="left")
+            centre, spread = stats["median"].to_numpy(dtype=float), stats["mad"].to_numpy(dtype=float)
             fires = (np.abs(gap - centre) > np.maximum(mad_k * spread, tol)) & np.isfinite(gap)
         else:
             one_missing = np.isnan(kolada) != np.isnan(agency)

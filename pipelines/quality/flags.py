@@ -7,23 +7,25 @@ all flags read alike and rank on one scale.
 
 Impact score (higher = look at it first)::
 
-    impact_score = 10 * C + 3 * S + D
+    impact_score = 10 * C + 5 * G + 3 * S + D
 
-* ``C`` = 1 if the flag would change the kommun's KKiK colour (see :mod:`pipelines.quality.colour`): the
-  colour is recomputed with the observed value replaced by the expected value (or, without one, the
-  midpoint of the expected interval, or its only finite bound) among the other kommuner with a value that
-  KPI, year and gender. A missing value with an expected value counts as a change (grey → a colour).
+* ``C`` = 1 if the flag would change the colour of a value the report shows: the colour (the mart's rule,
+  dbt macro ``kkik_colour``, via :func:`pipelines.quality.warehouse.colours`) is recomputed with the
+  observed value replaced by the expected value (or, without one, the midpoint of the expected
+  interval, or its only finite bound) among the other kommuner with a value that KPI, year and gender.
   Riket, regions and figures with direction ``none`` have no colour, so ``C`` = 0.
+* ``G`` = 1 if the cell has no value (it shows grey) and the expected value would give it a colour: a
+  gap to fill, not a wrong colour on show, so it ranks below a ×100 slip that recolours a kommun.
 * ``S`` = 1 for severity ``error`` (blocks publication), 0 for ``warning``.
 * ``D`` = ``min(3, log10(1 + d))`` with ``d`` the deviation in robust units: the distance from the observed
   value to the expected interval (or to the expected value) divided by the scaled MAD of that KPI, year
-  and gender among kommuner. A ×100 slip gives D ≈ 3, a value just outside its interval D ≈ 0. Flags on a
-  whole KPI (a changed definition) get D = 3 since they touch every kommun; flags without an observed
-  value or without an expectation get D = 0.
+  and gender among kommuner (``watch_group_stat``). A ×100 slip gives D ≈ 3, a value just outside its
+  interval D ≈ 0. Flags on a whole KPI (a changed definition) get D = 3 since they touch every kommun;
+  flags without an observed value or without an expectation get D = 0.
 
-The weights make the colour dominate (10 > 3 + 3): the colour is what the report shows, so a flag that
-would change it outranks any that would not; among those, errors come before warnings, then the larger
-deviation first. Ties are broken by severity, KPI, municipality, year and gender, so the order is stable.
+The weights make a shown colour dominate (10 > 5 + 3 + 3), then a grey square that would get a colour
+(5 > 3 + D for D < 2), then errors before warnings, then the larger deviation first. Ties are broken by
+severity, KPI, municipality, year and gender, so the order is stable.
 """
 
 from __future__ import annotations
@@ -33,20 +35,23 @@ import math
 import numpy as np
 import pandas as pd
 
-from pipelines.quality.colour import GREY, colour_among
 from pipelines.quality.context import KEY, WatchContext
 from pipelines.quality.rules import Rule
+from pipelines.quality.warehouse import colours
 
 FLAG_COLUMNS = [
     "kpi_id", "municipality_id", "year", "gender", "rule_id", "severity", "observed_value",
     "expected_low", "expected_high", "expected_value", "message", "source", "contact",
-    "impact_score", "would_change_colour",
+    "impact_score", "would_change_colour", "is_synthetic",
 ]
 HIT_COLUMNS = KEY + ["observed_value", "expected_low", "expected_high", "expected_value"]
 
-W_COLOUR, W_ERROR, D_MAX = 10.0, 3.0, 3.0
+W_COLOUR, W_GREY, W_ERROR, D_MAX = 10.0, 5.0, 3.0, 3.0
 
-UNIT_SUFFIX = {"percent": " %", "days": " days", "kr": " kr", "count": "", "index": ""}
+UNIT_SUFFIX = {"percent": " %", "days": " days", "kr": " kr", "count": "", "index": "", "signed": "", "unknown": ""}
+#: appended to every flag on a figure whose kind Kolada's metadata does not tell
+UNKNOWN_KIND_NOTE = (" (The kind of this figure cannot be told from Kolada's metadata: only the statistical "
+                     "rules were run, no range or unit rule.)")
 GENDER_LABEL = {"T": "total", "K": "women", "M": "men"}
 METHOD_LABEL = {
     "read_from_source": "read from source",
@@ -59,7 +64,7 @@ def empty_flags() -> pd.DataFrame:
     """The flags table with no rows and the published column types."""
     return pd.DataFrame({
         column: pd.Series(dtype=float if column in FLOAT_COLUMNS else "Int64" if column == "year"
-                          else bool if column == "would_change_colour" else object)
+                          else bool if column in ("would_change_colour", "is_synthetic") else object)
         for column in FLAG_COLUMNS
     })
 
@@ -72,6 +77,7 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
         frame[column] = frame[column].astype(float)
     frame["year"] = frame["year"].astype("Int64")
     frame["would_change_colour"] = frame["would_change_colour"].astype(bool)
+    frame["is_synthetic"] = frame["is_synthetic"].astype(bool)
     return frame
 
 
@@ -150,7 +156,7 @@ def render_messages(hits: pd.DataFrame, rule: Rule, ctx: WatchContext) -> list[s
             high=format_number(columns["expected_high"][i]),
             year="" if year is None or pd.isna(year) else int(year),
         )
-        messages.append(rule.message.format_map(fields))
+        messages.append(rule.message.format_map(fields) + (UNKNOWN_KIND_NOTE if unit == "unknown" else ""))
     return messages
 
 
@@ -193,36 +199,40 @@ def _replacement(hits: pd.DataFrame) -> np.ndarray:
     return np.where(np.isfinite(expected), expected, mid)
 
 
-def _colour_change(hits: pd.DataFrame, ctx: WatchContext) -> np.ndarray:
-    """Would the kommun's colour differ with the replacement value instead of the observed one?
+def _colour_change(hits: pd.DataFrame, ctx: WatchContext) -> tuple[np.ndarray, np.ndarray]:
+    """(C, G): would the shown colour change with the replacement value; would a grey cell get a colour?
 
-    The colour of a value x among the other kommuner depends only on how many of them are strictly
-    better than x (see :func:`pipelines.quality.colour.colour_among`): a ``searchsorted`` in the sorted
-    goodness of all kommuner with a value, minus one if the kommun's own stored value is among the
-    strictly better.
+    Both colours come from the mart's colour rule among the other kommuner (:func:`colours`); a change
+    to grey (the replacement is unknown) does not count.
     """
-    out = np.zeros(len(hits), dtype=bool)
+    direction = hits["kpi_id"].map(lambda k: ctx.kpi_info.get(k, {}).get("direction")).to_numpy(dtype=object)
+    kommun = np.array([isinstance(m, str) and ctx.municipality_info.get(m, ("", False))[1]
+                       for m in hits["municipality_id"].tolist()], dtype=bool)
     replacement = _replacement(hits)
-    observed = hits["observed_value"].to_numpy(dtype=float)
-    own_values = None
-    groups = ctx.kommun_groups()
-    rows = zip(hits["kpi_id"].tolist(), hits["municipality_id"].tolist(), hits["year"].tolist(),
-               hits["gender"].tolist())
-    for i, (kpi_id, mid, year, gender) in enumerate(rows):
-        direction = ctx.kpi_info.get(kpi_id, {}).get("direction")
-        if direction not in ("higher", "lower") or not np.isfinite(replacement[i]) or year is None \
-                or pd.isna(year) or not ctx.municipality_info.get(mid, ("", False))[1]:
-            continue
-        values = groups.get((kpi_id, int(year), gender))
-        sign = 1.0 if direction == "higher" else -1.0
-        good_all = np.sort(sign * values) if values is not None else np.array([])
-        if own_values is None:
-            own_values = ctx.lookup(hits)
-        own = sign * own_values[i]
-        before = colour_among(observed[i], good_all, direction, exclude=own)
-        after = colour_among(replacement[i], good_all, direction, exclude=own)
-        out[i] = before != after and after != GREY
-    return out
+    coloured = kommun & np.isin(direction, ["higher", "lower"]) & np.isfinite(replacement) \
+        & hits["year"].notna().to_numpy()
+    out, grey = np.zeros(len(hits), dtype=bool), np.zeros(len(hits), dtype=bool)
+    if not coloured.any():
+        return out, grey
+    sel = hits.loc[coloured, ["kpi_id", "municipality_id", "year", "gender"]].assign(direction=direction[coloured])
+    candidates = pd.concat([sel.assign(value=hits.loc[coloured, "observed_value"].to_numpy(dtype=float)),
+                            sel.assign(value=replacement[coloured])], ignore_index=True)
+    both = colours(candidates, ctx.kommun_values).to_numpy(dtype=object)
+    before, after = both[: len(sel)], both[len(sel):]
+    out[coloured] = (before != after) & (after != "grey") & (before != "grey")
+    grey[coloured] = (before == "grey") & (after != "grey")
+    return out, grey
+
+
+def _synthetic(hits: pd.DataFrame, ctx: WatchContext) -> np.ndarray:
+    """Is the flagged value one the offline snapshot generated (``is_synthetic`` of its cell)? A flag on a
+    cell without a row, or on a whole figure, is not."""
+    cells = ctx.values.loc[ctx.values["is_synthetic"].fillna(False).astype(bool), KEY]
+    if not len(cells):
+        return np.zeros(len(hits), dtype=bool)
+    keys = pd.MultiIndex.from_frame(cells.astype({"year": "Int64"}))
+    probe = pd.MultiIndex.from_frame(hits[KEY].astype({"year": "Int64"}))
+    return probe.isin(keys)
 
 
 def _deviation(hits: pd.DataFrame, ctx: WatchContext) -> np.ndarray:
@@ -263,8 +273,10 @@ def assemble(hits: pd.DataFrame, rule: Rule, ctx: WatchContext) -> pd.DataFrame 
     source, contact = _source_and_contact(hits, ctx)
     out["source"] = hits["source"] if "source" in hits.columns else source
     out["contact"] = hits["contact"] if "contact" in hits.columns else contact
-    out["would_change_colour"] = _colour_change(hits, ctx)
-    out["impact_score"] = (W_COLOUR * out["would_change_colour"] + W_ERROR * (rule.severity == "error")
+    out["would_change_colour"], grey_to_colour = _colour_change(hits, ctx)
+    out["is_synthetic"] = _synthetic(hits, ctx)
+    out["impact_score"] = (W_COLOUR * out["would_change_colour"] + W_GREY * grey_to_colour
+                           + W_ERROR * (rule.severity == "error")
                            + _deviation(hits, ctx)).round(4)
     return _typed(out[FLAG_COLUMNS])
 

@@ -4,6 +4,10 @@ For a share or a mean the total is a weighted mean of K and M, so it must lie be
 additive count it is their sum. A third, subtler slip is K and M entered in each other's places: the
 values are individually plausible, but the ordering of women and men flips against the kommun's own
 history while the magnitudes match last year's swapped.
+
+K and M come beside each cell from the model ``watch_cell`` (``value_k``, ``value_m`` and their
+previous-period values); how unusual a change of the women-men gap is comes from ``watch_group_stat``
+(measure ``gap_change``).
 """
 
 from __future__ import annotations
@@ -11,20 +15,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipelines.quality.context import MAD_SCALE, WatchContext
+from pipelines.quality.context import WatchContext
 from pipelines.quality.flags import make_hits
 from pipelines.quality.rules import Rule
 
 
-def _with_k_and_m(ctx: WatchContext, cells: pd.DataFrame) -> pd.DataFrame:
-    out = cells.copy()
-    out["value_k"] = ctx.lookup(out, gender="K")
-    out["value_m"] = ctx.lookup(out, gender="M")
-    return out
-
-
 def _tolerance(rule: Rule, scale: np.ndarray) -> np.ndarray:
-    return float(rule.param("abs_tolerance", 0.5)) + float(rule.param("rel_tolerance", 0.01)) * np.abs(scale)
+    return float(rule.param("abs_tolerance")) + float(rule.param("rel_tolerance")) * np.abs(scale)
 
 
 def total_between(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
@@ -35,8 +32,7 @@ def total_between(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     total is a sum, see :func:`total_sum`).
     """
     cells = ctx.target(rule)
-    cells = cells[(cells["gender"] == "T") & ~cells["kpi_id"].isin(ctx.shared.get("additive_kpis", []))]
-    cells = _with_k_and_m(ctx, cells)
+    cells = cells[(cells["gender"] == "T") & ~cells["kpi_id"].isin(ctx.additive_kpis)]
     cells = cells[cells["value"].notna() & cells["value_k"].notna() & cells["value_m"].notna()]
     low = np.minimum(cells["value_k"], cells["value_m"]).to_numpy(dtype=float)
     high = np.maximum(cells["value_k"], cells["value_m"]).to_numpy(dtype=float)
@@ -51,8 +47,7 @@ def total_between(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
 def total_sum(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     """For additive counts (listed in the shared ``additive_kpis``): T must equal K + M ± tolerance."""
     cells = ctx.target(rule)
-    cells = cells[(cells["gender"] == "T") & cells["kpi_id"].isin(ctx.shared.get("additive_kpis", []))]
-    cells = _with_k_and_m(ctx, cells)
+    cells = cells[(cells["gender"] == "T") & cells["kpi_id"].isin(ctx.additive_kpis)]
     cells = cells[cells["value"].notna() & cells["value_k"].notna() & cells["value_m"].notna()]
     total = (cells["value_k"] + cells["value_m"]).to_numpy(dtype=float)
     value = cells["value"].to_numpy(dtype=float)
@@ -83,40 +78,37 @@ def swapped(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     if not len(cells):
         return make_hits(cells, [])
     k_now = cells["value"].to_numpy(dtype=float)
-    m_now = ctx.lookup(cells, gender="M")
+    m_now = cells["value_m"].to_numpy(dtype=float)
     k_prev = cells["prev_value"].to_numpy(dtype=float)
-    m_prev = ctx.lookup(cells, year_column="prev_year", gender="M")
+    m_prev = cells["prev_value_m"].to_numpy(dtype=float)
 
-    hist = ctx.history(cells, int(rule.param("history_periods", 3)))
+    hist = ctx.history(cells, int(rule.param("history_periods")))
     hist["hist_m"] = ctx.lookup(hist.assign(gender="M"), year_column="hist_year")
     hist["diff_sign"] = np.sign(hist["hist_value"] - hist["hist_m"])
     hist = hist.dropna(subset=["diff_sign"])
     agg = hist.groupby(["kpi_id", "municipality_id", "gender", "year"])["diff_sign"].agg(["count", "min", "max"])
     idx = pd.MultiIndex.from_frame(cells[["kpi_id", "municipality_id", "gender", "year"]])
     agg = agg.reindex(idx)
-    consistent = (agg["count"] >= int(rule.param("min_history", 2))) & (agg["min"] == agg["max"]) & (agg["min"] != 0)
+    consistent = (agg["count"] >= int(rule.param("min_history"))) & (agg["min"] == agg["max"]) & (agg["min"] != 0)
     history_sign = agg["min"].to_numpy(dtype=float)
 
     level = (np.abs(k_now) + np.abs(m_now)) / 2
-    gap_ok = np.abs(k_now - m_now) >= float(rule.param("min_gap_rel", 0.02)) * level
-    # How unusual is the change of the women-men gap, against the same change in all kommuner this year?
+    gap_ok = np.abs(k_now - m_now) >= float(rule.param("min_gap_rel")) * level
+    # How unusual is the change of the women-men gap, against the same change in all kommuner this year
+    # (at least 10 of them)?
     gap_change = (k_now - m_now) - (k_prev - m_prev)
-    kommun = cells["is_kommun"].to_numpy()
-    frame = pd.DataFrame({"kpi_id": cells["kpi_id"].to_numpy(), "year": cells["year"].to_numpy(),
-                          "change": np.where(kommun, gap_change, np.nan)})
-    grouped = frame.groupby(["kpi_id", "year"])["change"]
-    centre = grouped.transform("median")
-    spread = (frame["change"] - centre).abs().groupby([frame["kpi_id"], frame["year"]]).transform("median")
-    enough = grouped.transform("count") >= 10
-    scale = (spread * MAD_SCALE).where(enough & (spread > 0))
+    centre = ctx.stats_for(cells, "gap_change", "median")
+    spread = ctx.stats_for(cells, "gap_change", "mad")
+    enough = np.nan_to_num(ctx.stats_for(cells, "gap_change", "n")) >= 10
+    scale = np.where(enough & (spread > 0), spread, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
-        gap_z = np.abs(gap_change - centre.to_numpy(dtype=float)) / scale.to_numpy(dtype=float)
-    gap_ok &= ~(gap_z < float(rule.param("min_gap_change_z", 0.0)))  # NaN z (too few kommuner) passes
+        gap_z = np.abs(gap_change - centre) / scale
+    gap_ok &= ~(gap_z < float(rule.param("min_gap_change_z")))  # NaN z (too few kommuner) passes
     flipped = np.sign(k_now - m_now) == -history_sign
     # After removing the change common to women and men, the swapped reading predicts a gap of
     # -(K_{t-1} - M_{t-1}) and the straight reading +(K_{t-1} - M_{t-1}).
     gap_now, gap_prev = k_now - m_now, k_prev - m_prev
-    fits = np.abs(gap_now + gap_prev) <= float(rule.param("fit_ratio", 0.5)) * np.abs(gap_now - gap_prev)
+    fits = np.abs(gap_now + gap_prev) <= float(rule.param("fit_ratio")) * np.abs(gap_now - gap_prev)
     fires = consistent.to_numpy(dtype=bool) & flipped & gap_ok & fits
     sel = cells[fires]
     context = {

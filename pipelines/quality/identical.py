@@ -51,11 +51,11 @@ def unchanged(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     current_share = (kommun["value"] == kommun["prev_value"]).groupby(
         [kommun["kpi_id"], kommun["gender"], kommun["year"]]).mean()
     history = _unchanged_share(ctx, cells[["kpi_id", "gender", "year"]].drop_duplicates(),
-                               int(rule.param("history_periods", 3)))
+                               int(rule.param("history_periods")))
     keys = pd.MultiIndex.from_frame(cells[["kpi_id", "gender", "year"]])
     share = np.fmin(current_share.reindex(keys).to_numpy(dtype=float), history.reindex(keys).to_numpy(dtype=float))
-    fires = same.to_numpy() & (share <= float(rule.param("max_share_unchanged", 0.05)))
-    if rule.param("ignore_bounds", True):
+    fires = same.to_numpy() & (share <= float(rule.param("max_share_unchanged")))
+    if rule.param("ignore_bounds"):
         bound = (cells["unit"] == "percent") & cells["value"].isin([0.0, 100.0])
         fires &= ~bound.to_numpy()
     sel = cells[fires]

@@ -64,7 +64,7 @@ def unknown_municipality(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
 
 def future_year(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     """A year later than ``today``'s year + ``max_years_ahead`` (all input rows, not just target years)."""
-    limit = ctx.today.year + int(rule.param("max_years_ahead", 0))
+    limit = ctx.today.year + int(rule.param("max_years_ahead"))
     raw = ctx.raw
     bad = raw[raw["year"].notna() & (raw["year"] > limit)]
     if not len(bad):

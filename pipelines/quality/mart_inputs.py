@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
+from pipelines.quality.warehouse import WatchTables, read_tables
+
 AUDIT_SCHEMA = "kkik_audit"
 #: What BI tools read, written only by the publish step: the previous publication the gate compares with.
 PUBLISHED_SCHEMA = "kkik"
@@ -25,35 +27,27 @@ class WatchInputs:
     source_comparison: pd.DataFrame
     kpi_metadata_previous: pd.DataFrame | None
     kpi_metadata_current: pd.DataFrame | None
+    #: the watch models dbt built beside the audit mart
+    tables: WatchTables | None = None
 
 
 def read_watch_inputs(con: duckdb.DuckDBPyConnection, schema: str = AUDIT_SCHEMA) -> WatchInputs:
     """Every frame ``run_watch`` takes, from ``schema`` (the audit copy of the mart) and staging."""
+    # the watch's four input models (dbt_project/models/marts/watch/): the mart's tables in the watch's columns
     values = con.execute(
-        f"select kpi_id, municipality_id, year, gender, value, status, source from {schema}.fct_kpi_value"
+        f"select kpi_id, municipality_id, year, gender, value, status, source, is_synthetic from {schema}.watch_value"
     ).df()
-    kpis = con.execute(
-        f"""select kpi_id, title, unit, direction, is_divided_by_gender, collection_method, source_agency
-            from {schema}.dim_kpi"""
-    ).df()
-    municipalities = con.execute(
-        f"""select municipality_id, municipality_name as name, county_code as county_id, is_kommun,
-                   similar_group_id as similar_group, is_kkik_participant as is_participant
-            from {schema}.dim_municipality"""
-    ).df()
-    similar_groups = con.execute(
-        f"""select members.group_id as similar_group, members.municipality_id
-            from staging.stg_kolada__municipality_group_members as members
-            where members.is_latest_load
-              and members.group_id in (select similar_group_id from {schema}.dim_municipality)"""
-    ).df()
+    kpis = con.execute(f"select * from {schema}.watch_kpi").df()
+    municipalities = con.execute(f"select * from {schema}.watch_municipality").df()
+    similar_groups = con.execute(f"select * from {schema}.watch_similar_member").df()
     comparison = con.execute(
         f"""select kpi_id, municipality_id, year, gender, kolada_value, agency_value, agency,
                    is_same_population as same_population
             from {schema}.kkik_source_comparison"""
     ).df()
     previous, current = _metadata_of_last_two_loads(con, schema)
-    return WatchInputs(values, kpis, municipalities, similar_groups, comparison, previous, current)
+    return WatchInputs(values, kpis, municipalities, similar_groups, comparison, previous, current,
+                       read_tables(con, schema))
 
 
 def _metadata_of_last_two_loads(con, schema: str) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:

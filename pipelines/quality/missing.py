@@ -21,7 +21,7 @@ from pipelines.quality.rules import Rule
 
 def _statuses(ctx: WatchContext, rule: Rule) -> dict:
     """Status codes by meaning: the rule's own ``statuses`` or else the table's shared ``statuses``."""
-    return rule.param("statuses") or ctx.shared.get("statuses", {}) or {}
+    return rule.parameters.get("statuses") or ctx.shared.get("statuses") or {}
 
 
 def _status_kind(status: pd.Series, statuses: dict) -> pd.Series:
@@ -61,13 +61,13 @@ def value(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     share_now = has_now.groupby(by).transform("mean")
     kept = (has_now & had_before).groupby(by).transform("sum")
     before = had_before.groupby(by).transform("sum")
-    out_now = (kept >= float(rule.param("min_published_share", 0.5)) * before) | (before == 0)
+    out_now = (kept >= float(rule.param("min_published_share")) * before) | (before == 0)
 
     status = grid[["kpi_id", "municipality_id", "year", "gender"]].merge(
         ctx.values[["kpi_id", "municipality_id", "year", "gender", "status"]], how="left")["status"]
     explained = _status_kind(status, _statuses(ctx, rule)).notna().to_numpy()
 
-    others_share = float(rule.param("others_share", 0.8))
+    others_share = float(rule.param("others_share"))
     reason_last = had_before & out_now
     reason_others = share_now >= others_share
     fires = ~has_now & (reason_last | reason_others) & ~explained

@@ -19,8 +19,8 @@ from pipelines.quality.rules import Rule
 def share_bounds(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     """A share (unit percent) outside [low, high] (0–100)."""
     cells = ctx.target(rule)
-    low, high = float(rule.param("low", 0.0)), float(rule.param("high", 100.0))
-    tolerance = float(rule.param("tolerance", 0.0))  # for float noise such as 100.00000001
+    low, high = float(rule.param("low")), float(rule.param("high"))
+    tolerance = float(rule.param("tolerance"))  # for float noise such as 100.00000001
     bad = cells[(cells["value"] < low - tolerance) | (cells["value"] > high + tolerance)]
     side = np.where(bad["value"] > high, f"above {high:g} %", f"below {low:g} %")
     expected = ctx.plausible_reference(bad)
@@ -37,14 +37,14 @@ def share_scale(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     it usually has 80 % does. The expected value is the value × 100.
     """
     cells = ctx.target(rule)
-    cells = cells[(cells["value"] > 0) & (cells["value"] <= float(rule.param("max_value", 1.0)))]
+    cells = cells[(cells["value"] > 0) & (cells["value"] <= float(rule.param("max_value")))]
     if not len(cells):
         return make_hits(cells, [])
-    hist = ctx.history_median(cells, int(rule.param("history_periods", 3)))
+    hist = ctx.history_median(cells, int(rule.param("history_periods")))
     peer = ctx.national(cells)
     value = cells["value"].to_numpy(dtype=float)
-    min_ref = float(rule.param("min_reference", 2.0))
-    min_ratio = float(rule.param("min_ratio", 20.0))
+    min_ref = float(rule.param("min_reference"))
+    min_ratio = float(rule.param("min_ratio"))
 
     def large(ref: np.ndarray) -> np.ndarray:
         return (ref >= min_ref) & (ref >= min_ratio * value)
@@ -75,16 +75,16 @@ def magnitude_slip(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     """
     cells = ctx.target(rule)
     ref = cells["prev_value"].to_numpy(dtype=float)
-    hist = ctx.history_median(cells, int(rule.param("history_periods", 3))) if len(cells) else ref
+    hist = ctx.history_median(cells, int(rule.param("history_periods"))) if len(cells) else ref
     ref = np.where(np.isfinite(ref), ref, hist)
     value = cells["value"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         log_ratio = np.where((value > 0) & (ref > 0), np.log10(value / ref), np.nan)
-    orders = np.asarray(rule.param("orders", [1, 2, 3]), dtype=float)
+    orders = np.asarray(rule.param("orders"), dtype=float)
     k = np.rint(np.abs(log_ratio))
-    fires = np.isin(k, orders) & (np.abs(np.abs(log_ratio) - k) <= float(rule.param("tolerance", 0.15)))
-    guard = float(rule.param("min_log_from_median", 0.0))
-    plausible_within = float(rule.param("max_log_from_median", 0.0))
+    fires = np.isin(k, orders) & (np.abs(np.abs(log_ratio) - k) <= float(rule.param("tolerance")))
+    guard = float(rule.param("min_log_from_median"))
+    plausible_within = float(rule.param("max_log_from_median"))
     if (guard > 0 or plausible_within > 0) and len(cells):
         median = ctx.national(cells)
         with np.errstate(divide="ignore", invalid="ignore"):

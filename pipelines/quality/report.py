@@ -6,7 +6,10 @@ Usage::
                            html_path=Path("flags.html"), peers=peers)
 
 * The CSV holds *all* flags, ranked (``flag_rank`` 1 = look at it first), with the KPI title and the
-  municipality name next to the codes. It is written as UTF-8 with a BOM so Excel shows å, ä and ö.
+  municipality name next to the codes, and in ``cell_rules`` every rule that fired on the same cell.
+  It is written as UTF-8 with a BOM so Excel shows å, ä and ö.
+* The HTML page's review list has one row per cell (:func:`review_by_cell`): a value several rules
+  flag is looked at once, with all its rules and messages.
 * The HTML page is one file with no external resource (inline CSS and SVG, a tiny optional script):
   a summary (counts by severity, open errors that block publication, accepted errors), the ranked flags
   with the history of each flagged series as a small chart, and the same flags grouped per kommun and
@@ -31,13 +34,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipelines.quality.acceptance import open_error_mask
 from pipelines.quality.flags import FLAG_COLUMNS, UNIT_SUFFIX, format_number
 
 #: Column order of the CSV; any further input columns (accepted_on, rule_group, load_id ...) follow.
 CSV_COLUMNS = [
     "flag_rank", "kpi_id", "kpi_title", "municipality_id", "municipality_name", "year", "gender", "rule_id",
     "severity", "observed_value", "expected_low", "expected_high", "expected_value", "message", "source",
-    "contact", "impact_score", "would_change_colour", "accepted", "accepted_by", "acceptance_reason",
+    "contact", "impact_score", "would_change_colour", "is_synthetic", "accepted", "accepted_by",
+    "acceptance_reason", "cell_rules",
 ]
 NO_KOMMUN = "(no kommun: KPI-wide or file-wide flags)"
 NO_KPI = "(no nyckeltal: file-wide flags)"
@@ -65,6 +70,8 @@ def write_report(flags: pd.DataFrame, values: pd.DataFrame, kpis: pd.DataFrame, 
     """
     ranked = prepare_flags(flags, kpis, municipalities)
     summary = summarise(ranked)
+    review = review_by_cell(ranked)
+    summary["cells"] = len(review)
     summary["csv"] = summary["html"] = None
     if csv_path is not None:
         csv_path = Path(csv_path)
@@ -74,7 +81,7 @@ def write_report(flags: pd.DataFrame, values: pd.DataFrame, kpis: pd.DataFrame, 
     if html_path is not None:
         html_path = Path(html_path)
         html_path.parent.mkdir(parents=True, exist_ok=True)
-        page = render_html(ranked, summary, values, kpis, municipalities, title=title, peers=peers,
+        page = render_html(review, summary, values, kpis, municipalities, title=title, peers=peers,
                            max_flags=max_flags_in_html,
                            csv_name=csv_path.name if csv_path is not None else None)
         html_path.write_text(page, encoding="utf-8")
@@ -102,6 +109,7 @@ def prepare_flags(flags: pd.DataFrame, kpis: pd.DataFrame, municipalities: pd.Da
     for column in ("observed_value", "expected_low", "expected_high", "expected_value"):
         out[column] = pd.to_numeric(out[column], errors="coerce").astype(float)
     out["would_change_colour"] = out["would_change_colour"].map(_truthy).astype(bool)
+    out["is_synthetic"] = out["is_synthetic"].map(_truthy).astype(bool)
     out["accepted"] = (out["accepted"].map(_truthy) if "accepted" in out.columns else False)
     out["accepted"] = out["accepted"].astype(bool)
     for column in ("accepted_by", "acceptance_reason"):
@@ -111,8 +119,51 @@ def prepare_flags(flags: pd.DataFrame, kpis: pd.DataFrame, municipalities: pd.Da
     names = _lookup(municipalities, "municipality_id", "name")
     out["kpi_title"] = out["kpi_id"].map(lambda k: titles.get(k) if _present(k) else None)
     out["municipality_name"] = out["municipality_id"].map(lambda m: names.get(m) if _present(m) else None)
+    out["cell_rules"] = _cell_rules(out).to_numpy() if len(out) else pd.Series([], dtype=object)
     rest = [c for c in out.columns if c not in CSV_COLUMNS]
     return out[CSV_COLUMNS + rest]
+
+
+_CELL = ["kpi_id", "municipality_id", "year", "gender"]
+
+
+def _cell_codes(ranked: pd.DataFrame) -> pd.Series:
+    """One string per cell (a KPI-wide or file-wide flag is its own cell: its empty parts stay empty)."""
+    return ranked[_CELL].astype(object).where(ranked[_CELL].notna(), "").astype(str).agg("|".join, axis=1)
+
+
+def _cell_rules(ranked: pd.DataFrame) -> pd.Series:
+    """Per flag, every rule that fired on its cell, in rank order (for the CSV's ``cell_rules``)."""
+    if not len(ranked):
+        return pd.Series([], dtype=object)
+    cell = _cell_codes(ranked)
+    joined = ranked["rule_id"].astype(str).groupby(cell, sort=False).agg("; ".join)
+    return cell.map(joined)
+
+
+def review_by_cell(ranked: pd.DataFrame) -> pd.DataFrame:
+    """The review list: one row per cell, ranked by its most important flag, with every rule that fired.
+
+    The row keeps the top flag's fields; ``rule_id`` and ``message`` list all the cell's rules and
+    messages in rank order, ``n_flags`` counts them; the cell is an error if any flag is, is accepted
+    only when every flag is, would change a colour if any flag would, and is synthetic if any flag is.
+    """
+    if not len(ranked):
+        return ranked.assign(n_flags=pd.Series([], dtype=int))
+    cell = _cell_codes(ranked)
+    grouped = ranked.groupby(cell, sort=False)
+    out = grouped.head(1).copy()
+    key = cell.loc[out.index]
+    out["rule_id"] = key.map(grouped["rule_id"].agg(lambda r: "; ".join(map(str, r)))).to_numpy()
+    out["message"] = key.map(grouped["message"].agg(lambda m: " | ".join(map(str, m)))).to_numpy()
+    out["n_flags"] = key.map(grouped.size()).to_numpy()
+    is_error = (ranked["severity"] == "error").groupby(cell, sort=False).any()
+    out["severity"] = np.where(key.map(is_error).to_numpy(dtype=bool), "error", out["severity"])
+    for column, how in (("accepted", "all"), ("would_change_colour", "any"), ("is_synthetic", "any")):
+        out[column] = key.map(ranked[column].astype(bool).groupby(cell, sort=False).agg(how)).to_numpy(dtype=bool)
+    out = out.reset_index(drop=True)
+    out["flag_rank"] = np.arange(1, len(out) + 1)
+    return out
 
 
 def summarise(ranked: pd.DataFrame) -> dict:
@@ -125,7 +176,7 @@ def summarise(ranked: pd.DataFrame) -> dict:
     return {
         "flags": len(ranked),
         "errors": int(errors.sum()),
-        "open_errors": int((errors & ~accepted).sum()),
+        "open_errors": int(open_error_mask(ranked).sum()),
         "accepted_errors": int((errors & accepted).sum()),
         "warnings": int((severity == "warning").sum()),
         "colour_changing": int(ranked["would_change_colour"].sum()),
@@ -498,6 +549,9 @@ def _badges(row) -> str:
         out += ' <span class="badge colour" title="the kommun\'s KKiK colour would change">colour</span>'
     if row["accepted"]:
         out += ' <span class="badge acc">accepted</span>'
+    if row.get("is_synthetic"):
+        out += (' <span class="badge" title="a value generated for the offline snapshot, not a real one">'
+                'synthetic</span>')
     return out
 
 

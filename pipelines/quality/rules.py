@@ -20,11 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from pipelines.config import EXPECTATIONS_DIR
+from pipelines.quality.parameters import PARAMETERS, Shared
 
 SEVERITIES = ("error", "warning")
-UNITS = ("percent", "days", "kr", "count", "index")
+#: the kinds of figure (dbt model int_kolada_kpi_kinds for figures outside the KKiK catalogue): ``signed``
+#: can be negative (a change, a result), ``unknown`` could not be told from Kolada's metadata
+UNITS = ("percent", "days", "kr", "count", "index", "signed", "unknown")
 GENDERS = ("T", "K", "M")
 
 DEFAULT_RULES_PATH = EXPECTATIONS_DIR / "rules.yml"
@@ -35,6 +39,30 @@ _APPLIES_KEYS = {"units", "genders", "kpis", "exclude_kpis", "collection_methods
 
 class RuleError(ValueError):
     """The rule table is malformed: the message names the rule and what is wrong."""
+
+
+def _problems(error: ValidationError) -> str:
+    out = []
+    for problem in error.errors():
+        key = ".".join(str(part) for part in problem["loc"]) or "(parameters)"
+        if problem["type"] == "extra_forbidden":
+            out.append(f"unknown parameter {key!r}")
+        elif problem["type"] == "missing":
+            out.append(f"parameter {key!r} is missing")
+        else:
+            out.append(f"parameter {key!r}: {problem['msg']} (got {problem.get('input')!r})")
+    return "; ".join(out)
+
+
+def validate_parameters(rule_id: str, check: str, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The rule's parameters checked against its check's model; a :class:`RuleError` naming the rule,
+    the check and each bad key otherwise."""
+    model = PARAMETERS[check]
+    try:
+        return model.model_validate(dict(raw)).model_dump()
+    except ValidationError as error:
+        raise RuleError(f"rule {rule_id} (check {check}): {_problems(error)}; it takes "
+                        f"{sorted(model.model_fields) or 'no parameters'}") from None
 
 
 @dataclass(frozen=True)
@@ -80,11 +108,15 @@ class Rule:
     applies_to: AppliesTo = field(default_factory=AppliesTo)
     enabled: bool = True
 
-    def param(self, name: str, default: Any = None) -> Any:
-        return self.parameters.get(name, default)
+    def param(self, name: str) -> Any:
+        """A parameter as validated on load (:mod:`pipelines.quality.parameters`: every one is required)."""
+        if name not in self.parameters:
+            raise RuleError(f"rule {self.id}: check {self.check} has no parameter {name!r}")
+        return self.parameters[name]
 
     def with_parameters(self, **changes: Any) -> Rule:
-        return replace(self, parameters={**self.parameters, **changes})
+        """A copy with some parameters changed, validated like the file (tuning without editing it)."""
+        return replace(self, parameters=validate_parameters(self.id, self.check, {**self.parameters, **changes}))
 
 
 @dataclass(frozen=True)
@@ -192,6 +224,10 @@ def _parse_rule(raw: Mapping[str, Any], known_checks: set[str] | None) -> Rule:
     parameters = raw.get("parameters") or {}
     if not isinstance(parameters, Mapping):
         raise RuleError(f"rule {rule_id}: parameters must be a mapping")
+    parameters = validate_parameters(rule_id, check, parameters)
+    transform = parameters.get("transform") or {}
+    if set(transform) - set(UNITS):
+        raise RuleError(f"rule {rule_id}: parameter 'transform' names unknown units {sorted(set(transform) - set(UNITS))}")
     return Rule(
         id=rule_id,
         check=check,
@@ -212,11 +248,9 @@ def _parse_rule(raw: Mapping[str, Any], known_checks: set[str] | None) -> Rule:
 
 def parse_rules(document: Mapping[str, Any], *, source: str = "") -> RuleSet:
     """Build a :class:`RuleSet` from the parsed YAML/JSON document (``{version, rules: [...]}``)."""
-    from pipelines.quality.registry import CHECKS
-
     if not isinstance(document, Mapping) or not isinstance(document.get("rules"), list):
         raise RuleError(f"{source or 'rule document'}: expected a mapping with a 'rules' list")
-    rules = tuple(_parse_rule(raw, set(CHECKS)) for raw in document["rules"])
+    rules = tuple(_parse_rule(raw, set(PARAMETERS)) for raw in document["rules"])
     ids = [rule.id for rule in rules]
     duplicated = sorted({i for i in ids if ids.count(i) > 1})
     if duplicated:
@@ -224,6 +258,10 @@ def parse_rules(document: Mapping[str, Any], *, source: str = "") -> RuleSet:
     shared = document.get("parameters") or {}
     if not isinstance(shared, Mapping):
         raise RuleError(f"{source or 'rule document'}: top-level 'parameters' must be a mapping")
+    try:
+        shared = Shared.model_validate(dict(shared)).model_dump()
+    except ValidationError as error:
+        raise RuleError(f"{source or 'rule document'}, shared parameters: {_problems(error)}") from None
     return RuleSet(
         rules=rules,
         parameters=dict(shared),

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipelines.quality.acceptance import open_error_mask
 from pipelines.quality.audit import watch_and_validate
 from pipelines.quality.bundled import bundled_kpis, bundled_municipalities, bundled_similar_groups
 
@@ -190,4 +191,4 @@ def write_flags(flags: pd.DataFrame, out: Path) -> None:
 
 
 def open_errors(flags: pd.DataFrame) -> int:
-    return int(((flags["severity"] == "error") & ~flags["accepted"].astype(bool)).sum())
+    return int(open_error_mask(flags).sum())

@@ -10,6 +10,7 @@ from pipelines.quality.context import WatchContext
 from pipelines.quality.flags import FLAG_COLUMNS, assemble, empty_flags, rank
 from pipelines.quality.registry import CHECKS
 from pipelines.quality.rules import RuleSet
+from pipelines.quality.warehouse import WatchTables
 
 
 def run_watch(
@@ -24,19 +25,21 @@ def run_watch(
     kpi_metadata_current: pd.DataFrame | None = None,
     today: date | None = None,
     similar_groups: pd.DataFrame | None = None,
+    tables: WatchTables | None = None,
 ) -> pd.DataFrame:
     """Flags for the cells of ``years`` (default: the latest year in ``values``), ranked by impact.
 
     ``values`` holds several years: earlier years are the history the year-over-year, identical,
     slip and swap rules compare with. ``similar_groups`` (optional; columns ``similar_group,
     municipality_id``) lists the members of each group named in ``municipalities.similar_group``; without
-    it ``similar_group`` is read as a partition. Returns the columns of ``FLAG_COLUMNS``, one row per flag,
+    it ``similar_group`` is read as a partition. ``tables``: the watch models as dbt built them beside the
+    mart (the yearly audit); without them the same models run on the frames. Returns the columns of ``FLAG_COLUMNS``, one row per flag,
     highest ``impact_score`` first.
     """
     ctx = WatchContext.build(
         values, kpis, municipalities, years=years, today=today, similar_groups=similar_groups,
         source_comparison=source_comparison, kpi_metadata_previous=kpi_metadata_previous,
-        kpi_metadata_current=kpi_metadata_current, shared=dict(rules.parameters),
+        kpi_metadata_current=kpi_metadata_current, shared=dict(rules.parameters), tables=tables,
     )
     parts = [assemble(CHECKS[rule.check](ctx, rule), rule, ctx) for rule in rules.enabled()]
     parts = [p for p in parts if p is not None and len(p)]

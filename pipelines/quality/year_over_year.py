@@ -85,8 +85,8 @@ def hidiroglou_berthelot(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     cells = cells[cells["is_kommun"] & cells["value"].notna() & cells["prev_value"].notna()]
     if not len(cells):
         return make_hits(cells, [])
-    U, A, C = (float(rule.param(p, d)) for p, d in (("U", 0.5), ("A", 0.05), ("C", 20.0)))
-    min_units, min_group = int(rule.param("min_units", 10)), int(rule.param("min_group_size", 20))
+    U, A, C = (float(rule.param(p)) for p in ("U", "A", "C"))
+    min_units, min_group = int(rule.param("min_units")), int(rule.param("min_group_size"))
     base = cells[["kpi_id", "municipality_id", "year", "gender", "value", "prev_value"]].rename(
         columns={"value": "x", "prev_value": "x_prev"})
     keys = ["kpi_id", "year", "gender"]

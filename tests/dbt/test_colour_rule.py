@@ -40,7 +40,7 @@ def _insert_value(con, kpi: str, municipality: str, year: int, gender: str, valu
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
+def warehouse_path(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("colour")
     path = tmp / "warehouse.duckdb"
     con = duckdb.connect(str(path))
@@ -67,10 +67,17 @@ def built(tmp_path_factory):
             _insert_value(con, kpi, municipality, 2022, "T", value)
         _insert_value(con, kpi, "0000", 2022, "T", 66.0)
     _insert_value(con, "U21468", "0114", 2021, "T", 85.0)
+    _insert_value(con, "U23401", "0114", 2020, "T", 30.0)  # no U23401 values in 2021: 2020 is the previous period
+    _insert_value(con, "N11008", "0114", 2017, "T", 50.0)  # 5 years back: no previous period
     con.close()
     result = run_dbt(path, "build", target_path=tmp / "target")
     assert result.returncode == 0, result.stdout[-4000:]
-    con = duckdb.connect(str(path), read_only=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def built(warehouse_path):
+    con = duckdb.connect(str(warehouse_path), read_only=True)
     rows = con.execute(
         "select kpi_id, municipality_id, colour, national_rank, percentile, riket_value, county_mean, "
         "similar_group_mean, previous_value, change_from_previous_year, kkik_year "
@@ -114,3 +121,20 @@ def test_kkik_year_follows_publication(built):
     assert built[("U21468", "0114")][8] == 2022  # published the same year as its period
     assert built[("N11008", "0114")][8] == 2023  # published the year after
     assert built[("U23401", "0114")][8] == 2022  # own reporting: the catalogue pins offset 0
+
+
+def test_change_compares_with_the_figures_previous_period(built):
+    # U23401 has no kommun value in 2021, so its previous period is 2020 (watch_kpi_period), not year - 1
+    assert built[("U23401", "0114")][6] == 30.0 and built[("U23401", "0114")][7] == pytest.approx(90.0 - 30.0)
+    assert built[("N11008", "0114")][6] is None  # 2017 is more than 4 years back
+
+
+def test_the_watch_colours_every_cell_as_the_mart(warehouse_path):
+    from pipelines.quality.warehouse import colours
+
+    con = duckdb.connect(str(warehouse_path), read_only=True)
+    result = con.execute("select kpi_id, municipality_id, year, gender, direction, value, colour "
+                         "from kkik_audit.kkik_result").df()
+    stored = con.execute("select * from kkik_audit.watch_cell where is_kommun and value is not null").df()
+    con.close()
+    assert colours(result, stored).tolist() == result["colour"].tolist()

@@ -1,60 +1,52 @@
-"""The KKiK colour rule on hand-computed cases."""
+"""The watch's "what colour would this value get" is the mart's colour rule (dbt macro ``kkik_colour``).
+
+Pinned with kommun counts that are not multiples of 4, where a share-based rule (b / n < 0.25) and the
+mart's rank rule (rank ≤ 0.25·n) part: n = 7 gives 1 green (not 2), n = 29 gives 7, n = 290 gives 72.
+"""
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from pipelines.quality import kkik_colour
-from pipelines.quality.colour import colour_among
-
-
-def test_quartiles_higher_is_better():
-    # 8 kommuner: strictly-better counts 7..0 → percentiles 7/8..0; green < 0.25, red >= 0.75.
-    values = pd.Series([10, 20, 30, 40, 50, 60, 70, 80], index=list("abcdefgh"), dtype=float)
-    colours = kkik_colour(values, "higher")
-    assert colours.to_dict() == {
-        "a": "red", "b": "red", "c": "yellow", "d": "yellow", "e": "yellow", "f": "yellow",
-        "g": "green", "h": "green",
-    }
+from pipelines.quality.warehouse import colours
 
 
-def test_lower_is_better_reverses():
-    values = pd.Series([10, 20, 30, 40, 50, 60, 70, 80], dtype=float)
-    assert kkik_colour(values, "lower").tolist() == ["green", "green"] + ["yellow"] * 4 + ["red", "red"]
+def _own_colours(values: list[float | None], direction: str) -> list[str]:
+    """Each kommun's colour for its own value, computed the way the watch recolours a flagged cell."""
+    ids = [f"{1000 + i:04d}" for i in range(len(values))]
+    frame = pd.DataFrame({"kpi_id": "P1", "municipality_id": ids, "year": 2022, "gender": "T",
+                          "direction": direction, "value": pd.array(values, dtype=float)})
+    stored = frame[frame["value"].notna()].drop(columns="direction")
+    return colours(frame, stored).tolist()
+
+
+@pytest.mark.parametrize(("n", "green", "red"), [(7, 1, 2), (29, 7, 8), (290, 72, 73), (8, 2, 2), (40, 10, 10)])
+def test_quartile_counts_follow_the_rank_rule(n, green, red):
+    got = _own_colours(list(np.arange(n, 0, -1, dtype=float)), "higher")
+    assert got.count("green") == green and got.count("red") == red
+    assert got.count("yellow") == n - green - red
+    assert got[0] == "green" and got[-1] == "red"
+
+
+def test_lower_is_better_mirrors_higher():
+    values = [40.0, 50.0, 60.0, 70.0, 80.0, 80.0, 90.0]
+    assert _own_colours(values, "lower") == ["green", "yellow", "yellow", "yellow", "yellow", "yellow", "red"]
 
 
 def test_ties_share_the_best_rank():
-    # 50 and 50 are both "0 strictly better" → green, though together they are half of the kommuner.
-    assert kkik_colour(pd.Series([50, 50, 30, 20], dtype=float), "higher").tolist() == [
-        "green", "green", "yellow", "red"]
-    # 20 and 20 have 1 strictly better (p = 0.25) → both yellow.
-    assert kkik_colour(pd.Series([40, 20, 20, 10], dtype=float), "higher").tolist() == [
-        "green", "yellow", "yellow", "red"]
+    # higher is better, n = 7: 90 → rank 1 green; the 80s share rank 2 (yellow), not 2 and 3
+    values = [90.0, 80.0, 80.0, 70.0, 60.0, 50.0, 40.0]
+    assert _own_colours(values, "higher") == ["green", "yellow", "yellow", "yellow", "yellow", "red", "red"]
 
 
 def test_missing_is_grey_and_no_direction_is_white():
-    values = pd.Series([1.0, np.nan, 3.0, 2.0, 4.0])
-    # n = 4 kommuner with a value: the grey one is not counted.
-    assert kkik_colour(values, "higher").tolist() == ["red", "grey", "yellow", "yellow", "green"]
-    assert kkik_colour(values, "none").tolist() == ["white", "grey", "white", "white", "white"]
+    assert _own_colours([3.0, None, 2.0, 1.0], "higher")[1] == "grey"
+    assert _own_colours([3.0, None, 2.0, 1.0], "none") == ["white", "grey", "white", "white"]
 
 
-def test_colour_among_matches_the_full_ranking():
-    rng = np.random.default_rng(1)
-    values = pd.Series(np.round(rng.normal(50, 10, 40)), dtype=float)
-    for direction in ("higher", "lower"):
-        full = kkik_colour(values, direction)
-        for i in range(len(values)):
-            others = values.drop(index=i).to_numpy()
-            goodness = np.sort(others if direction == "higher" else -others)
-            assert colour_among(values[i], goodness, direction) == full[i]
-
-
-def test_colour_among_can_leave_out_the_kommuns_own_value():
-    # What the watch does: all kommuner sorted once, the flagged kommun's stored value left out.
-    values = pd.Series([10, 20, 30, 40, 50, 60, 70, 80], dtype=float)
-    goodness_all = np.sort(values.to_numpy())
-    # Kommun with 10 (red) replaced by 65: among the other 7 plus 65 → one better (70, 80 → two): 2/8 → yellow.
-    assert colour_among(65.0, goodness_all, "higher", exclude=10.0) == "yellow"
-    assert colour_among(75.0, goodness_all, "higher", exclude=10.0) == "green"
-    assert colour_among(10.0, goodness_all, "higher", exclude=10.0) == "red"
-    assert colour_among(float("nan"), goodness_all, "higher", exclude=10.0) == "grey"
+def test_a_candidate_takes_the_kommuns_own_place():
+    # kommun 1000 stores 10 (worst of 8); would 75 make it green? Among the 7 others 80 is better: rank 2 of 8
+    stored = pd.DataFrame({"kpi_id": "P1", "municipality_id": [f"{1000 + i:04d}" for i in range(8)], "year": 2022,
+                           "gender": "T", "value": [10.0, 80.0, 70.0, 60.0, 50.0, 40.0, 30.0, 20.0]})
+    candidate = stored.iloc[[0, 0, 0]].assign(direction="higher", value=[75.0, 65.0, np.nan])
+    assert colours(candidate.reset_index(drop=True), stored).tolist() == ["green", "yellow", "grey"]

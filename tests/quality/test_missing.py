@@ -30,7 +30,9 @@ def test_missing_where_it_had_a_value(watch):
     flag = flags.iloc[0]
     assert flag.expected_value == 53.0 and flag.observed_value != flag.observed_value  # NaN observed
     assert "it had 53 in 2021" in flag.message
-    assert bool(flag.would_change_colour)  # grey → a colour
+    # grey → a colour: its own band (G), below any flag that would change a colour on show (C)
+    assert not bool(flag.would_change_colour)
+    assert 5.0 <= flag.impact_score < 10.0
 
 
 def test_missing_not_flagged_for_non_participants(watch):

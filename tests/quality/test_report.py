@@ -156,3 +156,25 @@ def test_peers_default_to_the_similar_group(tmp_path):
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     chart = re.search(r'<tr id="f1".*?</tr>', page, re.DOTALL).group(0)
     assert 'class="peer"' in chart
+
+
+def test_review_list_has_one_row_per_cell_with_every_rule(tmp_path):
+    from pipelines.quality.report import prepare_flags, review_by_cell
+
+    second = _flags().iloc[[1]].assign(rule_id="outlier.national", severity="warning", impact_score=4.0,
+                                       accepted=False, message="730 % lies far from all kommuner")
+    flags = pd.concat([_flags(), second], ignore_index=True).assign(is_synthetic=[False, True, False, False])
+    review = review_by_cell(prepare_flags(flags, _kpis(), _municipalities()))
+    assert len(review) == 3  # the two flags on N1 0115 2022 T are one row
+    cell = review[review["municipality_id"] == "0115"].iloc[0]
+    assert cell["rule_id"] == "range.share_bounds; outlier.national" and cell["n_flags"] == 2
+    assert "730 % lies far" in cell["message"] and cell["severity"] == "error"
+    assert not cell["accepted"]  # one of its two flags is not accepted
+    assert cell["is_synthetic"]
+    summary = _write(tmp_path, flags)
+    csv = pd.read_csv(summary["csv"], encoding="utf-8-sig", dtype=str)
+    assert summary["cells"] == 3 and summary["flags"] == 4
+    assert {"is_synthetic", "cell_rules"} <= set(csv.columns)
+    assert set(csv.loc[csv["municipality_id"] == "0115", "cell_rules"]) == {"range.share_bounds; outlier.national"}
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert ">synthetic</span>" in page  # the badge, in each view that lists the cell

@@ -79,3 +79,67 @@ def test_yaml_file_is_plain_data():
 
     document = yaml.safe_load(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
     assert isinstance(document["rules"], list)
+
+
+def _hb_document(**parameters) -> dict:
+    from pipelines.quality.rules import DEFAULT_RULES_PATH
+
+    document = yaml.safe_load(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
+    hb = next(r for r in document["rules"] if r["id"] == "year_over_year.hb")
+    hb["parameters"] = parameters
+    return document
+
+
+def test_a_misspelt_parameter_is_refused_naming_the_rule_and_the_key():
+    from pipelines.quality.rules import parse_rules
+
+    with pytest.raises(RuleError, match=r"rule year_over_year\.hb .*unknown parameter 'c'"):
+        parse_rules(_hb_document(U=0.5, A=0.05, c=10.0, C=10.0, min_units=10, min_group_size=20))
+
+
+def test_a_missing_parameter_is_refused_there_are_no_defaults_in_code():
+    from pipelines.quality.rules import parse_rules
+
+    with pytest.raises(RuleError, match=r"rule year_over_year\.hb .*parameter 'C' is missing"):
+        parse_rules(_hb_document(U=0.5, A=0.05, min_units=10, min_group_size=20))
+
+
+def test_parameters_out_of_bounds_are_refused(rules):
+    from pipelines.quality.rules import parse_rules
+
+    with pytest.raises(RuleError, match=r"parameter 'U'"):
+        parse_rules(_hb_document(U=2.0, A=0.05, C=10.0, min_units=10, min_group_size=20))
+    with pytest.raises(RuleError, match=r"rule outlier\.national .*parameter 'k'"):
+        rules.with_parameters("outlier.national", k=-1)
+
+
+def test_every_check_has_a_parameter_model_and_a_function():
+    from pipelines.quality.parameters import PARAMETERS
+    from pipelines.quality.registry import CHECKS
+
+    assert set(CHECKS) == set(PARAMETERS)
+
+
+def test_no_import_cycle_between_the_rule_table_the_registry_and_the_checks():
+    """rules.py and parameters.py import no check module and not the registry (not even lazily); the
+    check modules do not import the registry: the imports form a tree, registry at the top."""
+    import ast
+
+    from pipelines.config import PROJECT_ROOT
+
+    quality = PROJECT_ROOT / "pipelines" / "quality"
+    checks = {"range", "gender", "year_over_year", "identical", "outlier", "missing", "definition", "integrity"}
+
+    def imported(name: str) -> set[str]:
+        tree = ast.parse((quality / f"{name}.py").read_text(encoding="utf-8"))
+        found = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pipelines.quality"):
+                found.add(node.module.rsplit(".", 1)[-1])
+                found.update(alias.name for alias in node.names)
+        return found
+
+    for table in ("rules", "parameters"):
+        assert not imported(table) & (checks | {"registry", "flags", "context"}), table
+    for check in checks:
+        assert "registry" not in imported(check), check

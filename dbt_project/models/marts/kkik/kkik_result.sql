@@ -197,13 +197,8 @@ final as (
         ranked.year,
         ranked.gender,
         ranked.value,
-        case
-            when ranked.value is null then 'grey'
-            when ranked.direction = 'none' then 'white'
-            when ranked.national_rank <= 0.25 * ranked.n_ranked then 'green'
-            when ranked.national_rank > 0.75 * ranked.n_ranked then 'red'
-            else 'yellow'
-        end as colour,
+        {{ kkik_colour('ranked.value', 'ranked.direction', 'ranked.national_rank', 'ranked.n_ranked') }}
+            as colour,
         ranked.kkik_year,
         ranked.is_in_kkik_set,
         ranked.status,
@@ -236,9 +231,11 @@ final as (
     left join similar_means
         on ranked.kpi_id = similar_means.kpi_id and ranked.municipality_id = similar_means.municipality_id
         and ranked.year = similar_means.year and ranked.gender = similar_means.gender
+    left join {{ ref('watch_kpi_period') }} as periods
+        on ranked.kpi_id = periods.kpi_id and ranked.year = periods.year
     left join kommun_values as previous
         on ranked.kpi_id = previous.kpi_id and ranked.municipality_id = previous.municipality_id
-        and ranked.year - 1 = previous.year and ranked.gender = previous.gender
+        and periods.previous_year = previous.year and ranked.gender = previous.gender
 )
 
 select * from final

@@ -1,0 +1,34 @@
+-- The kind of every Kolada figure, read from Kolada's own metadata (the unit words Kolada writes at the
+-- end of a title: "andel (%)", "antal", "kr/inv", "dagar", "index", "förändring", "per 1 000 inv"), so
+-- that the error watch can check any Kolada figure the KKiK catalogue does not describe (RE2 regexes:
+-- \b is ASCII-only, so a Swedish word start is written (^|[ ,(-]); "undersökning" holds "ökning"):
+--   signed   a change, a result or a deviation: can be negative (checked first: "Nettokostnadsavvikelse,
+--            kr/inv" and "Verksamhetens resultat, andel (%)" are signed although they name kr or %)
+--   percent  a share 0-100;  kr  an amount;  days  a duration;  index  an index or a mean score;
+--   count    a number of something, or a rate per inhabitants (never negative);
+--   unknown  none of these words: the watch runs its statistical rules only, and says so.
+-- is_additive: a plain count (", antal"): the total must equal women + men, not lie between them.
+with kpis as (
+    select kpi_id, title, lower(title) as t from {{ ref('int_kolada_kpis_latest') }}
+)
+
+select
+    kpi_id,
+    title,
+    case
+        when regexp_matches(t, 'förändring|avvikelse|överskott|underskott|differens|netto([^k]|$)|'
+            || '(^|[ ,(-])(ökning|minskning)|årets resultat|verksamhetens resultat|resultat före|resultat efter|'
+            || 'soliditet|resultaträkning|avskrivning|extraordinär|lönegap|verksamhetens kostnader')
+            then 'signed'
+        when regexp_matches(t, '\(%\)|andel|procent|%') then 'percent'
+        when regexp_matches(t, '\bkr\b|kr/|kronor|tkr|mnkr') then 'kr'
+        when regexp_matches(t, 'dagar|dygn|väntetid|veckor|månader') then 'days'
+        when regexp_matches(t, 'index|\bnki\b|\bnmi\b|\bhme\b|betygspoäng|meritvärde') then 'index'
+        when regexp_matches(t, 'antal|per 1 ?000|/1 ?000|/100 ?000|/inv|genomsnitt|\bton\b|\bkg\b|kvm|'
+            || '\bm2\b|ja=1') then 'count'
+        else 'unknown'
+    end as unit,
+    -- a number of people or things ("…, antal"), not a rate or a mean: its total is women + men
+    regexp_matches(t, ', antal$|, antal \(') and not regexp_matches(t, 'förändring|netto|/|per 1|genomsnitt|medel')
+        as is_additive
+from kpis
