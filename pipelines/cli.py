@@ -150,13 +150,29 @@ def cmd_report(args) -> int:
     return run_report(args.kommun, args.county, args.year, args.out, args.mart, pdf=not args.no_pdf)
 
 
+def add_publish(commands) -> None:
+    publish = commands.add_parser(
+        "publish", help="audit the built kkik_audit mart again with the current acceptances and publish it "
+                        "if nothing blocks (no reload)")
+    publish.add_argument("--year", type=int, action="append",
+                         help="a year to audit (repeat; default: the years of the last load)")
+    publish.add_argument("--file", type=Path, help="the accepted-flags file (default expectations/accepted_flags.csv)")
+    publish.set_defaults(run=cmd_publish)
+
+
+def cmd_publish(args) -> int:
+    from pipelines.publish_command import publish_built_mart
+
+    return publish_built_mart(sorted(set(args.year)) if args.year else None, args.file)
+
+
 # -- the command ----------------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kkik", description="The KKiK pipeline: yearly load and data-error watch.")
     commands = parser.add_subparsers(dest="command", required=True)
-    for add in (add_load, add_watch, add_accept, add_report):
+    for add in (add_load, add_watch, add_accept, add_report, add_publish):
         add(commands)
     return parser
 

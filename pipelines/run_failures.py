@@ -129,5 +129,5 @@ def _blocked(diagnosis: Diagnosis, settings: Settings, rerun: str) -> None:
         f"kkik watch --year {year}   (the ranked report: reports/kkik_watch_{year}.html)",
         "correct the data at its source, or accept a flag that is right:",
         f"kkik accept --by NAME --reason TEXT --rule {rule} --kpi {kpi} --municipality {municipality} --year {year}",
-        f"then re-run: {rerun}",
+        "then publish the built mart without a reload: kkik publish",
     ]

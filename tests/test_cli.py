@@ -214,12 +214,29 @@ def test_a_blocked_publication_ends_with_the_flags_and_the_review_commands(tmp_p
     assert any("U11401 0114 2022 T" in line for line in top), top
     assert lines[-4].startswith("  next:  kkik watch --year 2022")
     assert lines[-2].strip().startswith("kkik accept --by NAME --reason TEXT --rule ")
-    assert lines[-1].strip() == "then re-run: kkik load --year 2021 --year 2022 --allow-mixed-sources"
+    assert lines[-1].strip() == "then publish the built mart without a reload: kkik publish"
     assert "Traceback" not in result.stdout + result.stderr and "FAILED: None" not in result.stdout
     assert result.stdout.count("publication blocked") == 1 and len(lines) <= 35
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:  # nothing was published
         assert con.execute("select count(*) from information_schema.tables where table_schema = 'kkik' "
                            "and table_name = 'kkik_result'").fetchall() == [(0,)]
+
+    # the review loop without a reload: accept the flag as printed, then `kkik publish`
+    acceptances = tmp_path / "accepted_flags.csv"
+    shutil.copy(SNAPSHOT_DIR.parent / "expectations" / "accepted_flags.csv", acceptances)
+    blocked = run_kkik(["publish", "--file", str(acceptances)], env)
+    assert blocked.returncode == 1 and "U11401 0114 2022 T" in blocked.stdout
+    accept = lines[-2].strip().split() + ["--file", str(acceptances)]
+    accept[accept.index("NAME")], accept[accept.index("TEXT")] = "Test reviewer", "checked with the kommun (test)"
+    assert run_kkik(accept[1:], env).returncode == 0
+    raw_folders = sorted((tmp_path / "raw").rglob("*"))
+    published = run_kkik(["publish", "--file", str(acceptances)], env)
+    assert published.returncode == 0, published.stdout + published.stderr
+    assert "no source fetched, dbt not run" in published.stdout
+    assert sorted((tmp_path / "raw").rglob("*")) == raw_folders  # nothing fetched
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from kkik.kkik_result").fetchall()[0][0] > 0
+    assert (tmp_path / "published" / "mart.duckdb").exists()
 
 
 @pytest.mark.slow

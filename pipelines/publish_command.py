@@ -1,0 +1,67 @@
+"""``kkik publish``: after a reviewer's acceptance, audit the built ``kkik_audit`` mart again and publish it.
+
+A blocked load leaves a complete audited mart behind; what changed since is only the acceptances. So the
+review loop needs no reload: the same audit (rules, GX suites, the publication gate, the current
+``expectations/accepted_flags.csv``) runs on the mart as built, and the same publish step writes ``kkik`` and
+the readers' copy when nothing blocks. No source is fetched and dbt does not run.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+EXIT_PUBLISHED, EXIT_BLOCKED, EXIT_BAD_INPUT = 0, 1, 2
+TOP_FLAGS = 3
+
+
+def last_load_years(con) -> list[int]:
+    """The years of the newest Kolada landing (what the blocked load audited)."""
+    rows = con.execute(
+        "select years from raw.load_log where source = 'kolada' order by finished_at desc limit 1").fetchall()
+    return sorted(int(y) for y in rows[0][0].split(",")) if rows and rows[0][0] else []
+
+
+def publish_built_mart(years: list[int] | None = None, accepted_flags_path: Path | None = None) -> int:
+    from pipelines.config import Settings
+    from pipelines.quality.audit import audit_mart
+    from pipelines.quality.mart_inputs import AUDIT_SCHEMA
+    from pipelines.quality.publish import PublicationBlocked, open_error_flags, publish_mart
+    from pipelines.summary import mart_summary
+    from pipelines.warehouse import connect
+
+    settings = Settings.from_env()
+    started = time.monotonic()
+    if not settings.duckdb_path.exists():
+        print(f"kkik publish: {settings.duckdb_path} does not exist: run `kkik load` first", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    with connect(settings.duckdb_path, read_only=True) as con:
+        built = con.execute("select count(*) from information_schema.tables where table_schema = ? "
+                            "and table_name = 'kkik_result'", [AUDIT_SCHEMA]).fetchall()[0][0]
+        years = years or (last_load_years(con) if built else [])
+    if not built or not years:
+        print(f"kkik publish: {settings.duckdb_path} has no audited mart to publish: run `kkik load` first",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    load_id = f"publish-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    summary, _ = audit_mart(settings.duckdb_path, years=years, load_id=load_id, quality_dir=settings.quality_dir,
+                            accepted_flags_path=accepted_flags_path)
+    print(f"  audit    {'ok' if summary.publishable else 'BLOCKED'}  years {years[0]}–{years[-1]}: "
+          f"{summary.errors:,} error flags, {summary.open_errors:,} open; {summary.warnings:,} warnings")
+    try:
+        publish_mart(settings.duckdb_path, load_id=load_id, published_dir=settings.published_dir)
+    except PublicationBlocked:
+        with connect(settings.duckdb_path, read_only=True) as con:
+            flags = open_error_flags(con)
+        print(f"kkik publish: not published; {len(flags):,} open error flag(s) block it. Top {TOP_FLAGS}:")
+        for kpi, municipality, year, gender, rule, message in flags[:TOP_FLAGS]:
+            print(f"  {kpi} {municipality} {year} {gender} {rule}: {message}")
+        print("  next:  kkik watch --year Y, then correct the source or `kkik accept …`, then `kkik publish`")
+        return EXIT_BLOCKED
+    print(f"kkik publish done in {time.monotonic() - started:.1f} s (no source fetched, dbt not run)")
+    for line in mart_summary(settings.duckdb_path, settings.published_dir):
+        print(f"  {line}")
+    return EXIT_PUBLISHED
