@@ -38,8 +38,13 @@ GENDERS = ("T", "K", "M")
 VALUE_KEY = ("kpi", "municipality", "period", "gender")
 #: What makes a value "the same" between two loads; load_id, fetched_at and page_url are where it came from.
 VALUE_CONTENT = ("value", "count", "status", "isdeleted", "synthetic")
-#: One page of 5000 records is about 1 MB; DuckDB's default limit (16 MB) would refuse a larger page.
-MAX_PAGE_BYTES = 512 * 1024 * 1024
+#: The largest page DuckDB will read: a page of 5000 records is about 1 MB. DuckDB sizes its read buffers
+#: by this limit (512 MiB made a 200 k-value landing ask for 18 GiB), so it stays a small multiple of a page.
+MAX_PAGE_BYTES = 64 * 1024 * 1024
+
+#: DuckDB's memory for one landing (its working tables spill to ``<warehouse>.tmp`` beyond it): with the
+#: Python side this keeps a landing of every Kolada value under issue 11's 2 GiB.
+DUCKDB_MEMORY_LIMIT = "1GB"
 
 #: A data record as DuckDB reads it. Fields whose type the source may get wrong are read as JSON and
 #: checked in SQL (a wrong type goes to quarantine instead of failing the whole read).
@@ -167,14 +172,18 @@ def write_raw_tables(duckdb_path: Path, folder: RawLoadFolder, summary: LandingS
     """Read the load's pages from ``folder`` into raw: merge the values, append changed metadata, log the
     load; all in one transaction, so a failure anywhere leaves raw as it was. Fills ``summary``'s counts."""
     with connect(duckdb_path) as con:
+        # the load's working tables spill to disk beyond this, so memory stays flat whatever the size
+        con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+        con.execute("set preserve_insertion_order = false")
         ensure_raw_tables(con)
         with transaction(con):
             _read_manifest(con, folder)
             for entity in METADATA_ENTITIES:
                 summary.metadata_landed[entity] = _land_metadata(con, folder, entity, summary.load_id)
             _read_data_pages(con, folder, summary.load_id, kpi_ids, summary.years)
-            _check_each_key_once(con)
             summary.quarantined = _land_quarantine(con, summary.load_id)
+            con.execute("drop table kolada_records")
+            _check_each_key_once(con)
             summary.value_rows = con.execute("select count(*) from kolada_incoming").fetchall()[0][0]
             counts = merge_values(con, "kolada_incoming", scope="kolada_scope")
             summary.inserted, summary.updated = counts.inserted, counts.updated
