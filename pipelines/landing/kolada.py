@@ -38,13 +38,15 @@ GENDERS = ("T", "K", "M")
 VALUE_KEY = ("kpi", "municipality", "period", "gender")
 #: What makes a value "the same" between two loads; load_id, fetched_at and page_url are where it came from.
 VALUE_CONTENT = ("value", "count", "status", "isdeleted", "synthetic")
-#: The largest page DuckDB will read: a page of 5000 records is about 1 MB. DuckDB sizes its read buffers
-#: by this limit (512 MiB made a 200 k-value landing ask for 18 GiB), so it stays a small multiple of a page.
-MAX_PAGE_BYTES = 64 * 1024 * 1024
+#: The largest page DuckDB will read: a page of 5000 records is about 1.4 MB. DuckDB sizes its read buffers
+#: by this limit (512 MiB made a 200 k-value landing ask for 18 GiB), so it stays DuckDB's default, 16 MiB.
+MAX_PAGE_BYTES = 16 * 1024 * 1024
 
-#: DuckDB's memory for one landing (its working tables spill to ``<warehouse>.tmp`` beyond it): with the
-#: Python side this keeps a landing of every Kolada value under issue 11's 2 GiB.
-DUCKDB_MEMORY_LIMIT = "1GB"
+#: DuckDB's memory for one landing: its working tables spill to ``<warehouse>.tmp`` beyond it, so with the
+#: Python side a landing of every Kolada value stays under issue 11's 2 GiB. Not lower: DuckDB's JSON
+#: reader reserves about 1.1 GiB of buffers (32 MiB each, mostly never touched) when it reads many files,
+#: and fails with "Out of Memory" under a smaller limit.
+DUCKDB_MEMORY_LIMIT = "1500MB"
 
 #: A data record as DuckDB reads it. Fields whose type the source may get wrong are read as JSON and
 #: checked in SQL (a wrong type goes to quarantine instead of failing the whole read).
@@ -182,7 +184,6 @@ def write_raw_tables(duckdb_path: Path, folder: RawLoadFolder, summary: LandingS
                 summary.metadata_landed[entity] = _land_metadata(con, folder, entity, summary.load_id)
             _read_data_pages(con, folder, summary.load_id, kpi_ids, summary.years)
             summary.quarantined = _land_quarantine(con, summary.load_id)
-            con.execute("drop table kolada_records")
             _check_each_key_once(con)
             summary.value_rows = con.execute("select count(*) from kolada_incoming").fetchall()[0][0]
             counts = merge_values(con, "kolada_incoming", scope="kolada_scope")
@@ -215,10 +216,12 @@ def _files_param(folder: RawLoadFolder, entity: str) -> list[str]:
 
 
 def _read_manifest(con: duckdb.DuckDBPyConnection, folder: RawLoadFolder) -> None:
-    """``kolada_pages``: each page file's URL and fetch time, from the load's manifest on disk."""
+    """``kolada_pages``: each page file's number, URL and fetch time, from the load's manifest on disk (the
+    value rows carry the page number, not its long URL, so the load's working table stays small)."""
     con.execute(
         """create or replace temp table kolada_pages as
-           select $root || '/' || file as path, url as page_url, to_timestamp(fetched_at) as fetched_at
+           select row_number() over ()::integer as page_id, $root || '/' || file as path, url as page_url,
+                  to_timestamp(fetched_at) as fetched_at
            from read_json($manifest, format='newline_delimited',
                           columns={entity: 'VARCHAR', file: 'VARCHAR', url: 'VARCHAR', fetched_at: 'DOUBLE'})""",
         {"root": str(folder.root), "manifest": str(folder.manifest_path)},
@@ -256,9 +259,10 @@ def _land_metadata(con: duckdb.DuckDBPyConnection, folder: RawLoadFolder, entity
 
 def _read_data_pages(con: duckdb.DuckDBPyConnection, folder: RawLoadFolder, load_id: str, kpi_ids: list[str],
                      years: list[int]) -> None:
-    """One read of the data pages into ``kolada_records`` (each record with its first problem, if any),
-    then ``kolada_incoming`` (the good records' values, shaped like ``raw.kolada__data``) and
-    ``kolada_scope`` (the kpi × period cells this load refreshes: everything that was asked for)."""
+    """One read of the data pages into ``kolada_values``: a row per value of a good record, a row per bad
+    record (its first problem and the record as read); then the views ``kolada_incoming`` (the good values,
+    shaped like ``raw.kolada__data``) and ``kolada_scope`` (the kpi × period cells this load refreshes:
+    everything that was asked for)."""
     problem_code = "case " + " ".join(f"when {cond} then '{code}'" for code, cond, _ in RECORD_CHECKS) + " end"
     problem_text = "case " + " ".join(f"when {cond} then {text}" for _, cond, text in RECORD_CHECKS) + " end"
     files = _files_param(folder, "data")
@@ -268,22 +272,27 @@ def _read_data_pages(con: duckdb.DuckDBPyConnection, folder: RawLoadFolder, load
         if files else f"(select null::varchar as filename, []::{DATA_RECORD_TYPE}[] as values where false)"
     )
     con.execute(
-        f"""create or replace temp table kolada_records as
-            select p.page_url, p.fetched_at, r, {problem_code} as reason_code, {problem_text} as reason
-            from (select filename, unnest(values) as r from {source}) as f
-            join kolada_pages as p on p.path = f.filename""",
+        f"""create or replace temp table kolada_values as
+            select page_id, kpi, municipality, period, e.gender, e.count::integer as count,
+                   nullif(e.status, '') as status, e.value::double as value, coalesce(e.isdeleted, false) as isdeleted,
+                   synthetic, reason_code, reason, record
+            from (select p.page_id, r.kpi, coalesce(r.synthetic, false) as synthetic, reason_code, reason,
+                         case when reason_code is null then r.municipality ->> '$' end as municipality,
+                         case when reason_code is null then try_cast(r.period ->> '$' as integer) end as period,
+                         case when reason_code is not null then to_json(r) end as record,
+                         unnest(case when reason_code is null then r.values else [null] end) as e
+                  from (select filename, r, {problem_code} as reason_code, {problem_text} as reason
+                        from (select filename, unnest(values) as r from {source})) as checked
+                  join kolada_pages as p on p.path = checked.filename)""",
         {"files": files, "kpis": kpi_ids, "years": years} if files else {"kpis": kpi_ids, "years": years},
     )
+    con.execute("create or replace temp table kolada_load as select $load_id as load_id", {"load_id": load_id})
     con.execute(
-        """create or replace temp table kolada_incoming as
-           select $load_id as load_id, fetched_at, page_url, kpi, municipality, period, e.gender,
-                  e.count::integer as count, nullif(e.status, '') as status, e.value::double as value,
-                  coalesce(e.isdeleted, false) as isdeleted, synthetic
-           from (select fetched_at, page_url, r.kpi, r.municipality ->> '$' as municipality,
-                        (r.period ->> '$')::integer as period, coalesce(r.synthetic, false) as synthetic,
-                        unnest(r.values) as e
-                 from kolada_records where reason_code is null)""",
-        {"load_id": load_id},
+        """create or replace temp view kolada_incoming as
+           select l.load_id, p.fetched_at, p.page_url, v.kpi, v.municipality, v.period, v.gender, v.count,
+                  v.status, v.value, v.isdeleted, v.synthetic
+           from kolada_values as v join kolada_pages as p using (page_id) cross join kolada_load as l
+           where v.reason_code is null"""
     )
     con.execute(
         """create or replace temp table kolada_scope as
@@ -293,10 +302,15 @@ def _read_data_pages(con: duckdb.DuckDBPyConnection, folder: RawLoadFolder, load
 
 
 def _check_each_key_once(con: duckdb.DuckDBPyConnection) -> None:
-    """The same value twice in one load (a page repeated, a record on two pages) is an error, not two rows."""
+    """The same value twice in one load (a page repeated, a record on two pages) is an error, not two rows.
+    The keys are counted first; only a duplicate's pages are looked up, to name them."""
+    keys = ", ".join(VALUE_KEY)
     duplicates = con.execute(
-        f"""select {", ".join(VALUE_KEY)}, count(*), string_agg(distinct page_url, ' and ' order by page_url)
-            from kolada_incoming group by all having count(*) > 1 order by all limit 3"""
+        f"""with twice as (select {keys}, count(*) as n from kolada_values where reason_code is null
+                           group by all having count(*) > 1 order by all limit 3)
+            select {keys}, any_value(n), string_agg(distinct page_url, ' and ' order by page_url)
+            from twice join kolada_values using ({keys}) join kolada_pages using (page_id)
+            group by all order by all"""
     ).fetchall()
     if duplicates:
         named = "; ".join(f"{kpi} {municipality} {period} {gender} {n} times (pages {pages})"
@@ -309,11 +323,11 @@ def _land_quarantine(con: duckdb.DuckDBPyConnection, load_id: str) -> int:
     reason is not added again, so a rerun of the same pages adds nothing. Returns this load's count."""
     con.execute(
         """insert into raw.kolada__data_quarantine
-           select distinct $load_id, b.fetched_at, b.page_url, b.record, b.reason, b.reason_code
-           from (select fetched_at, page_url, to_json(r) as record, reason, reason_code
-                 from kolada_records where reason_code is not null) as b
+           select distinct $load_id, p.fetched_at, p.page_url, b.record, b.reason, b.reason_code
+           from kolada_values as b join kolada_pages as p using (page_id)
            anti join raw.kolada__data_quarantine as q
-             on q.record::varchar = b.record::varchar and q.reason_code is not distinct from b.reason_code""",
+             on q.record::varchar = b.record::varchar and q.reason_code is not distinct from b.reason_code
+           where b.reason_code is not null""",
         {"load_id": load_id},
     )
-    return con.execute("select count(*) from kolada_records where reason_code is not null").fetchall()[0][0]
+    return con.execute("select count(*) from kolada_values where reason_code is not null").fetchall()[0][0]

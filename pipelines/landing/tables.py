@@ -104,16 +104,20 @@ def merge_by_key(
         cells = ", ".join(columns)
         stored = f"select c.* from {table} as c semi join (select distinct {cells} from {relation}) as s using ({cells})"
     deleted = f"when i.{deleted_flag} then case when c._stored then 'delete' else 'absent' end" if deleted_flag else ""
+    # the plan keeps only the keys to change: a rerun of the same input plans nothing
     con.execute(
         f"""create or replace temp table _merge_plan as
-            select {", ".join(f"coalesce(i.{k}, c.{k}) as {k}" for k in key)},
-                   case when i._incoming is null then 'delete'
-                        {deleted}
-                        when c._stored is null then 'insert'
-                        when {same} then 'unchanged'
-                        else 'update' end as action
-            from (select *, true as _incoming from {incoming}) as i
-            full join (select *, true as _stored from ({stored})) as c on {on}"""
+            select * from (
+                select {", ".join(f"coalesce(i.{k}, c.{k}) as {k}" for k in key)},
+                       i._incoming is not null as from_incoming,
+                       case when i._incoming is null then 'delete'
+                            {deleted}
+                            when c._stored is null then 'insert'
+                            when {same} then 'unchanged'
+                            else 'update' end as action
+                from (select *, true as _incoming from {incoming}) as i
+                full join (select *, true as _stored from ({stored})) as c on {on})
+            where action <> 'unchanged'"""
     )
     join = " and ".join(f"t.{k} = p.{k}" for k in key)
     con.execute(f"delete from {table} as t using _merge_plan as p where {join} and p.action in ('update', 'delete')")
@@ -124,5 +128,7 @@ def merge_by_key(
             semi join (select {keys} from _merge_plan where action in ('insert', 'update')) as p using ({keys})"""
     )
     counts = dict(con.execute("select action, count(*) from _merge_plan group by action").fetchall())
+    planned_incoming = con.execute("select count(*) from _merge_plan where from_incoming").fetchall()[0][0]
+    counts["unchanged"] = con.execute(f"select count(*) from {incoming}").fetchall()[0][0] - planned_incoming
     con.execute("drop table _merge_plan")
     return MergeCounts(**{name: counts.get(action, 0) for action, name in MERGE_ACTIONS.items()})
