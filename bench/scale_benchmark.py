@@ -127,7 +127,7 @@ def serve(served: Path, port_queue) -> None:
     served.mkdir(parents=True, exist_ok=True)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (the name http.server calls)
+        def do_GET(self):
             url = urlsplit(self.path)
             page = int(parse_qs(url.query).get("page", ["1"])[0])
             path = page_file(served, url.path, page)

@@ -17,10 +17,18 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.landing.kolada import KoladaLandingError, LandingSummary, land_kolada, write_raw_tables
+from pipelines.landing.kolada import (
+    KoladaLandingError,
+    LandingSummary,
+    land_kolada,
+    merge_values,
+    write_raw_tables,
+)
 from pipelines.landing.raw_files import SUCCESS_MARKER, RawLoadFolder
+from pipelines.landing.tables import MergeCounts
 from pipelines.sources.http import SourceResponseError
 from pipelines.sources.kolada import KoladaClient
+from pipelines.warehouse import transaction
 from tests.dbt_runner import run_dbt
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "kolada"
@@ -337,3 +345,30 @@ def test_staging_sees_the_current_and_the_previous_version(tmp_path):
     assert query(tmp_path, "select distinct load_id from staging.stg_kolada__kpis order by load_id desc limit 2") == [
         ("L2",), ("L1",)]
     assert query(tmp_path, "select count(*) from staging.stg_kolada__municipalities where is_latest_load") == [(4,)]
+
+
+def test_a_load_of_changes_merges_only_its_keys_and_applies_deletions(tmp_path):
+    """The same merge serves a load of changes since a date (``from_date``): only the keys sent are
+    touched, and a value the source marks ``isdeleted`` removes the stored one."""
+    land_pages(tmp_path, [copy.deepcopy(fixture("data_records.json"))], load_id="L1")
+    before = {(r[3], r[4], r[5], r[6]): r for r in data_rows(tmp_path)}
+    changes = [  # kpi, municipality, period, gender, value, isdeleted
+        ("N15428", "0000", 2019, "T", 84.9, False),   # revised
+        ("N15428", "0180", 2019, "K", None, True),    # deleted at the source
+        ("N15428", "9999", 2019, "T", None, True),    # deleted, but never landed: nothing to do
+        ("U07451", "1480", 2020, "T", 61.0, False),   # new
+        ("U07451", "0000", 2019, "T", before[("U07451", "0000", 2019, "T")][9], False),  # sent again, same
+    ]
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.execute("create temp table changes as select * from raw.kolada__data limit 0")
+        for kpi, municipality, period, gender, value, isdeleted in changes:
+            con.execute("insert into changes values ('L2', now(), 'http://kolada.test/changes', ?, ?, ?, ?, 1, null, "
+                        "?, ?, false)", [kpi, municipality, period, gender, value, isdeleted])
+        with transaction(con):
+            counts = merge_values(con, "changes", scope=None, apply_deletions=True)
+    assert counts == MergeCounts(inserted=1, updated=1, deleted=1, unchanged=1)
+    after = {(r[3], r[4], r[5], r[6]): r for r in data_rows(tmp_path)}
+    assert set(after) == set(before) - {("N15428", "0180", 2019, "K")} | {("U07451", "1480", 2020, "T")}
+    assert after[("N15428", "0000", 2019, "T")][0] == "L2" and after[("N15428", "0000", 2019, "T")][9] == 84.9
+    untouched = set(before) - {("N15428", "0180", 2019, "K"), ("N15428", "0000", 2019, "T")}
+    assert all(after[key] == before[key] for key in untouched)
