@@ -56,7 +56,7 @@ DATA_RECORD_TYPE = (
 )
 
 _IS_NUMBER = "json_type({x}) in ('DOUBLE', 'UBIGINT', 'BIGINT') and coalesce(isfinite(try_cast({x} as double)), false)"
-_BAD_GENDER = "list_filter(r.values, lambda e: e.gender is null or e.gender not in ('T', 'K', 'M'))"
+_BAD_GENDER = f"list_filter(r.values, lambda e: e.gender is null or e.gender not in {GENDERS!r})"
 _BAD_VALUE = (
     "list_filter(r.values, lambda e: coalesce(json_type(e.value), 'NULL') <> 'NULL' and not ("
     + _IS_NUMBER.format(x="e.value") + "))"
@@ -73,7 +73,7 @@ RECORD_CHECKS = [
     ("not_requested", "not list_contains($kpis, r.kpi)", "format('kpi {} was not asked for', r.kpi)"),
     ("bad_period", f"not regexp_full_match({_PERIOD_TEXT}, '\\d{{4}}')",
      "format('period {} is not a year', coalesce(r.period::varchar, 'missing'))"),
-    ("not_requested", f"not list_contains($years, {_PERIOD_TEXT}::integer)",
+    ("not_requested", f"not list_contains($years, try_cast({_PERIOD_TEXT} as integer))",
      "format('period {} was not asked for', r.period ->> '$')"),
     ("bad_municipality", "coalesce(json_type(r.municipality), '') <> 'VARCHAR' or r.municipality ->> '$' = ''",
      "format('municipality {} is not a code', coalesce(r.municipality::varchar, 'missing'))"),
@@ -264,6 +264,7 @@ def _read_data_pages(con: duckdb.DuckDBPyConnection, folder: RawLoadFolder, load
     shaped like ``raw.kolada__data``) and ``kolada_scope`` (the kpi × period cells this load refreshes:
     everything that was asked for)."""
     problem_code = "case " + " ".join(f"when {cond} then '{code}'" for code, cond, _ in RECORD_CHECKS) + " end"
+    # the text is made for bad records only: the conditions are not evaluated twice for the good ones
     problem_text = "case " + " ".join(f"when {cond} then {text}" for _, cond, text in RECORD_CHECKS) + " end"
     files = _files_param(folder, "data")
     source = (
@@ -276,12 +277,13 @@ def _read_data_pages(con: duckdb.DuckDBPyConnection, folder: RawLoadFolder, load
             select page_id, kpi, municipality, period, e.gender, e.count::integer as count,
                    nullif(e.status, '') as status, e.value::double as value, coalesce(e.isdeleted, false) as isdeleted,
                    synthetic, reason_code, reason, record
-            from (select p.page_id, r.kpi, coalesce(r.synthetic, false) as synthetic, reason_code, reason,
+            from (select p.page_id, r.kpi, coalesce(r.synthetic, false) as synthetic, reason_code,
+                         case when reason_code is not null then {problem_text} end as reason,
                          case when reason_code is null then r.municipality ->> '$' end as municipality,
                          case when reason_code is null then try_cast(r.period ->> '$' as integer) end as period,
                          case when reason_code is not null then to_json(r) end as record,
                          unnest(case when reason_code is null then r.values else [null] end) as e
-                  from (select filename, r, {problem_code} as reason_code, {problem_text} as reason
+                  from (select filename, r, {problem_code} as reason_code
                         from (select filename, unnest(values) as r from {source})) as checked
                   join kolada_pages as p on p.path = checked.filename)""",
         {"files": files, "kpis": kpi_ids, "years": years} if files else {"kpis": kpi_ids, "years": years},
