@@ -1,28 +1,93 @@
-"""Landing Kolada: fetch every page, keep it on disk, then load the raw tables in one transaction.
+"""Landing Kolada: every page to disk as it arrives, then DuckDB reads the pages into raw in one transaction.
 
-Nothing reaches DuckDB until every page of the load has been fetched and parsed; a failed fetch leaves
-the warehouse as it was. Re-running a load for a year replaces that year's values (no duplicates);
-metadata is appended per load, so later checks can compare this year's KPI definitions with last year's.
+Why it looks like this:
+
+* Pages are written as received and never held in memory together, so a backfill of every figure and
+  year (9 M values) needs no more memory than one page; DuckDB's ``read_json`` then reads the files with
+  an explicit schema, one statement per entity, at the speed of its JSON reader (no Python object per value).
+* Nothing reaches DuckDB until every page of the load has been fetched; the raw tables change in one
+  transaction, so a failed fetch or a failed statement leaves the warehouse as it was.
+* Values are merged by key (kpi, municipality, period, gender) within the cells of this load (the asked
+  kpis × years): an unchanged value keeps the load that first brought it, a changed one is replaced, one
+  the source no longer sends is deleted; other kpis and years are untouched. Two landings of the same pages
+  leave ``raw.kolada__data`` identical.
+* Metadata is kept per version, not per load: an entity's records are appended only when their content
+  differs from the latest version landed, so the dbt models see the current version and the one before it.
+* A record whose content cannot be read (period not a year, gender not T/K/M, value not a finite number …)
+  goes to ``raw.kolada__data_quarantine`` with its reason, decided in SQL; one bad value must not cost the
+  whole year.
 """
 
 from __future__ import annotations
 
-import json
-import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterable, Sequence
 
-import pandas as pd
+import duckdb
 
+from pipelines.landing.raw_files import RawLoadFolder, start_load
+from pipelines.landing.schema import METADATA_ENTITIES, ensure_raw_tables
+from pipelines.landing.tables import MergeCounts, merge_by_key
 from pipelines.sources.kolada import compare_with_catalogue, group_member_ids, kkik_groups
-from pipelines.landing.raw_files import start_load
-from pipelines.landing.schema import ensure_raw_tables
 from pipelines.warehouse import connect, transaction
 
 SOURCE = "kolada"
 GENDERS = ("T", "K", "M")
+VALUE_KEY = ("kpi", "municipality", "period", "gender")
+#: What makes a value "the same" between two loads; load_id, fetched_at and page_url are where it came from.
+VALUE_CONTENT = ("value", "count", "status", "isdeleted", "synthetic")
+#: The largest page DuckDB will read: a page of 5000 records is about 1.4 MB. DuckDB sizes its read buffers
+#: by this limit (512 MiB made a 200 k-value landing ask for 18 GiB), so it stays DuckDB's default, 16 MiB.
+MAX_PAGE_BYTES = 16 * 1024 * 1024
+
+#: DuckDB's memory for one landing: its working tables spill to ``<warehouse>.tmp`` beyond it, so with the
+#: Python side a landing of every Kolada value stays under issue 11's 2 GiB. Not lower: DuckDB's JSON
+#: reader reserves about 1.1 GiB of buffers (32 MiB each, mostly never touched) when it reads many files,
+#: and fails with "Out of Memory" under a smaller limit.
+DUCKDB_MEMORY_LIMIT = "1500MB"
+
+#: A data record as DuckDB reads it. Fields whose type the source may get wrong are read as JSON and
+#: checked in SQL (a wrong type goes to quarantine instead of failing the whole read).
+DATA_RECORD_TYPE = (
+    "STRUCT(kpi VARCHAR, municipality JSON, period JSON, synthetic BOOLEAN, "
+    '"values" STRUCT(gender VARCHAR, count JSON, status VARCHAR, "value" JSON, isdeleted BOOLEAN)[])'
+)
+
+_IS_NUMBER = "json_type({x}) in ('DOUBLE', 'UBIGINT', 'BIGINT') and coalesce(isfinite(try_cast({x} as double)), false)"
+_BAD_GENDER = f"list_filter(r.values, lambda e: e.gender is null or e.gender not in {GENDERS!r})"
+_BAD_VALUE = (
+    "list_filter(r.values, lambda e: coalesce(json_type(e.value), 'NULL') <> 'NULL' and not ("
+    + _IS_NUMBER.format(x="e.value") + "))"
+)
+_BAD_COUNT = (
+    "list_filter(r.values, lambda e: coalesce(json_type(e.count), 'NULL') not in ('NULL', 'UBIGINT', 'BIGINT'))"
+)
+_PERIOD_TEXT = "coalesce(r.period ->> '$', '')"
+
+#: The first problem of a record, as (reason_code, reason); NULL for a good record. Order matters: a
+#: record is named by its first problem only.
+RECORD_CHECKS = [
+    ("bad_kpi", "r.kpi is null or r.kpi = ''", "format('kpi {} is not a KPI id', coalesce(to_json(r.kpi)::varchar, 'missing'))"),
+    ("not_requested", "not list_contains($kpis, r.kpi)", "format('kpi {} was not asked for', r.kpi)"),
+    ("bad_period", f"not regexp_full_match({_PERIOD_TEXT}, '\\d{{4}}')",
+     "format('period {} is not a year', coalesce(r.period::varchar, 'missing'))"),
+    ("not_requested", f"not list_contains($years, try_cast({_PERIOD_TEXT} as integer))",
+     "format('period {} was not asked for', r.period ->> '$')"),
+    ("bad_municipality", "coalesce(json_type(r.municipality), '') <> 'VARCHAR' or r.municipality ->> '$' = ''",
+     "format('municipality {} is not a code', coalesce(r.municipality::varchar, 'missing'))"),
+    ("bad_gender", f"len({_BAD_GENDER}) > 0",
+     f"format('gender {{}} is not one of T, K, M', coalesce(to_json({_BAD_GENDER}[1].gender)::varchar, 'missing'))"),
+    ("bad_value", f"len({_BAD_VALUE}) > 0",
+     f"format('value {{}} for gender {{}} is not a number', {_BAD_VALUE}[1].value::varchar, {_BAD_VALUE}[1].gender)"),
+    ("bad_count", f"len({_BAD_COUNT}) > 0",
+     f"format('count {{}} for gender {{}} is not a whole number', {_BAD_COUNT}[1].count::varchar, {_BAD_COUNT}[1].gender)"),
+]
+
+
+class KoladaLandingError(RuntimeError):
+    """The pages of a load cannot be landed as they are (e.g. the same value twice); nothing was written."""
 
 
 @dataclass
@@ -36,60 +101,15 @@ class LandingSummary:
     requests: int = 0
     value_rows: int = 0
     quarantined: int = 0
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    #: records received per metadata entity
     metadata_rows: dict[str, int] = field(default_factory=dict)
+    #: rows appended per metadata entity: the records when their content changed, else 0
+    metadata_landed: dict[str, int] = field(default_factory=dict)
     kkik_group_diff: dict | None = None
-
-
-def _utc(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, tz=timezone.utc)
-
-
-def flatten_data_records(records: Iterable[dict], page_url: str, fetched_at: float) -> tuple[list[dict], list[dict]]:
-    """One row per record × gender value; records whose content cannot be read go to quarantine.
-
-    The client has already checked the page's shape; here each value is checked, because one bad
-    value must not cost the whole year (it is kept, with its reason, in the quarantine table).
-    """
-    rows: list[dict] = []
-    bad: list[dict] = []
-    for record in records:
-        reason = _record_problem(record)
-        if reason:
-            bad.append({"page_url": page_url, "fetched_at": fetched_at, "record": record, "reason": reason})
-            continue
-        for entry in record["values"]:
-            rows.append(
-                {
-                    "page_url": page_url,
-                    "fetched_at": fetched_at,
-                    "kpi": record["kpi"],
-                    "municipality": record["municipality"],
-                    "period": int(record["period"]),
-                    "gender": entry["gender"],
-                    "count": entry.get("count"),
-                    "status": entry.get("status") or None,
-                    "value": entry.get("value"),
-                    "isdeleted": bool(entry.get("isdeleted", False)),
-                    "synthetic": bool(record.get("synthetic", False)),
-                }
-            )
-    return rows, bad
-
-
-def _record_problem(record: dict) -> str | None:
-    period = record.get("period")
-    if not isinstance(period, int) and not (isinstance(period, str) and period.isdigit()):
-        return f"period {period!r} is not a year"
-    municipality = record.get("municipality")
-    if not isinstance(municipality, str) or not municipality:
-        return f"municipality {municipality!r} is not a code"
-    for entry in record.get("values") or []:
-        if entry.get("gender") not in GENDERS:
-            return f"gender {entry.get('gender')!r} is not one of T, K, M"
-        value = entry.get("value")
-        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or math.isnan(value)):
-            return f"value {value!r} for gender {entry.get('gender')} is not a number"
-    return None
 
 
 def land_kolada(
@@ -100,7 +120,7 @@ def land_kolada(
     raw_dir: Path,
     duckdb_path: Path,
     load_id: str | None = None,
-    progress=None,
+    progress: Callable[[str], None] | None = None,
 ) -> LandingSummary:
     """Fetch Kolada metadata and the values of ``kpi_ids`` for ``years`` and land them.
 
@@ -109,100 +129,207 @@ def land_kolada(
     so a figure the network added or dropped in Kolada shows up before the report is made.
     """
     run = start_load(raw_dir, SOURCE, years, load_id, progress)
-    load_id, years, folder, started, say = run.load_id, run.years, run.folder, run.started, run.say
-    summary = LandingSummary(load_id=load_id, years=years, raw_folder=folder.root)
+    folder, say = run.folder, run.say
+    summary = LandingSummary(load_id=run.load_id, years=run.years, raw_folder=folder.root)
     requests_before = client.request_count
 
-    metadata: dict[str, list[dict]] = {}
     page_iterators = {
         "kpi": client.kpi_pages,
         "kpi_groups": client.kpi_group_pages,
         "municipality": client.municipality_pages,
         "municipality_groups": client.municipality_group_pages,
     }
+    group_records: list[dict] = []  # a few hundred groups: kept for the comparison with the catalogue
     for entity, pages in page_iterators.items():
-        metadata[entity] = []
+        summary.metadata_rows[entity] = 0
         for page in pages():
             folder.write_page(entity, page.url, page.fetched_at, page.body)
-            metadata[entity].extend(
-                {"page_url": page.url, "fetched_at": page.fetched_at, "record": record} for record in page.records
-            )
-        say(f"kolada {entity}: {len(metadata[entity])} records")
+            summary.metadata_rows[entity] += len(page.records)
+            if entity == "kpi_groups":
+                group_records.extend(page.records)
+        say(f"kolada {entity}: {summary.metadata_rows[entity]} records")
 
-    value_rows: list[dict] = []
-    quarantine: list[dict] = []
-    for page in client.data_pages(kpi_ids, years):
+    records = 0
+    for page in client.data_pages(kpi_ids, run.years):
         folder.write_page("data", page.url, page.fetched_at, page.body)
-        rows, bad = flatten_data_records(page.records, page.url, page.fetched_at)
-        value_rows.extend(rows)
-        quarantine.extend(bad)
-        say(f"kolada data: {len(value_rows)} values so far ({folder.pages_written} pages)")
+        records += len(page.records)
+        say(f"kolada data: {records} records so far ({folder.pages_written} pages)")
 
-    groups = kkik_groups([row["record"] for row in metadata["kpi_groups"]])
+    groups = kkik_groups(group_records)
     if groups:
         summary.kkik_group_diff = compare_with_catalogue(group_member_ids(groups), set(kpi_ids))
         say(f"kolada KKiK groups vs catalogue: {summary.kkik_group_diff}")
     summary.pages = folder.pages_written
     summary.requests = client.request_count - requests_before
-    summary.value_rows = len(value_rows)
-    summary.quarantined = len(quarantine)
-    summary.metadata_rows = {entity: len(rows) for entity, rows in metadata.items()}
 
-    _write_raw_tables(duckdb_path, load_id, years, metadata, value_rows, quarantine, summary, started)
+    write_raw_tables(duckdb_path, folder, summary, list(kpi_ids), run.started)
+    say(f"kolada landed {summary.value_rows} values: {summary.inserted} inserted, {summary.updated} updated, "
+        f"{summary.deleted} deleted, {summary.unchanged} unchanged, {summary.quarantined} quarantined")
     folder.mark_complete({**summary.__dict__, "raw_folder": str(folder.root)})
     return summary
 
 
-def _write_raw_tables(duckdb_path, load_id, years, metadata, value_rows, quarantine, summary, started) -> None:
-    """Replace the years' values and append this load's metadata, all in one transaction."""
-    values = pd.DataFrame(
-        value_rows,
-        columns=["page_url", "fetched_at", "kpi", "municipality", "period", "gender", "count", "status", "value",
-                 "isdeleted", "synthetic"],
-    )
-    values["fetched_at"] = pd.to_datetime(values["fetched_at"], unit="s", utc=True)
-    values["count"] = values["count"].astype("Int64")
-    values["value"] = values["value"].astype("float64")
-    values.insert(0, "load_id", load_id)
-
+def write_raw_tables(duckdb_path: Path, folder: RawLoadFolder, summary: LandingSummary, kpi_ids: list[str],
+                     started: datetime) -> None:
+    """Read the load's pages from ``folder`` into raw: merge the values, append changed metadata, log the
+    load; all in one transaction, so a failure anywhere leaves raw as it was. Fills ``summary``'s counts."""
     with connect(duckdb_path) as con:
+        # the load's working tables spill to disk beyond this, so memory stays flat whatever the size
+        con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+        con.execute("set preserve_insertion_order = false")
         ensure_raw_tables(con)
         with transaction(con):
-            for entity, rows in metadata.items():
-                frame = _json_frame(load_id, rows)
-                con.register("incoming", frame)
-                con.execute(f"insert into raw.kolada__{entity} select load_id, fetched_at, page_url, record::json from incoming")
-                con.unregister("incoming")
-            placeholders = ",".join("?" for _ in years)
-            con.execute(f"delete from raw.kolada__data where period in ({placeholders})", years)
-            con.register("incoming", values)
-            con.execute(
-                """insert into raw.kolada__data select load_id, fetched_at, page_url, kpi, municipality, period,
-                gender, count, status, value, isdeleted, synthetic from incoming"""
-            )
-            con.unregister("incoming")
-            if quarantine:
-                frame = _json_frame(load_id, quarantine)
-                con.register("incoming", frame)
-                con.execute(
-                    "insert into raw.kolada__data_quarantine select load_id, fetched_at, page_url, record::json, reason from incoming"
-                )
-                con.unregister("incoming")
+            _read_manifest(con, folder)
+            for entity in METADATA_ENTITIES:
+                summary.metadata_landed[entity] = _land_metadata(con, folder, entity, summary.load_id)
+            _read_data_pages(con, folder, summary.load_id, kpi_ids, summary.years)
+            summary.quarantined = _land_quarantine(con, summary.load_id)
+            _check_each_key_once(con)
+            summary.value_rows = con.execute("select count(*) from kolada_incoming").fetchall()[0][0]
+            counts = merge_values(con, "kolada_incoming", scope="kolada_scope")
+            summary.inserted, summary.updated = counts.inserted, counts.updated
+            summary.deleted, summary.unchanged = counts.deleted, counts.unchanged
             con.execute(
                 "insert into raw.load_log values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [load_id, SOURCE, ",".join(map(str, years)), started, datetime.now(timezone.utc), summary.pages,
-                 summary.value_rows, summary.quarantined, str(summary.raw_folder)],
+                [summary.load_id, SOURCE, ",".join(map(str, summary.years)), started, datetime.now(UTC),
+                 summary.pages, summary.value_rows, summary.quarantined, str(summary.raw_folder)],
             )
 
 
-def _json_frame(load_id: str, rows: list[dict]) -> pd.DataFrame:
-    frame = pd.DataFrame(
-        {
-            "load_id": load_id,
-            "fetched_at": pd.to_datetime([row["fetched_at"] for row in rows], unit="s", utc=True),
-            "page_url": [row["page_url"] for row in rows],
-            "record": [json.dumps(row["record"], ensure_ascii=False) for row in rows],
-            "reason": [row.get("reason", "") for row in rows],
-        }
+def merge_values(con: duckdb.DuckDBPyConnection, incoming: str, *, scope: str | None,
+                 apply_deletions: bool = False) -> MergeCounts:
+    """Merge value rows (shaped like ``raw.kolada__data``) into ``raw.kolada__data``: the one Kolada merge.
+
+    ``scope`` names a relation of (kpi, period) cells this load refreshes completely (a stored value of
+    such a cell that is not incoming is deleted); ``None`` touches only the incoming keys, as a load of
+    changes since a date does, where ``apply_deletions`` makes a row with ``isdeleted`` delete its key.
+    """
+    return merge_by_key(
+        con, "raw.kolada__data", incoming, key=VALUE_KEY, content=VALUE_CONTENT,
+        scope=(scope, ("kpi", "period")) if scope else None,
+        deleted_flag="isdeleted" if apply_deletions else None,
     )
-    return frame
+
+
+def _files_param(folder: RawLoadFolder, entity: str) -> list[str]:
+    return [str(path) for path in folder.page_files(entity)]
+
+
+def _read_manifest(con: duckdb.DuckDBPyConnection, folder: RawLoadFolder) -> None:
+    """``kolada_pages``: each page file's number, URL and fetch time, from the load's manifest on disk (the
+    value rows carry the page number, not its long URL, so the load's working table stays small)."""
+    con.execute(
+        """create or replace temp table kolada_pages as
+           select row_number() over ()::integer as page_id, $root || '/' || file as path, url as page_url,
+                  to_timestamp(fetched_at) as fetched_at
+           from read_json($manifest, format='newline_delimited',
+                          columns={entity: 'VARCHAR', file: 'VARCHAR', url: 'VARCHAR', fetched_at: 'DOUBLE'})""",
+        {"root": str(folder.root), "manifest": str(folder.manifest_path)},
+    )
+
+
+def _land_metadata(con: duckdb.DuckDBPyConnection, folder: RawLoadFolder, entity: str, load_id: str) -> int:
+    """Append this load's ``entity`` records when their content differs from the latest version landed;
+    returns the rows appended (0 when unchanged). The content hash is md5 over the sorted records as
+    DuckDB normalises JSON, so it does not depend on page order or on how the JSON was spaced."""
+    files = _files_param(folder, entity)
+    if not files:
+        return 0
+    table = f"raw.kolada__{entity}"
+    con.execute(
+        f"""create or replace temp table kolada_metadata as
+            select $load_id as load_id, p.fetched_at, p.page_url, json(r::varchar) as record
+            from (select filename, unnest(values) as r
+                  from read_json($files, columns={{values: 'JSON[]'}}, filename=true, format='unstructured',
+                                 maximum_object_size={MAX_PAGE_BYTES})) as f
+            join kolada_pages as p on p.path = f.filename""",
+        {"load_id": load_id, "files": files},
+    )
+    digest = "md5(string_agg(json(record)::varchar, chr(10) order by json(record)::varchar))"
+    changed = con.execute(
+        f"""select (select {digest} from kolada_metadata) is distinct from
+                   (select {digest} from {table} where load_id = (select max(load_id) from {table}))
+                   and exists (select 1 from kolada_metadata)"""
+    ).fetchall()[0][0]
+    if not changed:
+        return 0
+    con.execute(f"insert into {table} select load_id, fetched_at, page_url, record from kolada_metadata")
+    return con.execute("select count(*) from kolada_metadata").fetchall()[0][0]
+
+
+def _read_data_pages(con: duckdb.DuckDBPyConnection, folder: RawLoadFolder, load_id: str, kpi_ids: list[str],
+                     years: list[int]) -> None:
+    """One read of the data pages into ``kolada_values``: a row per value of a good record, a row per bad
+    record (its first problem and the record as read); then the views ``kolada_incoming`` (the good values,
+    shaped like ``raw.kolada__data``) and ``kolada_scope`` (the kpi × period cells this load refreshes:
+    everything that was asked for)."""
+    problem_code = "case " + " ".join(f"when {cond} then '{code}'" for code, cond, _ in RECORD_CHECKS) + " end"
+    # the text is made for bad records only: the conditions are not evaluated twice for the good ones
+    problem_text = "case " + " ".join(f"when {cond} then {text}" for _, cond, text in RECORD_CHECKS) + " end"
+    files = _files_param(folder, "data")
+    source = (
+        f"""read_json($files, columns={{values: '{DATA_RECORD_TYPE}[]'}}, filename=true, format='unstructured',
+                      maximum_object_size={MAX_PAGE_BYTES})"""
+        if files else f"(select null::varchar as filename, []::{DATA_RECORD_TYPE}[] as values where false)"
+    )
+    con.execute(
+        f"""create or replace temp table kolada_values as
+            select page_id, kpi, municipality, period, e.gender, e.count::integer as count,
+                   nullif(e.status, '') as status, e.value::double as value, coalesce(e.isdeleted, false) as isdeleted,
+                   synthetic, reason_code, reason, record
+            from (select p.page_id, r.kpi, coalesce(r.synthetic, false) as synthetic, reason_code,
+                         case when reason_code is not null then {problem_text} end as reason,
+                         case when reason_code is null then r.municipality ->> '$' end as municipality,
+                         case when reason_code is null then try_cast(r.period ->> '$' as integer) end as period,
+                         case when reason_code is not null then to_json(r) end as record,
+                         unnest(case when reason_code is null then r.values else [null] end) as e
+                  from (select filename, r, {problem_code} as reason_code
+                        from (select filename, unnest(values) as r from {source})) as checked
+                  join kolada_pages as p on p.path = checked.filename)""",
+        {"files": files, "kpis": kpi_ids, "years": years} if files else {"kpis": kpi_ids, "years": years},
+    )
+    con.execute("create or replace temp table kolada_load as select $load_id as load_id", {"load_id": load_id})
+    con.execute(
+        """create or replace temp view kolada_incoming as
+           select l.load_id, p.fetched_at, p.page_url, v.kpi, v.municipality, v.period, v.gender, v.count,
+                  v.status, v.value, v.isdeleted, v.synthetic
+           from kolada_values as v join kolada_pages as p using (page_id) cross join kolada_load as l
+           where v.reason_code is null"""
+    )
+    con.execute(
+        """create or replace temp table kolada_scope as
+           select kpi, period from unnest($kpis::varchar[]) as k(kpi), unnest($years::integer[]) as y(period)""",
+        {"kpis": kpi_ids, "years": years},
+    )
+
+
+def _check_each_key_once(con: duckdb.DuckDBPyConnection) -> None:
+    """The same value twice in one load (a page repeated, a record on two pages) is an error, not two rows.
+    The keys are counted first; only a duplicate's pages are looked up, to name them."""
+    keys = ", ".join(VALUE_KEY)
+    duplicates = con.execute(
+        f"""with twice as (select {keys}, count(*) as n from kolada_values where reason_code is null
+                           group by all having count(*) > 1 order by all limit 3)
+            select {keys}, any_value(n), string_agg(distinct page_url, ' and ' order by page_url)
+            from twice join kolada_values using ({keys}) join kolada_pages using (page_id)
+            group by all order by all"""
+    ).fetchall()
+    if duplicates:
+        named = "; ".join(f"{kpi} {municipality} {period} {gender} {n} times (pages {pages})"
+                          for kpi, municipality, period, gender, n, pages in duplicates)
+        raise KoladaLandingError(f"the same value came more than once in this load: {named}")
+
+
+def _land_quarantine(con: duckdb.DuckDBPyConnection, load_id: str) -> int:
+    """Keep this load's unreadable records with their reason; a record already quarantined with the same
+    reason is not added again, so a rerun of the same pages adds nothing. Returns this load's count."""
+    con.execute(
+        """insert into raw.kolada__data_quarantine
+           select distinct $load_id, p.fetched_at, p.page_url, b.record, b.reason, b.reason_code
+           from kolada_values as b join kolada_pages as p using (page_id)
+           anti join raw.kolada__data_quarantine as q
+             on q.record::varchar = b.record::varchar and q.reason_code is not distinct from b.reason_code
+           where b.reason_code is not null""",
+        {"load_id": load_id},
+    )
+    return con.execute("select count(*) from kolada_values where reason_code is not null").fetchall()[0][0]

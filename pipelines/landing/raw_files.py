@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Iterable
 
 SUCCESS_MARKER = "_SUCCESS"
 
@@ -25,9 +25,10 @@ class RawLoadFolder:
     pages_written: int = 0
     bytes_written: int = 0
     _counters: dict[str, int] = field(default_factory=dict)
+    _files: dict[str, list[Path]] = field(default_factory=dict)
 
     @classmethod
-    def create(cls, raw_dir: Path, source: str, load_id: str) -> "RawLoadFolder":
+    def create(cls, raw_dir: Path, source: str, load_id: str) -> RawLoadFolder:
         root = raw_dir / source / load_id
         root.mkdir(parents=True, exist_ok=False)
         return cls(root)
@@ -48,11 +49,21 @@ class RawLoadFolder:
             "bytes": len(body),
             "sha256": hashlib.sha256(body).hexdigest(),
         }
-        with open(self.root / "manifest.jsonl", "a", encoding="utf-8") as manifest:
+        with open(self.manifest_path, "a", encoding="utf-8") as manifest:
             manifest.write(json.dumps(entry) + "\n")
+        self._files.setdefault(entity, []).append(path)
         self.pages_written += 1
         self.bytes_written += len(body)
         return path
+
+    def page_files(self, entity: str) -> list[Path]:
+        """The pages of ``entity`` written so far, in the order they arrived (what DuckDB reads back)."""
+        return list(self._files.get(entity, ()))
+
+    @property
+    def manifest_path(self) -> Path:
+        """``manifest.jsonl``: one line per page with its URL, fetch time and sha256."""
+        return self.root / "manifest.jsonl"
 
     def mark_complete(self, summary: dict) -> None:
         (self.root / SUCCESS_MARKER).write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
@@ -81,4 +92,4 @@ def start_load(raw_dir: Path, source: str, years: Iterable[int], load_id: str | 
     load_id = load_id or new_load_id()
     return LoadStart(load_id=load_id, years=sorted({int(y) for y in years}),
                      folder=RawLoadFolder.create(raw_dir, source, load_id),
-                     started=datetime.now(timezone.utc), say=progress or (lambda message: None))
+                     started=datetime.now(UTC), say=progress or (lambda message: None))

@@ -25,7 +25,9 @@ RAW_DDL = [
         count integer, status varchar, value double, isdeleted boolean, synthetic boolean not null)""",
     """create table if not exists raw.kolada__data_quarantine (
         load_id varchar not null, fetched_at timestamptz not null, page_url varchar not null,
-        record json not null, reason varchar not null)""",
+        record json not null, reason varchar not null, reason_code varchar)""",
+    # added after the first release: warehouses created before it get the column here
+    "alter table raw.kolada__data_quarantine add column if not exists reason_code varchar",
     """create table if not exists raw.scb__population (
         load_id varchar not null, fetched_at timestamptz not null, municipality_id varchar not null,
         region_level varchar, year bigint not null, gender varchar not null, population double, status varchar)""",

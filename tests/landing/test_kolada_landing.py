@@ -1,22 +1,42 @@
-"""The Kolada landing against a local HTTP server: pages on disk, raw tables, replacement, failures."""
+"""The Kolada landing: pages on disk, DuckDB reading them into raw, the merge by key, metadata per version.
+
+Two ways in: through ``land_kolada`` with the real client against a local HTTP server (the whole path),
+and through ``write_raw_tables`` on pages written to a raw folder (the DuckDB side alone, so pages the
+client would refuse can still be shown to land as they should).
+"""
 
 from __future__ import annotations
 
 import copy
 import json
+import math
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from pipelines.landing.kolada import land_kolada
-from pipelines.landing.raw_files import SUCCESS_MARKER
+from pipelines.landing.kolada import (
+    KoladaLandingError,
+    LandingSummary,
+    land_kolada,
+    merge_values,
+    write_raw_tables,
+)
+from pipelines.landing.raw_files import SUCCESS_MARKER, RawLoadFolder
+from pipelines.landing.tables import MergeCounts
 from pipelines.sources.http import SourceResponseError
 from pipelines.sources.kolada import KoladaClient
+from pipelines.warehouse import transaction
+from tests.dbt_runner import run_dbt
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "kolada"
 KPIS = ["N15428", "U07451"]
+METADATA_FIXTURES = {"kpi": "kpi.json", "kpi_groups": "kpi_groups.json", "municipality": "municipality.json",
+                     "municipality_groups": "municipality_groups.json"}
+DATA_COLUMNS = ("load_id, fetched_at, page_url, kpi, municipality, period, gender, count, status, value, "
+                "isdeleted, synthetic")
 
 
 def fixture(name: str):
@@ -24,13 +44,15 @@ def fixture(name: str):
 
 
 def envelope(records: list) -> str:
-    return json.dumps({"count": len(records), "values": records, "next_url": None})
+    return json.dumps({"count": len(records), "values": records, "next_url": None}, ensure_ascii=False)
+
+
+# --------------------------------------------------------------------------- through the client
 
 
 def serve_kolada(httpserver, data_records: list[dict] | None = None, data_body: str | None = None) -> None:
     """Answer the four metadata endpoints and the data endpoint like Kolada v3 (one page each)."""
-    for entity, name in [("kpi", "kpi.json"), ("kpi_groups", "kpi_groups.json"), ("municipality", "municipality.json"),
-                         ("municipality_groups", "municipality_groups.json")]:
+    for entity, name in METADATA_FIXTURES.items():
         httpserver.expect_request(f"/v3/{entity}").respond_with_data(envelope(fixture(name)),
                                                                     content_type="application/json")
     records = fixture("data_records.json") if data_records is None else data_records
@@ -40,16 +62,17 @@ def serve_kolada(httpserver, data_records: list[dict] | None = None, data_body: 
 
         if data_body is not None:
             return Response(data_body, content_type="text/html")
-        years = {int(y) for y in request.path.rsplit("/", 1)[1].split(",")}
-        return Response(envelope([r for r in records if r["period"] in years]), content_type="application/json")
+        kpis, years = request.path.split("/")[-3], request.path.rsplit("/", 1)[1]
+        wanted = [r for r in records if r["kpi"] in kpis.split(",") and str(r["period"]) in years.split(",")]
+        return Response(envelope(wanted), content_type="application/json")
 
     httpserver.expect_request(re.compile(r"^/v3/data/kpi/[^/]+/year/[^/]+$")).respond_with_handler(data_handler)
 
 
-def land(httpserver, tmp_path: Path, years: list[int]):
+def land(httpserver, tmp_path: Path, years: list[int], kpis: list[str] = KPIS, load_id: str | None = None):
     with KoladaClient(httpserver.url_for("/v3"), backoff_factor=0, calls_per_second=1000) as client:
-        return land_kolada(client, kpi_ids=KPIS, years=years, raw_dir=tmp_path / "raw",
-                           duckdb_path=tmp_path / "warehouse.duckdb")
+        return land_kolada(client, kpi_ids=kpis, years=years, raw_dir=tmp_path / "raw",
+                           duckdb_path=tmp_path / "warehouse.duckdb", load_id=load_id)
 
 
 def query(tmp_path: Path, sql: str):
@@ -57,12 +80,18 @@ def query(tmp_path: Path, sql: str):
         return con.execute(sql).fetchall()
 
 
+def data_rows(tmp_path: Path):
+    return query(tmp_path, f"select {DATA_COLUMNS} from raw.kolada__data order by kpi, municipality, period, gender")
+
+
 def test_landing_keeps_pages_and_fills_raw_tables(httpserver, tmp_path):
     serve_kolada(httpserver)
     summary = land(httpserver, tmp_path, [2019, 2020])
     # 12 records × T/K/M for N15428; U07451 is not divided by gender (T only): 6×3 + 6×1 = 24 values
     assert summary.value_rows == query(tmp_path, "select count(*) from raw.kolada__data")[0][0] == 24
+    assert (summary.inserted, summary.updated, summary.deleted, summary.unchanged) == (24, 0, 0, 0)
     assert summary.metadata_rows == {"kpi": 4, "kpi_groups": 3, "municipality": 4, "municipality_groups": 2}
+    assert summary.metadata_landed == summary.metadata_rows
     assert query(tmp_path, "select value from raw.kolada__data where kpi='N15428' and municipality='0000' "
                            "and period=2019 and gender='K'") == [(86.2,)]
     folder = summary.raw_folder
@@ -71,16 +100,27 @@ def test_landing_keeps_pages_and_fills_raw_tables(httpserver, tmp_path):
     assert {entry["entity"] for entry in manifest} == {"kpi", "kpi_groups", "municipality", "municipality_groups", "data"}
     first_data_page = folder / next(e["file"] for e in manifest if e["entity"] == "data")
     assert json.loads(first_data_page.read_bytes())["values"]  # the page is kept as received
+    # every row names the page it came from and when it was fetched
+    data_entry = next(e for e in manifest if e["entity"] == "data")
+    assert query(tmp_path, "select distinct page_url, epoch(fetched_at) from raw.kolada__data") == [
+        (data_entry["url"], pytest.approx(data_entry["fetched_at"], abs=1e-3))]
     assert query(tmp_path, "select count(*) from raw.load_log") == [(1,)]
 
 
-def test_reloading_a_year_replaces_it_without_duplicates(httpserver, tmp_path):
+def test_a_second_landing_of_the_same_answers_changes_nothing(httpserver, tmp_path):
     serve_kolada(httpserver)
-    land(httpserver, tmp_path, [2019, 2020])
-    land(httpserver, tmp_path, [2019, 2020])
-    assert query(tmp_path, "select count(*), count(distinct load_id) from raw.kolada__data") == [(24, 1)]
-    # metadata is kept per load, so definitions can be compared between loads
-    assert query(tmp_path, "select count(distinct load_id) from raw.kolada__kpi") == [(2,)]
+    first = land(httpserver, tmp_path, [2019, 2020], load_id="20260101T000000Z-aaaaaa")
+    before = data_rows(tmp_path)
+    second = land(httpserver, tmp_path, [2019, 2020], load_id="20260102T000000Z-bbbbbb")
+    assert data_rows(tmp_path) == before  # same rows, same load ids, fetch times and pages
+    assert {row[0] for row in before} == {first.load_id}
+    assert (second.inserted, second.updated, second.deleted, second.unchanged) == (0, 0, 0, 24)
+    # the catalogue did not change, so no second version of it
+    assert second.metadata_landed == {"kpi": 0, "kpi_groups": 0, "municipality": 0, "municipality_groups": 0}
+    for entity in METADATA_FIXTURES:
+        assert query(tmp_path, f"select count(*), min(load_id) from raw.kolada__{entity}") == [
+            (first.metadata_rows[entity], first.load_id)]
+    assert query(tmp_path, "select count(*) from raw.load_log") == [(2,)]
 
 
 def test_loading_one_year_leaves_the_others(httpserver, tmp_path):
@@ -92,9 +132,25 @@ def test_loading_one_year_leaves_the_others(httpserver, tmp_path):
             entry["value"] = 1.0
     httpserver.clear()
     serve_kolada(httpserver, data_records=revised)
-    land(httpserver, tmp_path, [2020])
+    summary = land(httpserver, tmp_path, [2020])
     assert query(tmp_path, "select period, min(value) = 1.0 and max(value) = 1.0 from raw.kolada__data "
                            "where value is not null group by period order by period") == [(2019, False), (2020, True)]
+    assert (summary.updated, summary.deleted, summary.inserted) == (12, 0, 0)
+
+
+def test_a_kpi_not_in_the_load_keeps_its_rows(httpserver, tmp_path):
+    serve_kolada(httpserver)
+    first = land(httpserver, tmp_path, [2019, 2020], load_id="20260101T000000Z-aaaaaa")
+    untouched = [row for row in data_rows(tmp_path) if row[3] == "U07451"]
+    revised = copy.deepcopy(fixture("data_records.json"))
+    for record in revised:
+        record["values"][0]["value"] = 50.0
+    httpserver.clear()
+    serve_kolada(httpserver, data_records=revised)
+    second = land(httpserver, tmp_path, [2019, 2020], kpis=["N15428"], load_id="20260102T000000Z-bbbbbb")
+    assert [row for row in data_rows(tmp_path) if row[3] == "U07451"] == untouched
+    assert {row[0] for row in untouched} == {first.load_id}
+    assert (second.updated, second.unchanged, second.deleted) == (6, 12, 0)  # N15428's T values changed
 
 
 def test_a_bad_page_lands_nothing_and_keeps_what_was_fetched(httpserver, tmp_path):
@@ -113,13 +169,206 @@ def test_a_bad_page_lands_nothing_and_keeps_what_was_fetched(httpserver, tmp_pat
     assert len(failed) == 1 and (failed[0] / "kpi" / "page-0001.json").exists()
 
 
-def test_unreadable_values_go_to_quarantine(httpserver, tmp_path):
+# --------------------------------------------------------------------------- pages on disk, DuckDB alone
+
+
+def land_pages(tmp_path: Path, pages: list[list[dict]], *, load_id: str, years=(2019, 2020), kpis=KPIS,
+               metadata: dict[str, list[dict]] | None = None, fetched_at: float = 1_767_225_600.0) -> LandingSummary:
+    """Write ``pages`` (data records per page) and the metadata fixtures to a raw folder, as ``land_kolada``
+    does, and land them; ``metadata`` replaces some entities' records."""
+    folder = RawLoadFolder.create(tmp_path / "raw", "kolada", load_id)
+    for entity, name in METADATA_FIXTURES.items():
+        records = (metadata or {}).get(entity, fixture(name))
+        folder.write_page(entity, f"http://kolada.test/v3/{entity}?per_page=5000", fetched_at,
+                          envelope(records).encode())
+    for number, records in enumerate(pages, start=1):
+        folder.write_page("data", f"http://kolada.test/v3/data/kpi/x/year/y?per_page=5000&page={number}",
+                          fetched_at + number, envelope(records).encode())
+    summary = LandingSummary(load_id=load_id, years=sorted(years), raw_folder=folder.root, pages=folder.pages_written)
+    write_raw_tables(tmp_path / "warehouse.duckdb", folder, summary, list(kpis), datetime.now(UTC))
+    return summary
+
+
+def edge_records() -> list[dict]:
+    """The fixture's records plus what real answers hold besides plain values: a null value with a status,
+    a deleted value, a record generated for the snapshot, and records that cannot be landed."""
     records = copy.deepcopy(fixture("data_records.json"))
-    records[0]["values"][0]["value"] = "84,7"  # a decimal comma: text, not a number
-    records[1]["values"][1]["gender"] = "X"
-    serve_kolada(httpserver, data_records=records)
-    summary = land(httpserver, tmp_path, [2019, 2020])
-    assert summary.quarantined == 2
-    reasons = [r[0] for r in query(tmp_path, "select reason from raw.kolada__data_quarantine order by reason")]
-    assert reasons == ["gender 'X' is not one of T, K, M", "value '84,7' for gender T is not a number"]
-    assert summary.value_rows == 24 - 6
+    records[0]["values"][2].update(value=None, status="Saknas")  # no value, and the source says why
+    records[1]["values"][1]["isdeleted"] = True
+    records.append({"kpi": "U07451", "municipality": "1480", "period": 2020, "synthetic": True,
+                    "values": [{"gender": "T", "count": 1, "status": "", "value": 62.5, "isdeleted": False}]})
+    bad = copy.deepcopy(records[2])
+    records[2] = {**bad, "values": [{**bad["values"][0], "gender": "X"}, *bad["values"][1:]]}
+    records.append({**copy.deepcopy(records[3]), "period": "2020H1"})
+    records[4]["values"][0]["value"] = "84,7"  # a decimal comma: text, not a number
+    records[5]["values"][1]["value"] = math.nan
+    records[6]["values"][0]["value"] = math.inf
+    return records
+
+
+def expected_rows(records: list[dict], load_id: str, page_url: str) -> list[tuple]:
+    """What raw.kolada__data must hold for ``records``, flattened in plain Python (the test's own oracle)."""
+    rows = []
+    for r in records:
+        entries = r["values"]
+        if (not isinstance(r["period"], int) or any(e["gender"] not in "TKM" for e in entries)
+                or any(isinstance(e["value"], str) or (e["value"] is not None and not math.isfinite(e["value"]))
+                       for e in entries)):
+            continue
+        for e in entries:
+            rows.append((load_id, page_url, r["kpi"], r["municipality"], r["period"], e["gender"], e["count"],
+                         e["status"] or None, e["value"], e["isdeleted"], r.get("synthetic", False)))
+    return sorted(rows, key=lambda row: (row[2], row[3], row[4], row[5]))
+
+
+def test_the_raw_table_holds_exactly_what_the_pages_hold(tmp_path):
+    records = edge_records()
+    summary = land_pages(tmp_path, [records[:7], records[7:]], load_id="L1")
+    got = query(tmp_path, "select load_id, page_url, kpi, municipality, period, gender, count, status, value, "
+                          "isdeleted, synthetic from raw.kolada__data order by kpi, municipality, period, gender")
+    pages = {n: f"http://kolada.test/v3/data/kpi/x/year/y?per_page=5000&page={n}" for n in (1, 2)}
+    want = sorted(expected_rows(records[:7], "L1", pages[1]) + expected_rows(records[7:], "L1", pages[2]),
+                  key=lambda row: (row[2], row[3], row[4], row[5]))
+    assert got == want
+    assert summary.value_rows == summary.inserted == len(want) == 24 - 3 - 3 - 3 - 1 + 1
+    assert ("L1", pages[1], "N15428", "0000", 2019, "M", 1, "Saknas", None, False, False) in got
+    assert [row for row in got if row[-1]] == [("L1", pages[2], "U07451", "1480", 2020, "T", 1, None, 62.5, False, True)]
+    quarantined = query(tmp_path, "select reason_code, reason, record ->> '$.municipality', load_id "
+                                  "from raw.kolada__data_quarantine order by reason_code, reason")
+    assert quarantined == [
+        ("bad_gender", 'gender "X" is not one of T, K, M', "0180", "L1"),
+        ("bad_period", 'period "2020H1" is not a year', "0180", "L1"),
+        ("bad_value", "value \"84,7\" for gender T is not a number", "1283", "L1"),
+        ("bad_value", "value Infinity for gender T is not a number", "0000", "L1"),
+        ("bad_value", "value NaN for gender K is not a number", "1283", "L1"),
+    ]
+    assert summary.quarantined == 5
+
+
+def test_records_that_were_not_asked_for_are_quarantined(tmp_path):
+    records = copy.deepcopy(fixture("data_records.json"))
+    summary = land_pages(tmp_path, [records], load_id="L1", years=[2020], kpis=["N15428"])
+    assert query(tmp_path, "select distinct kpi, period from raw.kolada__data") == [("N15428", 2020)]
+    assert summary.quarantined == 9 and summary.value_rows == 9
+    assert query(tmp_path, "select reason_code, count(*) from raw.kolada__data_quarantine group by all") == [
+        ("not_requested", 9)]
+
+
+def test_a_rerun_of_the_same_pages_is_identical(tmp_path):
+    records = edge_records()
+    land_pages(tmp_path, [records], load_id="L1")
+    before = data_rows(tmp_path)
+    quarantine_before = query(tmp_path, "select * from raw.kolada__data_quarantine order by all")
+    summary = land_pages(tmp_path, [records], load_id="L2", fetched_at=1_800_000_000.0)
+    assert data_rows(tmp_path) == before
+    assert query(tmp_path, "select * from raw.kolada__data_quarantine order by all") == quarantine_before
+    assert (summary.inserted, summary.updated, summary.deleted, summary.unchanged) == (0, 0, 0, len(before))
+    assert summary.quarantined == 5  # what this load could not land, though already kept from L1
+
+
+def test_changed_removed_and_added_values_are_merged_and_counted(tmp_path):
+    records = copy.deepcopy(fixture("data_records.json"))
+    land_pages(tmp_path, [records], load_id="L1")
+    revised = copy.deepcopy(records)
+    revised[0]["values"][0]["value"] = 84.8  # N15428 0000 2019 T revised
+    revised[1]["values"][2]["status"] = "Reviderad"  # a status alone is a change too
+    removed = revised.pop(2)  # N15428 0180 2019: T, K, M no longer sent
+    revised.append({"kpi": "U07451", "municipality": "1480", "period": 2019,
+                    "values": [{"gender": "T", "count": 1, "status": None, "value": 55.0, "isdeleted": False}]})
+    summary = land_pages(tmp_path, [revised], load_id="L2")
+    assert (summary.inserted, summary.updated, summary.deleted, summary.unchanged) == (1, 2, 3, 24 - 2 - 3)
+    rows = {(r[3], r[4], r[5], r[6]): r for r in data_rows(tmp_path)}
+    assert len(rows) == 24 - 3 + 1
+    assert rows[("N15428", "0000", 2019, "T")][0] == "L2" and rows[("N15428", "0000", 2019, "T")][9] == 84.8
+    assert rows[("N15428", "0000", 2020, "M")][0] == "L2" and rows[("N15428", "0000", 2020, "M")][8] == "Reviderad"
+    assert rows[("U07451", "1480", 2019, "T")][0] == "L2"
+    assert not any(key[:3] == (removed["kpi"], removed["municipality"], removed["period"]) for key in rows)
+    assert {r[0] for key, r in rows.items() if key not in {("N15428", "0000", 2019, "T"), ("N15428", "0000", 2020, "M"),
+                                                           ("U07451", "1480", 2019, "T")}} == {"L1"}
+
+
+def test_a_cell_the_source_no_longer_sends_is_emptied(tmp_path):
+    records = copy.deepcopy(fixture("data_records.json"))
+    land_pages(tmp_path, [records], load_id="L1")
+    summary = land_pages(tmp_path, [[r for r in records if r["kpi"] != "U07451"]], load_id="L2")
+    assert summary.deleted == 6
+    assert query(tmp_path, "select distinct kpi from raw.kolada__data") == [("N15428",)]
+
+
+def test_the_same_value_twice_fails_the_load_and_leaves_raw_as_it_was(tmp_path):
+    records = copy.deepcopy(fixture("data_records.json"))
+    land_pages(tmp_path, [records], load_id="L1")
+    snapshot_sql = {table: f"select * from raw.{table} order by all" for table in
+                    ("kolada__data", "kolada__kpi", "kolada__data_quarantine", "load_log")}
+    before = {table: query(tmp_path, sql) for table, sql in snapshot_sql.items()}
+    kpis = fixture("kpi.json")
+    kpis[1]["title"] = kpis[1]["title"] + " (ny definition)"  # lands first inside the transaction
+    revised = copy.deepcopy(records)
+    revised[0]["values"][0]["value"] = 1.0
+    revised[5]["values"][0]["value"] = "n/a"  # a quarantined record, also inside the transaction
+    with pytest.raises(KoladaLandingError, match=r"N15428 0180 2019 T 2 times \(pages .*page=1 and .*page=2\)"):
+        land_pages(tmp_path, [revised, revised[2:3]], load_id="L2", metadata={"kpi": kpis})
+    assert {table: query(tmp_path, sql) for table, sql in snapshot_sql.items()} == before
+
+
+def test_metadata_is_landed_once_per_version(tmp_path):
+    records = copy.deepcopy(fixture("data_records.json"))
+    land_pages(tmp_path, [records], load_id="L1")
+    same_in_another_order = {"kpi": list(reversed(fixture("kpi.json")))}
+    summary = land_pages(tmp_path, [records], load_id="L2", metadata=same_in_another_order)
+    assert summary.metadata_landed["kpi"] == 0
+    kpis = fixture("kpi.json")
+    kpis[1]["title"] = kpis[1]["title"] + " (ny definition)"
+    summary = land_pages(tmp_path, [records], load_id="L3", metadata={"kpi": kpis})
+    assert summary.metadata_landed == {"kpi": 4, "kpi_groups": 0, "municipality": 0, "municipality_groups": 0}
+    land_pages(tmp_path, [records], load_id="L4", metadata={"kpi": kpis})
+    assert query(tmp_path, "select load_id, count(*) from raw.kolada__kpi group by all order by all") == [
+        ("L1", 4), ("L3", 4)]
+    assert query(tmp_path, "select load_id, count(*) from raw.kolada__municipality group by all") == [("L1", 4)]
+
+
+@pytest.mark.slow
+def test_staging_sees_the_current_and_the_previous_version(tmp_path):
+    """The dbt models take the latest version of each entity; the definition watch the one before it."""
+    records = copy.deepcopy(fixture("data_records.json"))
+    land_pages(tmp_path, [records], load_id="L1")
+    kpis = fixture("kpi.json")
+    kpis[1]["title"] = "Ny titel"
+    land_pages(tmp_path, [records], load_id="L2", metadata={"kpi": kpis})
+    land_pages(tmp_path, [records], load_id="L3", metadata={"kpi": kpis})
+    result = run_dbt(tmp_path / "warehouse.duckdb", "run", "--select", "stg_kolada__kpis", "int_kolada_kpis_latest",
+                     "stg_kolada__municipalities", target_path=tmp_path / "target")
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert query(tmp_path, f"select title from intermediate.int_kolada_kpis_latest where kpi_id = '{kpis[1]['id']}'"
+                 ) == [("Ny titel",)]
+    assert query(tmp_path, "select count(*) from intermediate.int_kolada_kpis_latest") == [(4,)]
+    assert query(tmp_path, "select distinct load_id from staging.stg_kolada__kpis order by load_id desc limit 2") == [
+        ("L2",), ("L1",)]
+    assert query(tmp_path, "select count(*) from staging.stg_kolada__municipalities where is_latest_load") == [(4,)]
+
+
+def test_a_load_of_changes_merges_only_its_keys_and_applies_deletions(tmp_path):
+    """The same merge serves a load of changes since a date (``from_date``): only the keys sent are
+    touched, and a value the source marks ``isdeleted`` removes the stored one."""
+    land_pages(tmp_path, [copy.deepcopy(fixture("data_records.json"))], load_id="L1")
+    before = {(r[3], r[4], r[5], r[6]): r for r in data_rows(tmp_path)}
+    changes = [  # kpi, municipality, period, gender, value, isdeleted
+        ("N15428", "0000", 2019, "T", 84.9, False),   # revised
+        ("N15428", "0180", 2019, "K", None, True),    # deleted at the source
+        ("N15428", "9999", 2019, "T", None, True),    # deleted, but never landed: nothing to do
+        ("U07451", "1480", 2020, "T", 61.0, False),   # new
+        ("U07451", "0000", 2019, "T", before[("U07451", "0000", 2019, "T")][9], False),  # sent again, same
+    ]
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.execute("create temp table changes as select * from raw.kolada__data limit 0")
+        for kpi, municipality, period, gender, value, isdeleted in changes:
+            con.execute("insert into changes values ('L2', now(), 'http://kolada.test/changes', ?, ?, ?, ?, 1, null, "
+                        "?, ?, false)", [kpi, municipality, period, gender, value, isdeleted])
+        with transaction(con):
+            counts = merge_values(con, "changes", scope=None, apply_deletions=True)
+    assert counts == MergeCounts(inserted=1, updated=1, deleted=1, unchanged=1)
+    after = {(r[3], r[4], r[5], r[6]): r for r in data_rows(tmp_path)}
+    assert set(after) == set(before) - {("N15428", "0180", 2019, "K")} | {("U07451", "1480", 2020, "T")}
+    assert after[("N15428", "0000", 2019, "T")][0] == "L2" and after[("N15428", "0000", 2019, "T")][9] == 84.9
+    untouched = set(before) - {("N15428", "0180", 2019, "K"), ("N15428", "0000", 2019, "T")}
+    assert all(after[key] == before[key] for key in untouched)
