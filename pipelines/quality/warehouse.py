@@ -181,7 +181,10 @@ def land_municipalities(kolada_municipalities: pd.DataFrame, kolada_groups: pd.D
         con.register("stg_kolada__municipalities", kolada_municipalities.assign(is_latest_load=True))
         con.register("stg_kolada__municipality_group_members", kolada_groups.assign(is_latest_load=True))
         refs = {"stg_kolada__municipalities": "stg_kolada__municipalities",
-                "stg_kolada__municipality_group_members": "stg_kolada__municipality_group_members"}
+                "stg_kolada__municipality_group_members": "stg_kolada__municipality_group_members",
+                "int_similar_kommun_groups": "int_similar_kommun_groups"}
+        # the model int_municipalities_classified reads the area groups' model: rendered first, as a view
+        con.execute(f"create view int_similar_kommun_groups as {render(model_sql('int_similar_kommun_groups'), refs)}")
         return con.execute(render(model_sql("int_municipalities_classified"), refs)).df()
 
 
