@@ -63,8 +63,8 @@ def check_sources(settings: Settings, *, allow_mixed: bool) -> None:
         )
 
 
-def check_watch_year(year: int, settings: Settings) -> None:
-    """The audit mart has values for ``year`` (else the watch would show a clean, empty page)."""
+def check_audit_mart(settings: Settings) -> None:
+    """The warehouse exists and holds a built audit mart (what ``kkik watch`` and ``kkik publish`` work on)."""
     from pipelines.quality.mart_inputs import AUDIT_SCHEMA
     from pipelines.warehouse import connect
 
@@ -72,9 +72,18 @@ def check_watch_year(year: int, settings: Settings) -> None:
         raise BadArguments(f"{settings.duckdb_path} does not exist: run `kkik load` first")
     with connect(settings.duckdb_path, read_only=True) as con:
         built = con.execute("select count(*) from information_schema.tables where table_schema = ? "
-                            "and table_name = 'fct_kpi_value'", [AUDIT_SCHEMA]).fetchall()[0][0]
-        if not built:
-            raise BadArguments(f"{settings.duckdb_path} has no audit mart: run `kkik load` first")
+                            "and table_name = 'kkik_result'", [AUDIT_SCHEMA]).fetchall()[0][0]
+    if not built:
+        raise BadArguments(f"{settings.duckdb_path} has no audit mart: run `kkik load` first")
+
+
+def check_watch_year(year: int, settings: Settings) -> None:
+    """The audit mart has values for ``year`` (else the watch would show a clean, empty page)."""
+    from pipelines.quality.mart_inputs import AUDIT_SCHEMA
+    from pipelines.warehouse import connect
+
+    check_audit_mart(settings)
+    with connect(settings.duckdb_path, read_only=True) as con:
         years = [y for (y,) in con.execute(f"select distinct year from {AUDIT_SCHEMA}.fct_kpi_value "
                                            "order by year").fetchall()]
     if year not in years:

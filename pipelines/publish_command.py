@@ -27,24 +27,23 @@ def last_load_years(con) -> list[int]:
 
 def publish_built_mart(years: list[int] | None = None, accepted_flags_path: Path | None = None) -> int:
     from pipelines.config import Settings
+    from pipelines.preflight import BadArguments, check_audit_mart
     from pipelines.quality.audit import audit_mart
-    from pipelines.quality.mart_inputs import AUDIT_SCHEMA
     from pipelines.quality.publish import PublicationBlocked, open_error_flags, publish_mart
     from pipelines.summary import mart_summary
     from pipelines.warehouse import connect
 
     settings = Settings.from_env()
     started = time.monotonic()
-    if not settings.duckdb_path.exists():
-        print(f"kkik publish: {settings.duckdb_path} does not exist: run `kkik load` first", file=sys.stderr)
+    try:
+        check_audit_mart(settings)
+    except BadArguments as problem:
+        print(f"kkik publish: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
     with connect(settings.duckdb_path, read_only=True) as con:
-        built = con.execute("select count(*) from information_schema.tables where table_schema = ? "
-                            "and table_name = 'kkik_result'", [AUDIT_SCHEMA]).fetchall()[0][0]
-        years = years or (last_load_years(con) if built else [])
-    if not built or not years:
-        print(f"kkik publish: {settings.duckdb_path} has no audited mart to publish: run `kkik load` first",
-              file=sys.stderr)
+        years = years or last_load_years(con)
+    if not years:
+        print(f"kkik publish: {settings.duckdb_path} records no Kolada load: run `kkik load` first", file=sys.stderr)
         return EXIT_BAD_INPUT
     load_id = f"publish-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     summary, _ = audit_mart(settings.duckdb_path, years=years, load_id=load_id, quality_dir=settings.quality_dir,

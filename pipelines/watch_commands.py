@@ -17,21 +17,19 @@ EXIT_CLEAN, EXIT_OPEN_ERRORS, EXIT_BAD_INPUT = 0, 1, 2
 def watch_mart(year: int, out_dir: Path) -> int:
     """Re-run the audit of the warehouse's audit mart for ``year`` and write the ranked report."""
     from pipelines.config import Settings
+    from pipelines.preflight import BadArguments, check_audit_mart
     from pipelines.quality.audit import audit_mart
-    from pipelines.quality.mart_inputs import AUDIT_SCHEMA, read_watch_inputs
+    from pipelines.quality.mart_inputs import read_watch_inputs
     from pipelines.quality.report import write_report
     from pipelines.warehouse import connect
 
     settings = Settings.from_env()
-    if not settings.duckdb_path.exists():
-        print(f"kkik watch: {settings.duckdb_path} does not exist: run `kkik load` first", file=sys.stderr)
+    try:
+        check_audit_mart(settings)
+    except BadArguments as problem:
+        print(f"kkik watch: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
     with connect(settings.duckdb_path, read_only=True) as con:
-        built = con.execute("select count(*) from information_schema.tables where table_schema = ? "
-                            "and table_name = 'fct_kpi_value'", [AUDIT_SCHEMA]).fetchall()[0][0]
-        if not built:
-            print(f"kkik watch: {settings.duckdb_path} has no audit mart: run `kkik load` first", file=sys.stderr)
-            return EXIT_BAD_INPUT
         inputs = read_watch_inputs(con)
     summary, flags = audit_mart(settings.duckdb_path, years=[year], load_id=f"watch-{year}-{date.today()}",
                                 quality_dir=settings.quality_dir, inputs=inputs)

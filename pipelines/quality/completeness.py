@@ -10,8 +10,9 @@ watch's, so a reviewer accepts a real gap (``kkik accept``) exactly as any other
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -211,11 +212,11 @@ def _missing_years(coverage, years, rules: GateRules) -> list[pd.DataFrame]:
     out = []
     for cells, rule_id, params, text in (
         (holes, "completeness.figure_year_missing", rules.figure_year_missing,
-         "no kommun has a value this year, although the figure has values in the years around it: an answer "
-         "that came back empty, or a real gap (no survey that year) that a reviewer accepts."),
+         ("no kommun has a value this year, although the figure has values in the years around it: an answer "
+          "that came back empty, or a real gap (no survey that year) that a reviewer accepts.")),
         (pending, "completeness.not_yet_published", rules.not_yet_published,
-         "no kommun has a value yet in the latest year of the load; during the collection period figures "
-         "appear in Kolada as they become ready."),
+         ("no kommun has a value yet in the latest year of the load; during the collection period figures "
+          "appear in Kolada as they become ready.")),
     ):
         if not cells:
             continue

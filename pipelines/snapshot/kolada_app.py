@@ -32,9 +32,9 @@ import datetime as dt
 import gzip
 import json
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 from urllib.parse import unquote, urlencode
 
 from pipelines.snapshot.server import Reply
@@ -93,7 +93,7 @@ class _Snapshot:
         return sorted(self.years_of)
 
     @classmethod
-    def load(cls, snapshot_dir: Path, state: str | None = None) -> "_Snapshot":
+    def load(cls, snapshot_dir: Path, state: str | None = None) -> _Snapshot:
         if not (snapshot_dir / "manifest.json").exists():
             raise FileNotFoundError(
                 f"no Kolada snapshot in {snapshot_dir}: run python tools/build_kolada_snapshot.py --shared ../shared/data"

@@ -12,12 +12,12 @@ import pytest
 from dagster import DagsterInstance, materialize
 from dagster_dbt import DbtCliResource
 
-from pipelines.config import SNAPSHOT_DIR
 from pipelines.assets.agencies import raw_scb, raw_skolverket_school_results
 from pipelines.assets.dbt import kkik_dbt_models
 from pipelines.assets.inbox import raw_inbox
 from pipelines.assets.kolada import raw_kolada
 from pipelines.assets.quality import kkik_flag, published_mart, rule_group_checks
+from pipelines.config import SNAPSHOT_DIR
 from pipelines.dbt_project import kkik_dbt_project
 from pipelines.jobs import range_tags
 from pipelines.resources import KoladaResource, ScbResource, SkolverketResource, WarehouseResource
