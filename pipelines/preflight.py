@@ -72,7 +72,7 @@ def check_audit_mart(settings: Settings) -> None:
         raise BadArguments(f"{settings.duckdb_path} does not exist: run `kkik load` first")
     with connect(settings.duckdb_path, read_only=True) as con:
         built = con.execute("select count(*) from information_schema.tables where table_schema = ? "
-                            "and table_name = 'kkik_result'", [AUDIT_SCHEMA]).fetchall()[0][0]
+                            "and table_name = 'fct_kpi_value'", [AUDIT_SCHEMA]).fetchall()[0][0]
     if not built:
         raise BadArguments(f"{settings.duckdb_path} has no audit mart: run `kkik load` first")
 
