@@ -1,4 +1,4 @@
-"""A load's progress as the operator sees it: four stages (sources, dbt, audit, publish), read from Dagster.
+"""A load's progress as the operator sees it: the stages (sources, dbt, audit, publish, reports), read from Dagster.
 
 The job runs in this process (or in child processes with ``--parallel``); either way every step event is
 stored in the Dagster instance, so one reader serves both: ``RunTracker`` polls the run's step events
@@ -22,6 +22,7 @@ STAGE_STEPS: dict[str, tuple[str, ...]] = {
     "dbt": ("kkik_dbt_models",),
     "audit": ("kkik_audit__kkik_flag", "rule_group_checks"),
     "publish": ("kkik__published_mart",),
+    "reports": ("kkik__reports",),
 }
 SOURCE_LABELS = {"raw_kolada": "Kolada", "raw_scb": "SCB", "raw__skolverket__school_results": "Skolverket",
                  "raw_inbox": "inbox"}
@@ -225,6 +226,8 @@ def stage_account(stage: Stage) -> str:
         for _, meta in stage.metadata_of("kkik__published_mart"):
             return f"kkik.* replaced ({meta.get('accepted_errors_let_through', 0):,} accepted error flags let through)"
         return ""
+    if stage.name == "reports":
+        return "the KKiK reports of the newest year (HTML; `kkik report` for PDF)" if stage.assets else ""
     return f"{stage.assets} assets"
 
 

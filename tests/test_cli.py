@@ -145,9 +145,9 @@ def test_a_successful_load_prints_a_short_account_with_the_summary_last(good_loa
     assert lines[0].startswith("kkik load: years 2021–2022")
     for source in ("Kolada", "SCB", "Skolverket"):
         assert re.search(rf"^  {source}:\s+the bundled snapshot", result.stdout, re.MULTILINE), source
-    stages = [line.split()[0] for line in lines if re.match(r"^  (sources|dbt|audit|publish) ", line)]
-    assert stages == ["sources", "dbt", "audit", "publish"]
-    assert all(" ok " in line for line in lines if re.match(r"^  (sources|dbt|audit|publish) ", line))
+    stages = [line.split()[0] for line in lines if re.match(r"^  (sources|dbt|audit|publish|reports) ", line)]
+    assert stages == ["sources", "dbt", "audit", "publish", "reports"]
+    assert all(" ok " in line for line in lines if re.match(r"^  (sources|dbt|audit|publish|reports) ", line))
     done = next(i for i, line in enumerate(lines) if line.startswith("kkik load done in"))
     assert lines[done + 1].startswith("  published kkik.kkik_result:") and "error watch" in result.stdout.split(
         "kkik load done")[1]
