@@ -5,17 +5,15 @@ from __future__ import annotations
 import duckdb
 import pytest
 from dagster import DagsterInstance, materialize
-from dagster_dbt import DbtCliResource
 
 from pipelines.assets.agencies import raw_scb, raw_skolverket_school_results
 from pipelines.assets.dbt import kkik_dbt_models
 from pipelines.assets.inbox import raw_inbox
-from pipelines.assets.quality import kkik_flag, published_mart, rule_group_checks
 from pipelines.assets.kolada import raw_kolada
+from pipelines.assets.quality import kkik_flag, published_mart, rule_group_checks
 from pipelines.catalogue import kkik_kpi_ids
-from pipelines.dbt_project import kkik_dbt_project
 from pipelines.jobs import range_tags
-from pipelines.resources import KoladaResource, ScbResource, SkolverketResource, WarehouseResource
+from tests.job_resources import job_resources
 
 pytestmark = pytest.mark.slow
 YEARS = [2021, 2022]
@@ -24,14 +22,7 @@ YEARS = [2021, 2022]
 @pytest.fixture(scope="module")
 def job(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("job")
-    resources = {
-        "warehouse": WarehouseResource(duckdb_path=str(tmp / "warehouse.duckdb"), raw_dir=str(tmp / "raw"),
-                                       quality_dir=str(tmp / "quality")),
-        "kolada": KoladaResource(base_url="snapshot", api_version="v3"),
-        "scb": ScbResource(base_url="snapshot"),
-        "skolverket": SkolverketResource(base_url="snapshot"),
-        "dbt": DbtCliResource(project_dir=kkik_dbt_project),
-    }
+    resources = job_resources(tmp)
     result = materialize(
         [raw_kolada, raw_scb, raw_skolverket_school_results, raw_inbox, kkik_dbt_models, kkik_flag,
          published_mart, rule_group_checks],

@@ -10,7 +10,6 @@ from pathlib import Path
 import duckdb
 import pytest
 from dagster import DagsterInstance, materialize
-from dagster_dbt import DbtCliResource
 
 from pipelines.assets.agencies import raw_scb, raw_skolverket_school_results
 from pipelines.assets.dbt import kkik_dbt_models
@@ -18,11 +17,10 @@ from pipelines.assets.inbox import raw_inbox
 from pipelines.assets.kolada import raw_kolada
 from pipelines.assets.quality import kkik_flag, published_mart, rule_group_checks
 from pipelines.config import SNAPSHOT_DIR
-from pipelines.dbt_project import kkik_dbt_project
 from pipelines.jobs import range_tags
-from pipelines.resources import KoladaResource, ScbResource, SkolverketResource, WarehouseResource
 from pipelines.snapshot.kolada_app import KoladaApp
 from pipelines.snapshot.server import SnapshotServer
+from tests.job_resources import job_resources
 
 pytestmark = pytest.mark.slow
 BAD_INBOX_FILE = (Path(__file__).parents[1] / "fixtures" / "surveys" / "bad" / "brukarundersokning_ifo"
@@ -48,14 +46,7 @@ class ShrunkenKolada(KoladaApp):
 
 
 def run(tmp, kolada_url: str, *, raise_on_error: bool = True):
-    resources = {
-        "warehouse": WarehouseResource(duckdb_path=str(tmp / "warehouse.duckdb"), raw_dir=str(tmp / "raw"),
-                                       quality_dir=str(tmp / "quality")),
-        "kolada": KoladaResource(base_url=kolada_url, api_version="v3"),
-        "scb": ScbResource(base_url="snapshot"),
-        "skolverket": SkolverketResource(base_url="snapshot"),
-        "dbt": DbtCliResource(project_dir=kkik_dbt_project),
-    }
+    resources = job_resources(tmp, kolada_url=kolada_url)
     return materialize(ASSETS, resources=resources, instance=DagsterInstance.ephemeral(), tags=range_tags(YEARS),
                        raise_on_error=raise_on_error)
 

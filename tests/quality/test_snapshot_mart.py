@@ -12,19 +12,17 @@ import duckdb
 import pandas as pd
 import pytest
 from dagster import DagsterInstance, materialize
-from dagster_dbt import DbtCliResource
 
 from pipelines.assets.agencies import raw_scb, raw_skolverket_school_results
 from pipelines.assets.dbt import kkik_dbt_models
 from pipelines.assets.inbox import raw_inbox
 from pipelines.assets.kolada import raw_kolada
-from pipelines.dbt_project import kkik_dbt_project
 from pipelines.jobs import range_tags
 from pipelines.quality.audit import watch_and_validate
 from pipelines.quality.mart_inputs import read_watch_inputs
 from pipelines.quality.values_file import watch_values
 from pipelines.quality.warehouse import colours
-from pipelines.resources import KoladaResource, ScbResource, SkolverketResource, WarehouseResource
+from tests.job_resources import job_resources
 
 pytestmark = pytest.mark.slow
 YEARS = [2018, 2019, 2020, 2021, 2022]
@@ -35,14 +33,7 @@ FLAG_KEY = ["kpi_id", "municipality_id", "year", "gender", "rule_id"]
 @pytest.fixture(scope="module")
 def mart(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("snapshot_mart")
-    resources = {
-        "warehouse": WarehouseResource(duckdb_path=str(tmp / "warehouse.duckdb"), raw_dir=str(tmp / "raw"),
-                                       quality_dir=str(tmp / "quality")),
-        "kolada": KoladaResource(base_url="snapshot", api_version="v3"),
-        "scb": ScbResource(base_url="snapshot"),
-        "skolverket": SkolverketResource(base_url="snapshot"),
-        "dbt": DbtCliResource(project_dir=kkik_dbt_project),
-    }
+    resources = job_resources(tmp)
     result = materialize([raw_kolada, raw_scb, raw_skolverket_school_results, raw_inbox, kkik_dbt_models],
                          resources=resources, instance=DagsterInstance.ephemeral(), tags=range_tags(YEARS))
     assert result.success
