@@ -157,3 +157,11 @@ def test_every_area_has_the_colour_legend(kommun_html, mart, tmp_path):
     county = build.write_county(build.load(mart, 2022), "01", tmp_path, pdf=False)[0].read_text(encoding="utf-8")
     assert county.count("Färg jämfört med landets kommuner") == 3
     assert "Trend:" not in county  # the county compilation has no trend marks
+
+
+def test_similar_kommuner_column_names_the_areas_group(kommun_html):
+    _, html = kommun_html
+    # the mean is the mart's (area group, tests/dbt/test_report_domain.py); the report says which group it is
+    assert 'title="Liknande kommuner äldreomsorg, 4 kommuner">47</td>' in html
+    assert 'title="Liknande kommuner förskola, 4 kommuner"' in html
+    assert "Liknande kommuner övergripande" in html  # U07414 is in the overall group
