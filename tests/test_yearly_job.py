@@ -155,7 +155,12 @@ def test_kolada_lined_up_against_scb_agrees_where_the_figure_is_the_same(warehou
 def test_inbox_files_feed_the_mart_where_kolada_has_no_value(warehouse):
     con, _ = warehouse
     sources = dict(con.execute("select source, count(distinct kpi_id) from kkik.fct_kpi_value group by source").fetchall())
-    assert sources["kolada"] == 24
+    # 24 figures served in full, and Kolada's own Riket of the e-mail indices N00673/N00674 (snapshot: riket_only)
+    assert sources["kolada"] == 26
+    assert con.execute("select list(distinct municipality_id) from kkik.fct_kpi_value "
+                       "where kpi_id = 'N00673' and source = 'kolada'").fetchall() == [(["0000"],)]
+    assert con.execute("select riket_value from kkik.kkik_result where kpi_id = 'N00673' and year = 2022 "
+                       "and municipality_id = '1441' and gender = 'T'").fetchall() == [(81.60861939,)]
     # U11401 (own reporting, a made-up sample file) and Servicemätningen's e-mail indices come from the inbox
     assert con.execute("select source, bool_and(is_synthetic) from kkik.fct_kpi_value where kpi_id = 'U11401' "
                        "group by source").fetchall() == [("egen_rapportering", True)]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
+import itertools
 import json
 import math
 import re
@@ -31,8 +32,9 @@ import shutil
 import sys
 import zlib
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
+from typing import ClassVar
 
 import duckdb
 import numpy as np
@@ -55,6 +57,14 @@ RIKET = "0000"
 
 #: Real KPIs that are not in the catalogue but steer the generation of a related catalogue KPI.
 RELATED_REAL = ("N15544", "N15545", "N17007", "N21804", "N23804", "N01951")
+
+#: Catalogue figures whose kommun values the bundled inbox brings (``snapshot/inbox``: Servicemätningen,
+#: Insikt's new definition, the IFO and funktionshinder user surveys, the made-up U11401 file). A survey export
+#: per kommun carries no national value, but Kolada publishes its own Riket (municipality 0000) for some of
+#: them: the snapshot serves only that, where ``values.parquet`` has a value, so the report's Riket column is
+#: Kolada's and the kommun values stay the inbox's (Kolada would otherwise take precedence over the files).
+RIKET_ONLY = ("N00671", "N00672", "N00673", "N00674", "U07453", "U11401", "U28532", "U30452")
+SURVEY_KPI_MAP = PROJECT_ROOT / "dbt_project" / "seeds" / "survey_kpi_map.csv"
 
 PROVENANCE = {
     "credit": "Källa: Kolada",
@@ -276,6 +286,15 @@ class Generator:
             kommun_vals = [v.get("T") for (m, _), v in generated.items() if is_kommun(m)]
             self.missing_rates[kpi] = round(sum(x is None for x in kommun_vals) / max(1, len(kommun_vals)), 4)
 
+    def store_riket_only(self, kpi: str) -> None:
+        """Kolada's own Riket values of an inbox-fed figure, the years and genders it has a number for."""
+        full: Series = {}
+        for (m, y), values in self.real.get(kpi, {}).items():
+            if m == RIKET and y in YEARS and any(v is not None for v in values.values()):
+                full[(m, y)] = {g: v for g, v in values.items() if v is not None}
+        self.full[kpi] = full
+        self.synthetic[kpi] = set()
+
     # ------------------------------------------------------------------ gap years of real KPIs
 
     def yoy_stats(self, kpi: str) -> tuple[float, float]:
@@ -283,7 +302,7 @@ class Generator:
         real = self.real[kpi]
         years = sorted({y for (_, y) in real})
         diffs, drifts = [], []
-        for a, b in zip(years, years[1:]):
+        for a, b in itertools.pairwise(years):
             step = []
             for m in self.kommuner:
                 x, y = real.get((m, a), {}).get("T"), real.get((m, b), {}).get("T")
@@ -529,7 +548,7 @@ class Generator:
 
     # ------------------------------------------------------------------ orchestration
 
-    GENERATED = {
+    GENERATED: ClassVar[dict[str, tuple[str, tuple]]] = {
         "N15543": ("gen_n15543", ()),
         "N17005": ("gen_n17005", ()),
         "N23002": ("gen_n23002", ()),
@@ -543,6 +562,9 @@ class Generator:
     def build(self, kpi_ids: list[str]) -> None:
         # real KPIs first (their gap years feed the derived ones), then the generated KPIs
         for kpi in kpi_ids:
+            if kpi in RIKET_ONLY:
+                self.store_riket_only(kpi)
+                continue
             if kpi in self.GENERATED:
                 continue
             if not self.real_years(kpi):
@@ -608,10 +630,24 @@ def build_metadata(shared: Path, out: Path) -> tuple[list[dict], list[dict], dic
 # =========================================================================== main
 
 
+def check_riket_only(catalogue_ids: set[str], survey_map: Path = SURVEY_KPI_MAP) -> None:
+    """Every Riket-only figure is in the catalogue and fed by an inbox file type (``survey_kpi_map.csv``):
+    otherwise the snapshot would silently serve no kommun values for it."""
+    with open(survey_map, encoding="utf-8", newline="") as f:
+        fed = {r["kpi_id"] for r in csv.DictReader(f) if r["kpi_id"]}
+    for kpi in RIKET_ONLY:
+        if kpi not in catalogue_ids:
+            raise RuntimeError(f"RIKET_ONLY names {kpi}, which is not in {CATALOGUE.name}: drop it")
+        if kpi not in fed:
+            raise RuntimeError(f"RIKET_ONLY names {kpi}, which no inbox file feeds ({survey_map.name}): "
+                               "serve its kommun values or give it a generator")
+
+
 def build(shared: Path, out: Path, seed: int = SEED, fill_gaps: bool = True) -> dict:
     catalogue_rows = read_catalogue()
     catalogue = {r["kpi_id"]: r for r in catalogue_rows}
     kpi_ids = [r["kpi_id"] for r in catalogue_rows]
+    check_riket_only(set(kpi_ids))
 
     if out.exists():
         for sub in ("data",):
@@ -648,6 +684,8 @@ def build(shared: Path, out: Path, seed: int = SEED, fill_gaps: bool = True) -> 
             keys = [k for k in full if k[1] == y]
             if not keys:
                 years[str(y)] = "none"
+            elif kpi in RIKET_ONLY:
+                years[str(y)] = "riket"
             elif all(k in synth_keys for k in keys):
                 years[str(y)] = "synthetic"
             elif any(k in synth_keys for k in keys):
@@ -669,6 +707,8 @@ def build(shared: Path, out: Path, seed: int = SEED, fill_gaps: bool = True) -> 
             "values_non_null": {"real": non_null(real_records), "synthetic": non_null(synth_records)},
             "files": files,
         }
+        if kpi in RIKET_ONLY:
+            manifest_kpis[kpi]["riket_only"] = True
         if synth_records:
             manifest_kpis[kpi]["synthetic_method"] = gen.methods.get(kpi, "")
             manifest_kpis[kpi]["synthetic_kommun_missing_rate"] = gen.missing_rates.get(kpi)
@@ -703,7 +743,7 @@ def build(shared: Path, out: Path, seed: int = SEED, fill_gaps: bool = True) -> 
 def render_readme(manifest: dict) -> str:
     kpis = manifest["kpis"]
     years = manifest["years"]
-    mark = {"real": "R", "synthetic": "S", "mixed": "R+S", "none": "–"}
+    mark = {"real": "R", "synthetic": "S", "mixed": "R+S", "none": "–", "riket": "Riket"}
     rows = []
     for kpi, k in kpis.items():
         cells = " | ".join(mark[k["years"][str(y)]] for y in years)
@@ -719,6 +759,14 @@ def render_readme(manifest: dict) -> str:
     c = manifest["counts"]
     header_years = " | ".join(str(y) for y in years)
     gap_note = GAPS_FILLED if manifest.get("gap_years_filled") else GAPS_KEPT
+    riket_only = [kpi for kpi, k in kpis.items() if k.get("riket_only")]
+    with_riket = [kpi for kpi in riket_only if any(v == "riket" for v in kpis[kpi]["years"].values())]
+    riket_note = (
+        f"Riket only (`Riket`): {', '.join(riket_only)} get their kommun values from the bundled inbox "
+        "(`snapshot/inbox`), which has no national value; the snapshot serves only Kolada's own Riket "
+        f"(`0000`) for them, where `values.parquet` has a number: {', '.join(with_riket) or 'none'}. The others "
+        "have no Riket value there (a null Riket record or none), so their reports show none."
+    )
     return f"""# Kolada snapshot (`snapshot/kolada/`)
 
 Served by `pipelines/snapshot/kolada_app.py` (`KoladaApp`) as the Kolada API (`/v3/...` and `/v2/...`).
@@ -773,6 +821,7 @@ generated records; {c['values_real_non_null']:,} real and {c['values_synthetic_n
 {chr(10).join(rows)}
 
 {gap_note}
+{riket_note}
 N00914 and N15535 are not in the 2026 KPI catalogue (`/kpi/N00914` finds nothing), but their data is served.
 
 ## How the generated values were made

@@ -13,7 +13,7 @@ import pandas as pd
 
 from pipelines.report.chart import sparkline
 from pipelines.report.source import MartFrames, ReportDataError
-from pipelines.report.text import UNIT_SUFFIX, YearStats, national_text, number, year_stats
+from pipelines.report.text import UNIT_LABEL, YearStats, national_text, number, year_stats
 
 AREAS = ("Barn och unga", "Stöd och omsorg", "Samhälle och miljö")
 AREA_INTRO = {
@@ -31,6 +31,9 @@ SOURCE_LABEL = {
 }
 NOTE_MISSING = "– Värde saknas: kommunen har inte rapporterat eller uppgiften publicerades inte."
 NOTE_NO_NATIONAL = "∅ Ingen kommun har värde för året: det finns ingen nationell statistik för det året."
+NOTE_NO_RIKET = ("– under Riket: Kolada har inget eget värde för riket för nyckeltalet det året (vanligt för "
+                 "kommunernas egen rapportering och för undersökningar som redovisas per kommun); jämför med "
+                 "medianen för alla kommuner.")
 NOTE_SYNTHETIC = ("* Genererat värde i den medföljande testdatabasen (syntetiskt), inte publicerat av någon: "
                   "ersätts av verkliga värden vid en riktig inläsning.")
 
@@ -53,6 +56,7 @@ class FigureRow:
     cells: list[Cell]
     gender_rows: list[tuple[str, list[Cell]]]
     trend: tuple[str, str, str]
+    trend_year: str
     similar: str
     similar_label: str
     county: str
@@ -88,6 +92,12 @@ class CountyColumn:
     title: str
     unit: str
     direction: str
+
+    @property
+    def label(self) -> str:
+        """"(N15428)" or "(antal; N11102)": the unit only where the title does not already say it."""
+        shown = self.unit.casefold() in self.title.casefold()
+        return f"({self.kpi_id})" if shown else f"({self.unit}; {self.kpi_id})"
 
 
 @dataclass
@@ -175,8 +185,13 @@ def _cell(data: ReportData, notes: Notes, kpi: dict, municipality_id: str, kkik_
                 title=f"KKiK {kkik_year} (period {int(row['year'])}) {rank}".strip())
 
 
+def unit_label(unit: str) -> str:
+    return UNIT_LABEL.get(unit, unit)
+
+
 def _trend(data: ReportData, kpi: dict, municipality_id: str) -> tuple[str, str, str]:
-    """▲ better / ▼ worse / ► unchanged against the previous year, for the newest column with a value."""
+    """▲ better / ▼ worse / ► unchanged against the previous year, for the newest column with a value
+    (``trend_year`` says which, when it is not the report's year)."""
     for kkik_year in reversed(data.frames.years):
         row = data.row(kpi["kpi_id"], municipality_id, kkik_year)
         if row is not None and _present(row["value"]):
@@ -203,8 +218,27 @@ def _source(data: ReportData, kpi: dict, municipality_id: str) -> str:
             if label not in names:
                 names.append(label)
     agency = kpi["source_agency"] if _present(kpi["source_agency"]) else ""
-    via = ", ".join(names) if names else "Kolada"
+    if not names:  # no value for this kommun: who produces the figure, not a guess at where it was read
+        return agency or "Kolada"
+    via = ", ".join(names)
     return f"{agency} via {via}" if agency else via
+
+
+def _trend_year(data: ReportData, kpi: dict, municipality_id: str) -> str:
+    """The KKiK year the trend mark is for, when that is not the report's year ("" otherwise)."""
+    for kkik_year in reversed(data.frames.years):
+        row = data.row(kpi["kpi_id"], municipality_id, kkik_year)
+        if row is not None and _present(row["value"]):
+            return "" if kkik_year == data.frames.year else str(kkik_year)
+    return ""
+
+
+def _riket(notes: Notes, kpi: dict, row: dict) -> str:
+    """Kolada's own value for Riket; a footnote where Kolada has none although kommuner have values."""
+    text = number(row.get("riket_value"), kpi["unit"])
+    if text == "–" and _present(row.get("national_median")):
+        notes.use(NOTE_NO_RIKET)
+    return text
 
 
 def kommun_report(data: ReportData, municipality_id: str) -> KommunReport:
@@ -232,18 +266,19 @@ def kommun_report(data: ReportData, municipality_id: str) -> KommunReport:
             section.figures.append(FigureRow(
                 kpi_id=kpi["kpi_id"],
                 title=kpi["title"],
-                unit=UNIT_SUFFIX.get(kpi["unit"], "").strip() or kpi["unit"],
+                unit=unit_label(kpi["unit"]),
                 category=kpi["category"] or "",
                 direction=kpi["direction"],
                 cells=cells,
                 gender_rows=gender_rows,
                 trend=_trend(data, kpi, municipality_id),
+                trend_year=_trend_year(data, kpi, municipality_id),
                 similar=number(latest.get("similar_group_mean"), kpi["unit"]),
                 similar_label=f"Liknande kommuner {kpi['similar_group_kind']}"
                               + (f", {int(latest['similar_group_n'])} kommuner"
                                  if _present(latest.get("similar_group_n")) else ""),
                 county=number(latest.get("county_mean"), kpi["unit"]),
-                riket=number(latest.get("riket_value"), kpi["unit"]),
+                riket=_riket(notes, kpi, latest),
                 chart=sparkline(years, own, colours, medians, similar,
                                 f"{kommun['municipality_name']}: {kpi['title']}"),
                 source=_source(data, kpi, municipality_id),
@@ -268,8 +303,8 @@ def county_report(data: ReportData, county_code: str) -> CountyReport:
     areas = []
     for area in AREAS:
         kpis = [kpi.to_dict() for _, kpi in data.kpis[data.kpis["area"] == area].iterrows()]
-        columns = [CountyColumn(i + 1, k["kpi_id"], k["title"], UNIT_SUFFIX.get(k["unit"], "").strip() or k["unit"],
-                                k["direction"]) for i, k in enumerate(kpis)]
+        columns = [CountyColumn(i + 1, k["kpi_id"], k["title"], unit_label(k["unit"]), k["direction"])
+                   for i, k in enumerate(kpis)]
         rows = [(m["municipality_name"], [_cell(data, notes, k, m["municipality_id"], year, "T") for k in kpis])
                 for _, m in members.iterrows()]
         first = members["municipality_id"].iloc[0]
@@ -286,6 +321,8 @@ def county_report(data: ReportData, county_code: str) -> CountyReport:
                 "riket": row["riket_value"],
                 "county": row["county_mean"],
             }[kind]
+            if kind == "riket":
+                return Cell(_riket(notes, kpi, row), "ref")
             return Cell(number(value, kpi["unit"]), "ref")
 
         reference_rows = [

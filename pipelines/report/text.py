@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 
 UNIT_SUFFIX = {"percent": " %", "days": " dagar", "kr": " kr", "index": "", "count": ""}
+#: The unit as a reader sees it beside a figure's name (the catalogue's unit codes are English).
+UNIT_LABEL = {"percent": "%", "days": "dagar", "kr": "kr", "index": "index", "count": "antal"}
 UNIT_DECIMALS = {"percent": 0, "days": 0, "kr": 0, "index": 0, "count": 1}
 
 

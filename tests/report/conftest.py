@@ -1,7 +1,8 @@
 """A small hand-made published mart: the `kkik` schema with the columns the report reads.
 
 Known colours, a missing value, a figure without direction, a K/M split, a report-year offset, a
-figure-year without any kommun value, and a different (wrong) value in `kkik_audit` that must never show.
+figure-year without any kommun value, a figure whose newest kommun value is a year old and whose Riket
+Kolada does not publish, and a different (wrong) value in `kkik_audit` that must never show.
 """
 
 from __future__ import annotations
@@ -18,7 +19,11 @@ KPIS = [
     ("N11008", "Kostnad förskola, kr/inskrivet barn", "Barn och unga", "none", "kr", False, 1, "förskola"),
     ("U07414", "Kommunalt avfall till materialåtervinning, andel (%)", "Samhälle och miljö", "higher", "percent",
      False, 0, "övergripande"),
+    ("U31402", "Väntetid försörjningsstöd, medelvärde", "Stöd och omsorg", "lower", "days", False, 0,
+     "ekonomiskt bistånd"),
 ]
+#: Figures for which Kolada has no value for Riket (own reporting): riket_value is null.
+NO_RIKET = {"U31402"}
 # (kpi, kommun, period, gender) -> (value, colour); KKiK year = period + offset
 VALUES = {
     ("U23401", "0114", 2019, "T"): (40.0, "green"), ("U23401", "0114", 2020, "T"): (55.0, "yellow"),
@@ -27,6 +32,9 @@ VALUES = {
     ("N11008", "0114", 2018, "T"): (150000.0, "white"), ("N11008", "0114", 2021, "T"): (161234.0, "white"),
     ("U07414", "0114", 2019, "T"): (30.0, "red"), ("U07414", "0114", 2021, "T"): (45.0, "yellow"),
     ("U07414", "0114", 2022, "T"): (60.0, "green"),
+    # the kommun's newest value is KKiK 2021; the other kommuner have 2022
+    ("U31402", "0114", 2020, "T"): (20.0, "red"), ("U31402", "0114", 2021, "T"): (15.0, "yellow"),
+    ("U31402", "0114", 2022, "T"): (None, "grey"),
 }
 OTHERS = {"0115": 1.0, "0117": 2.0, "2380": 3.0, "2321": 4.0}
 
@@ -44,13 +52,14 @@ def _result_rows():
             value, colour = VALUES[(kpi, kommun, period, gender)]
         else:
             base = VALUES.get((kpi, "0114", period, gender), (None, "grey"))[0]
-            value = None if base is None and kpi != "U23401" else (base or 50.0) + OTHERS[kommun]
+            value = None if base is None and kpi not in ("U23401", "U31402") else (base or 50.0) + OTHERS[kommun]
             colour = "yellow" if value is not None else "grey"
         previous = VALUES.get((kpi, kommun, period - 1, gender), (None,))[0] if kommun == "0114" else None
         rows.append({
             "kpi_id": kpi, "municipality_id": kommun, "year": period, "kkik_year": period + offsets[kpi], "gender": gender,
             "value": value, "colour": colour, "is_in_kkik_set": True, "national_rank": 1 if value is not None else None,
-            "n_ranked": 5, "national_min": 10.0, "national_median": 50.0, "national_max": 99.0, "riket_value": 66.0,
+            "n_ranked": 5, "national_min": 10.0, "national_median": 50.0, "national_max": 99.0,
+            "riket_value": None if kpi in NO_RIKET else 66.0,
             "county_mean": 48.5, "similar_group_mean": 47.25 if kommun == "0114" else None, "similar_group_n": 4,
             "previous_value": previous, "change_from_previous_year": (value - previous) if value is not None
             and previous is not None else None, "is_synthetic": (kpi == "N11008" and period == 2021),

@@ -136,3 +136,32 @@ def test_pdf_renders_with_few_pages(mart, tmp_path):
     subprocess.run(["pdftoppm", "-r", "30", "-png", str(pdf), str(tmp_path / "page")], check=True)
     pages = sorted(tmp_path.glob("page*.png"))
     assert 1 <= len(pages) <= 3  # one page per area or fewer (three areas, three small tables)
+
+
+def test_trend_of_an_older_year_says_which_and_missing_riket_is_explained(kommun_html):
+    _, html = kommun_html
+    rows = table_rows(html)
+    _, row = figure_row(rows, "Väntetid försörjningsstöd")
+    assert [t for _, t in row[1:5]] == ["∅", "20", "15", "–"]  # 2022: the others reported, this kommun not
+    assert row[5] == ("trend up", "▲2021")  # 20 → 15 days, lower is better; the mark is for KKiK 2021
+    assert row[8][1] == "–"  # Kolada has no Riket value for the figure
+    assert "under Riket: Kolada har inget eget värde för riket" in html
+    assert "· dagar ·" in html and "· days ·" not in html  # the unit in Swedish
+    _, current = figure_row(rows, "Kommunalt avfall")
+    assert current[5] == ("trend up", "▲")  # the newest value is the report year's: no year beside the mark
+
+
+def test_every_area_has_the_colour_legend(kommun_html, mart, tmp_path):
+    _, html = kommun_html
+    assert html.count("Färg jämfört med landets kommuner") == 3  # one per area: each area starts a PDF page
+    county = build.write_county(build.load(mart, 2022), "01", tmp_path, pdf=False)[0].read_text(encoding="utf-8")
+    assert county.count("Färg jämfört med landets kommuner") == 3
+    assert "Trend:" not in county  # the county compilation has no trend marks
+
+
+def test_similar_kommuner_column_names_the_areas_group(kommun_html):
+    _, html = kommun_html
+    # the mean is the mart's (area group, tests/dbt/test_report_domain.py); the report says which group it is
+    assert 'title="Liknande kommuner äldreomsorg, 4 kommuner">47</td>' in html
+    assert 'title="Liknande kommuner förskola, 4 kommuner"' in html
+    assert "Liknande kommuner övergripande" in html  # U07414 is in the overall group
