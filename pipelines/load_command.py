@@ -118,7 +118,8 @@ def _execute(years: list[int], parallel: bool, console: Console, command: str = 
     run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}, **job_config}
     with DagsterInstance.get() as instance, ExitStack() as stack:
         run_id = None if parallel else make_new_run_id()
-        tracker = RunTracker(instance, run_id=run_id, invocation=invocation)
+        tracker = RunTracker(instance, run_id=run_id, invocation=invocation,
+                             job_steps={node.name for node in job().graph.node_defs})
         display = StageDisplay(console, tracker)
         stack.enter_context(display)
         stack.enter_context(tracker.watching(display.finished, display.tick))

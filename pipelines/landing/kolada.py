@@ -186,6 +186,7 @@ def write_raw_tables(duckdb_path: Path, folder: RawLoadFolder, summary: LandingS
                      started: datetime) -> None:
     """Read the load's pages from ``folder`` into raw: merge the values, append changed metadata, log the
     load; all in one transaction, so a failure anywhere leaves raw as it was. Fills ``summary``'s counts."""
+    summary.as_of = summary.as_of or kolada_day(started).isoformat()  # no answer's Date: this machine's clock
     with connect(duckdb_path) as con:
         # the load's working tables spill to disk beyond this, so memory stays flat whatever the size
         con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
