@@ -30,8 +30,19 @@ def scheduled_run_refusal(settings=None) -> str | None:
     return None
 
 
-def evaluate_kolada_changes(log=None) -> RunRequest | SkipReason:
-    """The sensor's decision: skip (outside the period, refused sources, nothing changed) or request a refresh."""
+def refresh_in_progress(instance) -> str | None:
+    """The id of a ``kolada_refresh`` run queued or running: a second one would land the same changes beside it."""
+    from dagster import DagsterRunStatus, RunsFilter
+
+    runs = instance.get_runs(filters=RunsFilter(job_name="kolada_refresh", statuses=[
+        DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
+        DagsterRunStatus.STARTED]), limit=1)
+    return runs[0].run_id if runs else None
+
+
+def evaluate_kolada_changes(log=None, instance=None) -> RunRequest | SkipReason:
+    """The sensor's decision: skip (outside the period, refused sources, a refresh running, nothing changed)
+    or request a refresh."""
     from pipelines.catalogue import kkik_kpi_ids
     from pipelines.collection_period import END_VARIABLE, START_VARIABLE, CollectionPeriod, today
     from pipelines.config import Settings
@@ -49,6 +60,9 @@ def evaluate_kolada_changes(log=None) -> RunRequest | SkipReason:
     refusal = scheduled_run_refusal(settings)
     if refusal is not None:
         return SkipReason(refusal)
+    running = refresh_in_progress(instance) if instance is not None else None
+    if running is not None:
+        return SkipReason(f"the refresh run {running} is still queued or running")
     years = default_years(latest_year(settings))
     try:
         plan = plan_from_warehouse(settings.duckdb_path, kkik_kpi_ids(), years)
@@ -70,4 +84,4 @@ def evaluate_kolada_changes(log=None) -> RunRequest | SkipReason:
         description="During the collection period: refresh the KKiK mart when Kolada's figures changed.")
 def kolada_changes_sensor(context: SensorEvaluationContext):
     """Polls Kolada during the collection period; one refresh run per distinct set of changes."""
-    return evaluate_kolada_changes(context.log)
+    return evaluate_kolada_changes(context.log, context.instance)

@@ -83,6 +83,22 @@ def test_in_the_period_a_run_is_requested_only_when_kolada_changed(server, live_
     assert again.run_key == changed.run_key  # the same changes seen twice start one run
 
 
+def test_no_second_refresh_while_one_is_queued_or_running(server, live_env):
+    from pipelines.definitions import kolada_refresh_job
+
+    instance = DagsterInstance.ephemeral()
+
+    run = instance.create_run_for_job(kolada_refresh_job(), run_config=REFRESH_RUN_CONFIG, tags=range_tags(YEARS))
+    assert run.status.value == "NOT_STARTED"  # created, not launched: as a queued run looks to the sensor
+    server.apps["kolada"] = KoladaApp(state="later")
+    try:
+        result = kolada_changes_sensor(build_sensor_context(instance=instance))
+    finally:
+        server.apps["kolada"] = KoladaApp()
+    assert isinstance(result, SkipReason)
+    assert result.skip_message == f"the refresh run {run.run_id} is still queued or running"
+
+
 def test_outside_the_period_the_sensor_is_off_and_asks_nothing(server, live_env, monkeypatch):
     monkeypatch.setenv("KKIK_COLLECTION_START", "2020-09-01")
     monkeypatch.setenv("KKIK_COLLECTION_END", "2020-11-30")
