@@ -166,13 +166,45 @@ def cmd_publish(args) -> int:
     return publish_built_mart(sorted(set(args.year)) if args.year else None, args.file)
 
 
+def add_refresh(commands) -> None:
+    refresh = commands.add_parser(
+        "refresh", help="land only the Kolada values changed since the last load, then rebuild, audit and publish",
+        description="Ask Kolada what changed (from_date) since the warehouse last landed the catalogue's figures "
+                    "for these years; when nothing changed say so and stop (one request per 25 figures), else "
+                    "merge the changes (deletions included) and run dbt, the audit and the publication. "
+                    "Exit 0 done, 1 failed or blocked, 2 bad arguments or years never loaded.")
+    refresh.add_argument("--year", type=int, action="append",
+                         help="a year (period) to refresh; repeat for several. Default: the years `kkik load` loads")
+    refresh.set_defaults(run=cmd_refresh)
+
+
+def cmd_refresh(args) -> int:
+    from pipelines.config import Settings, SettingsError
+    from pipelines.preflight import BadArguments, check_years
+
+    try:
+        settings = Settings.from_env()
+        if args.year:
+            years = sorted(set(args.year))
+        else:
+            from pipelines.jobs import default_years, latest_year
+
+            years = default_years(latest_year(settings))
+        check_years(years, settings)
+    except (BadArguments, SettingsError) as problem:
+        return fail("refresh", str(problem))
+    from pipelines.refresh_command import run_refresh
+
+    return run_refresh(years, settings, explicit_years=bool(args.year))
+
+
 # -- the command ----------------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kkik", description="The KKiK pipeline: yearly load and data-error watch.")
     commands = parser.add_subparsers(dest="command", required=True)
-    for add in (add_load, add_watch, add_accept, add_report, add_publish):
+    for add in (add_load, add_watch, add_accept, add_report, add_publish, add_refresh):
         add(commands)
     return parser
 

@@ -9,6 +9,7 @@ from dagster import (
     multiprocess_executor,
     RunRequest,
     ScheduleEvaluationContext,
+    SkipReason,
     define_asset_job,
     schedule,
 )
@@ -34,6 +35,21 @@ kkik_yearly_load = define_asset_job(
     # the sources are independent: their steps run in parallel processes (fetching overlaps; the short
     # DuckDB writes take turns through the warehouse lock); dbt runs when all have landed
     executor_def=multiprocess_executor.configured({"max_concurrent": 3}),
+)
+
+#: A refresh's Kolada step: only what changed since the warehouse last landed the figures and years.
+REFRESH_RUN_CONFIG = {"ops": {"raw_kolada": {"config": {"changes_only": True}}}}
+
+#: The refresh during the collection period (``kkik refresh``, ``kolada_changes_sensor``): the yearly job's
+#: Kolada step asking only for changes, and everything downstream of it (dbt, audit, publish, reports);
+#: SCB, Skolverket and the inbox are not fetched again.
+kolada_refresh = define_asset_job(
+    "kolada_refresh",
+    # the inbox hangs off Kolada's municipality list, but a refresh does not land metadata or files
+    selection=AssetSelection.groups("kolada").downstream() - AssetSelection.groups("inbox"),
+    partitions_def=yearly_partitions,
+    config=REFRESH_RUN_CONFIG,
+    description="Land the Kolada values changed since the last load (from_date) and rebuild the KKiK mart.",
 )
 
 
@@ -67,6 +83,11 @@ def yearly_load_schedule(context: ScheduleEvaluationContext):
 
     Kolada revises published values, so earlier years are reloaded too; each run replaces their values.
     """
+    from pipelines.sensors import scheduled_run_refusal
+
+    refusal = scheduled_run_refusal()
+    if refusal is not None:
+        return SkipReason(refusal)
     scheduled = context.scheduled_execution_time or datetime.now()
     years = default_years(scheduled.year - 1)
     return RunRequest(run_key=f"kkik-{scheduled.year}", tags=range_tags(years))

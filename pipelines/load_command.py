@@ -19,6 +19,7 @@ from typing import Self
 
 from pipelines.config import PROJECT_ROOT, SNAPSHOT, Settings
 from pipelines.console import Console, display_path, output_to_log
+from pipelines.jobs import REFRESH_RUN_CONFIG
 from pipelines.run_progress import INVOCATION_TAG, RunTracker, Stage, stage_account
 
 SOURCE_DESCRIPTIONS = {
@@ -35,11 +36,13 @@ def rerun_command(years: Sequence[int], explicit: bool, extra: Sequence[str] = (
     return " ".join(parts)
 
 
-def banner(years: Sequence[int], settings: Settings, log_path) -> list[str]:
-    """Years, warehouse, log file, and where each source comes from."""
-    lines = [f"kkik load: years {years[0]}–{years[-1]} → {display_path(settings.duckdb_path, PROJECT_ROOT)}",
+def banner(years: Sequence[int], settings: Settings, log_path, command: str = "load") -> list[str]:
+    """Years, warehouse, log file, and where each source comes from (a refresh fetches only Kolada)."""
+    lines = [f"kkik {command}: years {years[0]}–{years[-1]} → {display_path(settings.duckdb_path, PROJECT_ROOT)}",
              f"  log:        {display_path(log_path, PROJECT_ROOT)} (dbt, Dagster, tracebacks)"]
     for name, origin in settings.source_origins().items():
+        if command == "refresh" and name != "Kolada":
+            continue
         if origin == SNAPSHOT:
             where = SOURCE_DESCRIPTIONS[name]
         elif name == "inbox":
@@ -47,7 +50,7 @@ def banner(years: Sequence[int], settings: Settings, log_path) -> list[str]:
         else:
             where = origin
         lines.append(f"  {name + ':':<11} {where}")
-    if settings.scb_url != SNAPSHOT:
+    if settings.scb_url != SNAPSHOT and command != "refresh":
         unverified = _unverified_scb_tables()
         if unverified:
             lines.append(f"  {'':<11} SCB table ids not verified offline: {', '.join(unverified)}")
@@ -60,19 +63,24 @@ def _unverified_scb_tables() -> list[str]:
     return [f"{table.table_id} ({table.key})" for table, _ in landed_tables() if not table.verified]
 
 
-def run_load(years: list[int], settings: Settings, *, parallel: bool, rerun: str) -> int:
-    """Run ``kkik_yearly_load`` for ``years``; returns the exit code (0 published, 1 failed)."""
+#: The job each command runs (a function in pipelines/definitions.py), and the run config it adds.
+COMMAND_JOBS = {"load": ("yearly_load_job", {}), "refresh": ("kolada_refresh_job", REFRESH_RUN_CONFIG)}
+
+
+def run_load(years: list[int], settings: Settings, *, parallel: bool, rerun: str, command: str = "load") -> int:
+    """Run ``kkik_yearly_load`` (or, for ``command="refresh"``, ``kolada_refresh``) for ``years``; returns the
+    exit code (0 published, 1 failed)."""
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with output_to_log(settings.log_dir) as (console, log_path):
-        for line in banner(years, settings, log_path):
+        for line in banner(years, settings, log_path, command):
             console.line(line)
         try:
-            success, tracker = _execute(years, parallel, console)
+            success, tracker = _execute(years, parallel, console, command)
         except Exception:  # noqa: BLE001 - a failure before the run (definitions, instance): one clear line
             traceback.print_exc()  # fd 2: the log
-            console.line("kkik load FAILED before the run started; the published mart was left as it was.")
+            console.line(f"kkik {command} FAILED before the run started; the published mart was left as it was.")
             console.line(f"  cause: {traceback.format_exc().strip().splitlines()[-1]}")
             console.line(f"  next:  read the traceback in {display_path(log_path, PROJECT_ROOT)}, then re-run: {rerun}")
             return 1
@@ -80,19 +88,19 @@ def run_load(years: list[int], settings: Settings, *, parallel: bool, rerun: str
         if not success:
             from pipelines.run_failures import diagnose
 
-            console.line(f"kkik load FAILED after {seconds:.1f} s; the published mart kkik.* was left as it was.")
+            console.line(f"kkik {command} FAILED after {seconds:.1f} s; the published mart kkik.* was left as it was.")
             for line in diagnose(tracker.failures, settings, rerun, display_path(log_path, PROJECT_ROOT)).lines():
                 console.line(line)
             return 1
         from pipelines.summary import mart_summary
 
-        console.line(f"kkik load done in {seconds:.1f} s")
+        console.line(f"kkik {command} done in {seconds:.1f} s")
         for line in mart_summary(settings.duckdb_path, settings.published_dir):
             console.line(f"  {line}")
     return 0
 
 
-def _execute(years: list[int], parallel: bool, console: Console) -> tuple[bool, RunTracker]:
+def _execute(years: list[int], parallel: bool, console: Console, command: str = "load") -> tuple[bool, RunTracker]:
     """Run the job in this process (or with the job's multiprocess executor) and show its stages."""
     from dagster import DagsterInstance, execute_job, reconstructable
     from dagster._core.utils import make_new_run_id
@@ -100,23 +108,26 @@ def _execute(years: list[int], parallel: bool, console: Console) -> tuple[bool, 
     from pipelines.dbt_project import ensure_manifest
 
     ensure_manifest()  # before the definitions import: they read the manifest
-    from pipelines.definitions import yearly_load_job
+    from pipelines import definitions
     from pipelines.jobs import range_tags
 
+    job_name, job_config = COMMAND_JOBS[command]
+    job = getattr(definitions, job_name)
     invocation = uuid.uuid4().hex
     tags = {**range_tags(years), INVOCATION_TAG: invocation}
-    run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}, **job_config}
     with DagsterInstance.get() as instance, ExitStack() as stack:
         run_id = None if parallel else make_new_run_id()
-        tracker = RunTracker(instance, run_id=run_id, invocation=invocation)
+        tracker = RunTracker(instance, run_id=run_id, invocation=invocation,
+                             job_steps={node.name for node in job().graph.node_defs})
         display = StageDisplay(console, tracker)
         stack.enter_context(display)
         stack.enter_context(tracker.watching(display.finished, display.tick))
         if parallel:
-            result = execute_job(reconstructable(yearly_load_job), instance=instance, tags=tags,
+            result = execute_job(reconstructable(job), instance=instance, tags=tags,
                                  run_config=run_config)
         else:
-            result = yearly_load_job().execute_in_process(instance=instance, tags=tags, run_config=run_config,
+            result = job().execute_in_process(instance=instance, tags=tags, run_config=run_config,
                                                           run_id=run_id, raise_on_error=False)
         success = result.success
     return success, tracker

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -103,11 +103,16 @@ def _plain(metadata) -> dict:
 class RunTracker:
     """Reads one run's step events from the instance (``poll``) and keeps a ``Stage`` per stage."""
 
-    def __init__(self, instance: DagsterInstance, *, run_id: str | None = None, invocation: str | None = None):
+    def __init__(self, instance: DagsterInstance, *, run_id: str | None = None, invocation: str | None = None,
+                 job_steps: Collection[str] | None = None):
+        """``job_steps``: the step keys of the job being run (a refresh has only Kolada's source step);
+        default: every step of ``STAGE_STEPS``."""
         self.instance = instance
         self.run_id = run_id
         self.invocation = invocation
-        self.stages: dict[str, Stage] = {name: Stage(name, set(steps)) for name, steps in STAGE_STEPS.items()}
+        self.stages: dict[str, Stage] = {
+            name: Stage(name, {s for s in steps if job_steps is None or s in job_steps})
+            for name, steps in STAGE_STEPS.items()}
         #: every STEP_FAILURE event, in order
         self.failures: list = []
         self._cursor: str | None = None
@@ -240,6 +245,10 @@ def _source_account(step_key: str, stage: Stage) -> str:
     metas = dict(stage.metadata_of(step_key))
     if step_key == "raw_kolada":
         data = metas.get("raw/kolada__data", {})
+        if data.get("from_date"):  # a refresh: what the changes did
+            return (f"{label} {data.get('rows', 0):,} values changed since {data['from_date']}: "
+                    f"{data.get('inserted', 0):,} new, {data.get('updated', 0):,} revised, "
+                    f"{data.get('deleted', 0):,} deleted ({data.get('http_requests', 0)} requests)")
         return f"{label} {data.get('rows', 0):,} values ({data.get('http_requests', 0)} requests)"
     if step_key == "raw_inbox":
         files = sum(m.get("files_accepted", 0) for m in metas.values())

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 
@@ -110,6 +111,11 @@ class LandingSummary:
     #: rows appended per metadata entity: the records when their content changed, else 0
     metadata_landed: dict[str, int] = field(default_factory=dict)
     kkik_group_diff: dict | None = None
+    #: a load of changes: Kolada was asked only for what changed on or after this day (YYYY-MM-DD)
+    from_date: str | None = None
+    #: the day in Kolada's clock the load started (its first answer's Date, Europe/Stockholm): the next
+    #: refresh of these cells asks ``from_date`` = this day
+    as_of: str | None = None
 
 
 def land_kolada(
@@ -121,16 +127,20 @@ def land_kolada(
     duckdb_path: Path,
     load_id: str | None = None,
     progress: Callable[[str], None] | None = None,
+    from_date: str | None = None,
 ) -> LandingSummary:
     """Fetch Kolada metadata and the values of ``kpi_ids`` for ``years`` and land them.
 
     ``client`` is a ``KoladaClient``; ``progress`` an optional callable taking a short message.
     The summary also compares Kolada's KKiK KPI groups with ``kpi_ids`` (the staff-edited catalogue),
     so a figure the network added or dropped in Kolada shows up before the report is made.
+
+    With ``from_date`` (``YYYY-MM-DD``) it is a load of changes (``kkik refresh``): no metadata, only the
+    values changed on or after that day, merged by key with ``isdeleted`` values removed; other values stay.
     """
     run = start_load(raw_dir, SOURCE, years, load_id, progress)
     folder, say = run.folder, run.say
-    summary = LandingSummary(load_id=run.load_id, years=run.years, raw_folder=folder.root)
+    summary = LandingSummary(load_id=run.load_id, years=run.years, raw_folder=folder.root, from_date=from_date)
     requests_before = client.request_count
 
     page_iterators = {
@@ -142,6 +152,8 @@ def land_kolada(
     group_records: list[dict] = []  # a few hundred groups: kept for the comparison with the catalogue
     for entity, pages in page_iterators.items():
         summary.metadata_rows[entity] = 0
+        if from_date is not None:  # a load of changes: the catalogue is refreshed by the full loads
+            continue
         for page in pages():
             folder.write_page(entity, page.url, page.fetched_at, page.body)
             summary.metadata_rows[entity] += len(page.records)
@@ -150,7 +162,7 @@ def land_kolada(
         say(f"kolada {entity}: {summary.metadata_rows[entity]} records")
 
     records = 0
-    for page in client.data_pages(kpi_ids, run.years):
+    for page in client.data_pages(kpi_ids, run.years, from_date=from_date):
         folder.write_page("data", page.url, page.fetched_at, page.body)
         records += len(page.records)
         say(f"kolada data: {records} records so far ({folder.pages_written} pages)")
@@ -161,6 +173,7 @@ def land_kolada(
         say(f"kolada KKiK groups vs catalogue: {summary.kkik_group_diff}")
     summary.pages = folder.pages_written
     summary.requests = client.request_count - requests_before
+    summary.as_of = kolada_day(client.first_answer_at or run.started).isoformat()
 
     write_raw_tables(duckdb_path, folder, summary, list(kpi_ids), run.started)
     say(f"kolada landed {summary.value_rows} values: {summary.inserted} inserted, {summary.updated} updated, "
@@ -173,6 +186,7 @@ def write_raw_tables(duckdb_path: Path, folder: RawLoadFolder, summary: LandingS
                      started: datetime) -> None:
     """Read the load's pages from ``folder`` into raw: merge the values, append changed metadata, log the
     load; all in one transaction, so a failure anywhere leaves raw as it was. Fills ``summary``'s counts."""
+    summary.as_of = summary.as_of or kolada_day(started).isoformat()  # no answer's Date: this machine's clock
     with connect(duckdb_path) as con:
         # the load's working tables spill to disk beyond this, so memory stays flat whatever the size
         con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
@@ -186,7 +200,9 @@ def write_raw_tables(duckdb_path: Path, folder: RawLoadFolder, summary: LandingS
             summary.quarantined = _land_quarantine(con, summary.load_id)
             _check_each_key_once(con)
             summary.value_rows = con.execute("select count(*) from kolada_incoming").fetchall()[0][0]
-            counts = merge_values(con, "kolada_incoming", scope="kolada_scope")
+            changes_only = summary.from_date is not None
+            counts = merge_values(con, "kolada_incoming", scope=None if changes_only else "kolada_scope",
+                                  apply_deletions=changes_only)
             summary.inserted, summary.updated = counts.inserted, counts.updated
             summary.deleted, summary.unchanged = counts.deleted, counts.unchanged
             con.execute(
@@ -194,6 +210,16 @@ def write_raw_tables(duckdb_path: Path, folder: RawLoadFolder, summary: LandingS
                 [summary.load_id, SOURCE, ",".join(map(str, summary.years)), started, datetime.now(UTC),
                  summary.pages, summary.value_rows, summary.quarantined, str(summary.raw_folder)],
             )
+            con.execute(
+                "insert into raw.kolada__coverage select $load_id, kpi, period, $as_of, $from_date, now() "
+                "from kolada_scope",
+                {"load_id": summary.load_id, "as_of": summary.as_of, "from_date": summary.from_date},
+            )
+
+
+def kolada_day(moment: datetime) -> date:
+    """The day of ``moment`` in Sweden, where Kolada dates its changes (``from_date`` is a day, not a time)."""
+    return moment.astimezone(ZoneInfo("Europe/Stockholm")).date()
 
 
 def merge_values(con: duckdb.DuckDBPyConnection, incoming: str, *, scope: str | None,

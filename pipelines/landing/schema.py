@@ -43,6 +43,11 @@ RAW_DDL = [
     """create table if not exists raw.load_log (
         load_id varchar not null, source varchar not null, years varchar, started_at timestamptz,
         finished_at timestamptz, pages integer, records integer, quarantined integer, raw_folder varchar)""",
+    # what the warehouse holds of each Kolada (kpi, period) cell: as of which day in Kolada's clock (the
+    # answer's Date at the load's start), by a full load (from_date null) or a load of changes since from_date
+    """create table if not exists raw.kolada__coverage (
+        load_id varchar not null, kpi varchar not null, period integer not null, as_of date not null,
+        from_date date, landed_at timestamptz not null)""",
 ]
 
 

@@ -24,6 +24,10 @@ or after that date: in the later state the changed gender values of each record 
 ``isdeleted`` true and a null value); a ``from_date`` on or before the scrape's date (``base_date``) answers
 everything. Years outside the snapshot simply match no records. Generated records carry ``"synthetic": true``
 (an extra key the real API does not send).
+
+Every answer's ``Date`` header is the state's clock (``_Snapshot.seen_on``): the day after its last change (the
+scrape's date for the bundled state), at noon UTC. ``from_date`` is compared with Kolada's own dates, so a client
+that takes its watermark from the server's ``Date`` (``kkik refresh``) sees the snapshot as Kolada on that day.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import json
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from email.utils import format_datetime
 from pathlib import Path
 from urllib.parse import unquote, urlencode
 
@@ -87,6 +92,13 @@ class _Snapshot:
     base_date: str = SCRAPE_DATE
     #: (kpi, year, municipality) -> {gender: date of its last change}, for ``from_date``
     changed_on: dict[tuple[str, int, str], dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def seen_on(self) -> dt.date:
+        """The day the state is seen on: the day after its last change, so a ``from_date`` of that day answers
+        nothing and one of any earlier day answers what changed since."""
+        days = [day for dates in self.changed_on.values() for day in dates.values()]
+        return dt.date.fromisoformat(max([self.base_date, *days])) + dt.timedelta(days=1)
 
     @property
     def kpis_with_data(self) -> list[str]:
@@ -193,6 +205,12 @@ class KoladaApp:
     # ------------------------------------------------------------------ the protocol
 
     def handle(self, method: str, path: str, query: dict[str, list[str]], body: bytes, base_url: str) -> Reply:
+        reply = self._answer(method, path, query, base_url)
+        noon = dt.datetime.combine(self.snapshot.seen_on, dt.time(12), tzinfo=dt.UTC)
+        reply.headers["Date"] = format_datetime(noon, usegmt=True)
+        return reply
+
+    def _answer(self, method: str, path: str, query: dict[str, list[str]], base_url: str) -> Reply:
         if method != "GET":
             return _error(405, f"method {method} not allowed: the Kolada API is read-only", {"Allow": "GET"})
         raw_segments = [s for s in path.split("/") if s]

@@ -30,6 +30,7 @@ import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin
 
 import requests
@@ -407,6 +408,9 @@ class KoladaClient(HttpClient):
         self.base_url = versioned_base_url(base_url, api_version)
         self.per_page = per_page
         self.max_pages_per_query = max_pages_per_query
+        #: Kolada's clock at the client's first answer (its ``Date`` header; this machine's clock without
+        #: one): what a later ``from_date`` is compared with, since Kolada dates its changes by its own clock
+        self.first_answer_at: dt.datetime | None = None
 
     # ---- endpoints
 
@@ -486,7 +490,20 @@ class KoladaClient(HttpClient):
         """One rate-limited GET with the timeout; whatever retries did not cure becomes SourceResponseError."""
         response = self._get(url)
         payload = parse_json(url, response)
+        if self.first_answer_at is None:
+            self.first_answer_at = server_time(response.headers.get("Date"))
         return FetchedPage(url, response.status_code, time.time(), response.content, payload)
+
+
+def server_time(date_header: str | None) -> dt.datetime:
+    """An answer's ``Date`` header as an aware time; this machine's clock when it is missing or unreadable."""
+    try:
+        parsed = parsedate_to_datetime(date_header) if date_header else None
+    except (TypeError, ValueError):
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        return dt.datetime.now(dt.UTC)
+    return parsed
 
 
 # --------------------------------------------------------------------------- KKiK helpers
