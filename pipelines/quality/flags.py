@@ -167,9 +167,8 @@ def _source_and_contact(hits: pd.DataFrame, ctx: WatchContext) -> tuple[list[str
     checklist says "know who answers for the figure at home". For figures read from another source or
     from an external survey, RKA (which runs Kolada) and the source agency answer.
     """
-    given = None
-    if "source" in ctx.raw.columns:
-        given = hits[KEY].merge(ctx.raw.drop_duplicates(KEY)[KEY + ["source"]], on=KEY, how="left")["source"].tolist()
+    given = hits[KEY].astype({"year": "Int64"}).merge(ctx.values[KEY + ["source"]].astype({"year": "Int64"}),
+                                                      on=KEY, how="left")["source"].tolist()
     sources, contacts = [], []
     for i, (kpi_id, mid) in enumerate(zip(hits["kpi_id"].tolist(), hits["municipality_id"].tolist())):
         kpi = ctx.kpi_info.get(kpi_id, {})

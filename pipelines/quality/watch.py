@@ -40,6 +40,7 @@ def run_watch(
         values, kpis, municipalities, years=years, today=today, similar_groups=similar_groups,
         source_comparison=source_comparison, kpi_metadata_previous=kpi_metadata_previous,
         kpi_metadata_current=kpi_metadata_current, shared=dict(rules.parameters), tables=tables,
+        history_periods=max([int(r.parameters.get("history_periods", 1)) for r in rules.enabled()] + [1]),
     )
     parts = [assemble(CHECKS[rule.check](ctx, rule), rule, ctx) for rule in rules.enabled()]
     parts = [p for p in parts if p is not None and len(p)]
