@@ -187,10 +187,10 @@ class WatchContext:
         kpi_metadata_current: pd.DataFrame | None = None,
         shared: dict | None = None,
         tables: WatchTables | None = None,
-        history_periods: int | None = None,
+        model_vars: dict | None = None,
     ) -> WatchContext:
-        """``tables``: the watch models as dbt built them (the audit); without, they are run on the frames.
-        ``history_periods``: how many earlier periods the cells must carry (the rules' largest)."""
+        """``tables``: the watch models as dbt built them (the audit); without, they are run on the frames
+        with the dbt variables ``model_vars`` (:func:`pipelines.quality.watch.model_vars`)."""
         _require(values, ["kpi_id", "municipality_id", "year", "gender", "value"], "values")
         kpi_table = normalise_kpis(kpis)
         mun_table = normalise_municipalities(municipalities)
@@ -202,7 +202,7 @@ class WatchContext:
         years = sorted(int(y) for y in years)
         if tables is None:
             tables = build_tables(watch_inputs(values, kpi_table, mun_table, similar_groups), years=years,
-                                  history_periods=history_periods)
+                                  variables=model_vars)
         raw = tables.raw if tables.raw is not None else normalised_raw(values, years)
         return cls(
             raw=_as_object(raw),

@@ -187,20 +187,18 @@ def normalise_values(values: pd.DataFrame) -> pd.DataFrame:
 
 
 def build_tables(inputs: Mapping[str, pd.DataFrame], *, years: Sequence[int] | None = None,
-                 history_periods: int | None = None) -> WatchTables:
+                 variables: Mapping[str, Any] | None = None) -> WatchTables:
     """Run the watch models on frames landed as the input models (``INPUT_MODELS``).
 
     ``years`` are the checked years (``var('watch_years')``): Python receives their cells only, with the
-    history the rules compare with already joined on in SQL. ``history_periods``: how many earlier
-    periods the cells carry (``var('watch_history_periods')``).
+    history the rules compare with already joined on in SQL. ``variables``: further dbt variables of the
+    models (``watch_history_periods``, ``watch_similar_measures``).
     """
     missing = [name for name in INPUT_MODELS if name not in inputs]
     if missing:
         raise KeyError(f"the watch needs the input models {missing}")
     years = list(years or [])
-    variables: dict[str, Any] = {"watch_years": years}
-    if history_periods is not None:
-        variables["watch_history_periods"] = int(history_periods)
+    variables = {**(variables or {}), "watch_years": years}
     with _connect() as con:
         land_values(con, inputs["watch_value"])
         refs = {"watch_value": "watch_value"}
