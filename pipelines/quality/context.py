@@ -46,40 +46,6 @@ def normalise_code(codes: pd.Series) -> pd.Series:
     return text.where(~numeric, text.str.zfill(4)).astype(object).where(codes.notna(), None)
 
 
-def is_kommun_code(codes: pd.Series) -> pd.Series:
-    """Kolada's convention: 0000 is Riket and 0001–0025 are regions; every other 4-digit code is a kommun."""
-    as_int = pd.to_numeric(codes, errors="coerce")
-    return codes.astype("string").str.fullmatch(r"\d{4}").fillna(False) & (as_int > 25)
-
-
-def normalise_kpis(kpis: pd.DataFrame) -> pd.DataFrame:
-    _require(kpis, ["kpi_id", "unit", "direction"], "kpis")
-    out = kpis.copy()
-    defaults = {
-        "title": "",
-        "is_divided_by_gender": False,
-        "collection_method": "read_from_source",
-        "source_agency": "",
-        "is_additive": False,
-        "similar_group_kind": "övergripande",
-    }
-    for column, default in defaults.items():
-        if column not in out.columns:
-            out[column] = default
-    out["kpi_id"] = out["kpi_id"].astype(str).str.strip()
-    out["unit"] = out["unit"].astype(str).str.strip().str.lower()
-    out["direction"] = out["direction"].fillna("none").astype(str).str.strip().str.lower()
-    out["title"] = out["title"].fillna("").astype(str)
-    out["source_agency"] = out["source_agency"].fillna("").astype(str)
-    out["collection_method"] = out["collection_method"].fillna("read_from_source").astype(str)
-    out["is_divided_by_gender"] = out["is_divided_by_gender"].fillna(False).astype(bool)
-    out["is_additive"] = out["is_additive"].fillna(False).astype(bool)
-    out["similar_group_kind"] = out["similar_group_kind"].fillna("övergripande").astype(str)
-    out = out.drop_duplicates("kpi_id", keep="last")
-    out.index = pd.Index(out["kpi_id"].to_numpy(dtype=object), name="kpi_id")
-    return _as_object(out)
-
-
 def _as_object(frame: pd.DataFrame) -> pd.DataFrame:
     """String columns as plain Python objects: pandas 3's Arrow strings are slow to filter and join."""
     for column in frame.columns:
@@ -88,27 +54,40 @@ def _as_object(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+#: what a KPI table may leave out, and what it then means
+KPI_DEFAULTS = {"title": "", "direction": "none", "is_divided_by_gender": False, "collection_method": "read_from_source",
+                "source_agency": "", "is_additive": False, "similar_group_kind": "övergripande"}
+
+
+def normalise_kpis(kpis: pd.DataFrame) -> pd.DataFrame:
+    """The KPI table with every column of KPI_COLUMNS (defaults for the absent), indexed by ``kpi_id``."""
+    _require(kpis, ["kpi_id", "unit", "direction"], "kpis")
+    out = kpis.assign(**{c: d for c, d in KPI_DEFAULTS.items() if c not in kpis.columns})
+    for column, default in KPI_DEFAULTS.items():
+        out[column] = out[column].fillna(default).astype(type(default))
+    for column in ("kpi_id", "unit", "direction"):
+        out[column] = out[column].astype(str).str.strip()
+    out["unit"], out["direction"] = out["unit"].str.lower(), out["direction"].str.lower()
+    out = out.drop_duplicates("kpi_id", keep="last")
+    return _as_object(out.set_index(pd.Index(out["kpi_id"].to_numpy(dtype=object), name="kpi_id")))
+
+
 def normalise_municipalities(municipalities: pd.DataFrame) -> pd.DataFrame:
+    """The municipality table with every column of MUNICIPALITY_COLUMNS, indexed by ``municipality_id``;
+    without ``is_kommun`` Kolada's convention (0000 Riket, 0001–0025 regions, other codes kommuner)."""
     _require(municipalities, ["municipality_id"], "municipalities")
-    out = municipalities.copy()
-    out["municipality_id"] = normalise_code(out["municipality_id"])
-    if "name" not in out.columns:
-        out["name"] = ""
+    out = municipalities.assign(municipality_id=normalise_code(municipalities["municipality_id"]))
+    codes = out["municipality_id"].astype("string")
+    out = out.assign(**{c: d for c, d in {"name": "", "county_id": None, "similar_group": None, "is_kommun":
+                                          codes.str.fullmatch(r"\d{4}").fillna(False) & (pd.to_numeric(codes, errors="coerce") > 25)
+                                          }.items() if c not in out.columns})
+    out["is_participant"] = out["is_participant"] if "is_participant" in out.columns else out["is_kommun"]
     out["name"] = out["name"].fillna("").astype(str)
-    if "county_id" not in out.columns:
-        out["county_id"] = None
-    if "is_kommun" not in out.columns:
-        out["is_kommun"] = is_kommun_code(out["municipality_id"])
-    out["is_kommun"] = out["is_kommun"].fillna(False).astype(bool)
-    if "similar_group" not in out.columns:
-        out["similar_group"] = None
+    for column in ("is_kommun", "is_participant"):
+        out[column] = out[column].fillna(False).astype(bool)
     out["similar_group"] = out["similar_group"].astype(object).where(out["similar_group"].notna(), None)
-    if "is_participant" not in out.columns:
-        out["is_participant"] = out["is_kommun"]
-    out["is_participant"] = out["is_participant"].fillna(False).astype(bool)
     out = out.drop_duplicates("municipality_id", keep="last")
-    out.index = pd.Index(out["municipality_id"].to_numpy(dtype=object), name="municipality_id")
-    return _as_object(out)
+    return _as_object(out.set_index(pd.Index(out["municipality_id"].to_numpy(dtype=object), name="municipality_id")))
 
 
 def watch_inputs(raw: pd.DataFrame, kpis: pd.DataFrame, municipalities: pd.DataFrame,
