@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -249,52 +248,19 @@ def colours(candidates: pd.DataFrame, kommun_values: pd.DataFrame) -> pd.Series:
     return pd.Series(out["colour"].to_numpy(dtype=object), index=candidates.index)
 
 
-def land_municipalities(kolada_municipalities: pd.DataFrame, kolada_groups: pd.DataFrame,
-                        model: str = "int_municipalities_classified") -> pd.DataFrame:
-    """int_municipalities_classified (county, SKR group, newest similar-kommuner group) on bundled frames,
-    or ``model`` int_similar_kommun_groups (every kommun's group of each area kind and year).
-
-    ``kolada_municipalities``: ``municipality_id, municipality_name, municipality_type``;
-    ``kolada_groups``: ``group_id, group_title, municipality_id`` (one row per member), as the staging
-    models give them.
-    """
+def run_model(name: str, frames: Mapping[str, pd.DataFrame], views: Sequence[str] = ()) -> pd.DataFrame:
+    """One of the project's models on frames landed under the names it refs (the bundled metadata of
+    ``kkik watch --values``: int_municipalities_classified, int_similar_kommun_groups, int_kkik_kpis_joined,
+    int_kolada_kpi_kinds); ``views`` are models it refs that are rendered first, in order."""
     with duckdb.connect(":memory:") as con:
-        con.register("stg_kolada__municipalities", kolada_municipalities.assign(is_latest_load=True))
-        con.register("stg_kolada__municipality_group_members", kolada_groups.assign(is_latest_load=True))
-        refs = {"stg_kolada__municipalities": "stg_kolada__municipalities",
-                "stg_kolada__municipality_group_members": "stg_kolada__municipality_group_members",
-                "int_similar_kommun_groups": "int_similar_kommun_groups"}
-        # the model int_municipalities_classified reads the area groups' model: rendered first, as a view
-        con.execute(f"create view int_similar_kommun_groups as {render(model_sql('int_similar_kommun_groups'), refs)}")
-        return con.execute(render(model_sql(model), refs)).df()
-
-
-def kpi_group_kinds(catalogue: pd.DataFrame, kolada_kpis: pd.DataFrame, group_kinds: pd.DataFrame) -> pd.DataFrame:
-    """Each figure's kind of similar-kommuner group (``kpi_id, similar_group_kind``) by int_kkik_kpis_joined
-    on bundled frames: the catalogue seed's rows (any figure given as a row), Kolada's metadata
-    (``kpi_id, title, description, auspice, operating_area, is_divided_by_gender, publ_period,
-    publication_date``) and the seed ``similar_group_kinds``."""
-    with duckdb.connect(":memory:") as con:
-        for name, frame in (("kkik_catalogue", catalogue), ("int_kolada_kpis_latest", kolada_kpis),
-                            ("similar_group_kinds", group_kinds)):
-            con.register(name, frame)
-        sql = render(model_sql("int_kkik_kpis_joined"), {n: n for n in
-                                                          ("kkik_catalogue", "int_kolada_kpis_latest", "similar_group_kinds")})
-        return con.execute(f"select kpi_id, similar_group_kind from ({sql})").df()
-
-
-def kolada_kinds(kolada_kpis: pd.DataFrame) -> pd.DataFrame:
-    """int_kolada_kpi_kinds (each figure's kind from its Kolada title) on a frame of ``kpi_id, title,
-    description``: columns ``kpi_id, title, unit``."""
-    with duckdb.connect(":memory:") as con:
-        con.register("int_kolada_kpis_latest", kolada_kpis)
-        return con.execute(render(model_sql("int_kolada_kpi_kinds"),
-                                  {"int_kolada_kpis_latest": "int_kolada_kpis_latest"})).df()
-
-
-def source_path(name: str) -> Path:
-    """Where a watch model is defined (for messages and docs)."""
-    return WATCH_MODELS_DIR / f"{name}.sql"
+        refs = {}
+        for ref, frame in frames.items():
+            con.register(ref, frame)
+            refs[ref] = ref
+        for view in views:
+            refs[view] = view
+            con.execute(f"create view {view} as {render(model_sql(view), refs)}")
+        return con.execute(render(model_sql(name), refs)).df()
 
 
 def robust_stats(frame: pd.DataFrame, keys: Sequence[str], column: str) -> pd.DataFrame:
