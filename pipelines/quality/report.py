@@ -25,7 +25,6 @@ the expected value as a hollow diamond).
 
 from __future__ import annotations
 
-import html
 import math
 import re
 from datetime import UTC, datetime
@@ -311,49 +310,38 @@ def history_svg(own: Series, peer: Series, national: Series, *, year, observed: 
         v = min(max(float(v), v_min), v_max)
         return round(Y1 - (v - v_min) / (v_max - v_min) * (Y1 - Y0))
 
-    def line(series: Series, css: str) -> str:
+    def line(series: Series, css: str) -> tuple[str, str, list]:
+        """A path through the years in a row (a gap of a year or more breaks it), and dots for lone years."""
         ys, vs = series
-        if not len(ys):
-            return ""
         d, dots = [], []
-        breaks = np.r_[True, np.diff(ys) > 1, True]  # a gap of a year or more breaks the line
+        breaks = np.r_[True, np.diff(ys) > 1, True]
         for i, (y, v) in enumerate(zip(ys.tolist(), vs.tolist())):
-            x, yy = px(y), py(v)
             if breaks[i] and breaks[i + 1]:
-                dots.append(f'<circle class="{css}" cx="{x}" cy="{yy}" r="1.5"/>')
-            d.append(f"M{x} {yy}" if breaks[i] else f" {x} {yy}")
-        path = f'<path class="{css}" d="{"".join(d)}"/>' if len(ys) > len(dots) else ""
-        return path + "".join(dots)
+                dots.append((px(y), py(v)))
+            d.append(f"M{px(y)} {py(v)}" if breaks[i] else f" {px(y)} {py(v)}")
+        return css, "".join(d) if len(ys) > len(dots) else "", dots
 
-    body = []
     x = px(flagged_year) if flagged_year is not None else None
-    if x is not None:
-        body.append(f'<path class="fy" d="M{x} {Y0}V{Y1}"/>')
-    finite_low, finite_high = low is not None and np.isfinite(low), high is not None and np.isfinite(high)
-    if finite_low or finite_high:
-        top = py(high) if finite_high else Y0
-        bottom = py(low) if finite_low else Y1
+    interval = None
+    if (low is not None and np.isfinite(low)) or (high is not None and np.isfinite(high)):
+        top = py(high) if high is not None and np.isfinite(high) else Y0
+        bottom = py(low) if low is not None and np.isfinite(low) else Y1
         left, width = (x - 4, 8) if x is not None else (X0, X1 - X0)
-        height = max(bottom - top, 1)
-        body.append(f'<rect class="iv" x="{left}" y="{top}" width="{width}" height="{height}"/>')
-    body += [line(national, "nat"), line(peer, "peer"), line(own, "own")]
-    if expected is not None and np.isfinite(expected):
-        ex, ey = (x if x is not None else X1), py(expected)
-        body.append(f'<path class="ex" d="M{ex} {ey - 4}l4 4-4 4-4-4z"/>')
+        interval = (left, top, width, max(bottom - top, 1))
     obs = observed if observed is not None and np.isfinite(observed) else None
     if obs is None and flagged_year is not None and flagged_year in own[0]:
         obs = float(own[1][own[0] == flagged_year][0])
-    if x is not None and obs is not None:
-        body.append(f'<circle class="obs" cx="{x}" cy="{py(obs)}" r="2.6"/>')
-    axis = (f'<text x="{X0 - 3}" y="{Y0 + 6}" class="ya">{html.escape(_short(v_max))}</text>'
-            f'<text x="{X0 - 3}" y="{Y1}" class="ya">{html.escape(_short(v_min))}</text>'
-            f'<text x="{X0}" y="{H - 3}">{y_min}</text>')
-    if y_max != y_min:
-        axis += f'<text x="{X1}" y="{H - 3}" class="ya">{y_max}</text>'
     history = _history_text(own)
-    tooltip = f"{label}: {history}" if history else f"{label}: no values"
-    return (f'<svg class="hist" viewBox="0 0 {W} {H}"><title>{html.escape(tooltip)}</title>'
-            f'<path class="ax" d="M{X0} {Y1}H{X1}"/>{"".join(body)}{axis}</svg>')
+    chart = {
+        "w": W, "h": H, "x0": X0, "x1": X1, "y0": Y0, "y1": Y1, "x": x, "interval": interval,
+        "lines": [line(s, css) for s, css in ((national, "nat"), (peer, "peer"), (own, "own"))],
+        "expected": ((x if x is not None else X1), py(expected)) if expected is not None and np.isfinite(expected)
+        else None,
+        "observed": (x, py(obs)) if x is not None and obs is not None else None,
+        "v_max": _short(v_max), "v_min": _short(v_min), "y_min": y_min, "y_max": y_max,
+        "tooltip": f"{label}: {history}" if history else f"{label}: no values",
+    }
+    return str(_environment().get_template("watch_chart.svg.j2").module.chart(chart))
 
 
 def _history_text(series: Series) -> str:
@@ -390,12 +378,16 @@ def _anchor(value, prefix: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _template() -> jinja2.Template:
+def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined)
     env.tests["present"] = _present
     env.filters.update(anchor=_anchor, text=lambda v: str(v) if _present(v) else "")
-    return env.get_template("watch_report.html.j2")
+    return env
+
+
+def _template() -> jinja2.Template:
+    return _environment().get_template("watch_report.html.j2")
 
 
 def _interval(row, suffix: str) -> str:
