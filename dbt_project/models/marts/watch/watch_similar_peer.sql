@@ -1,7 +1,7 @@
 -- Each kommun's similar kommuner for each kind of area group and checked year, as pairs (municipality_id,
--- peer_id), never a kommun with itself. The group is chosen as kkik_result chooses it: the kommun's group
--- of the figure's area kind (dim_kpi.similar_group_kind) of the value's year where there is one, else its
--- newest; the overall group ('övergripande') where Kolada has none of the kind.
+-- peer_id), never a kommun with itself. The group is chosen as kkik_result chooses it (macro
+-- similar_group_order): the kommun's group of the figure's area kind (dim_kpi.similar_group_kind) of the
+-- value's year where there is one, else its newest; the overall group where Kolada has none of the kind.
 with wanted as (
     select distinct similar_group_kind, year from {{ ref('watch_cell') }} where is_kommun
 ),
@@ -13,10 +13,8 @@ chosen as (
         on groups.similar_group_kind in (wanted.similar_group_kind, 'övergripande')
     qualify row_number() over (
         partition by wanted.similar_group_kind, wanted.year, groups.municipality_id
-        order by
-            groups.similar_group_kind = wanted.similar_group_kind desc,
-            groups.group_year = wanted.year desc,
-            groups.group_year desc
+        order by {{ similar_group_order('groups.similar_group_kind', 'groups.group_year',
+                                        'wanted.similar_group_kind', 'wanted.year') }}
     ) = 1
 )
 
