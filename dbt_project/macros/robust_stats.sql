@@ -32,3 +32,9 @@
         true
     {%- endif -%}
 {%- endmacro %}
+
+{#- How many earlier periods of each checked cell the watch models hold (the rules' history_periods may not
+    exceed it): var('watch_history_periods'), 5 unless set. -#}
+{% macro watch_history_periods() -%}
+    {{ var('watch_history_periods', 5) | int }}
+{%- endmacro %}

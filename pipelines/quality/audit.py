@@ -88,8 +88,8 @@ def watch_and_validate(
         kpi_metadata_previous=kpi_metadata_previous, kpi_metadata_current=kpi_metadata_current, today=today,
         similar_groups=similar_groups, tables=tables,
     )
-    value_frame = values.merge(kpis[["kpi_id", "unit"]], on="kpi_id", how="left")
-    frames = [("fct_kpi_value", value_frame[value_frame["year"].isin(years)])]
+    checked = values[pd.to_numeric(values["year"], errors="coerce").isin(years)]  # not the history: GX checks rows
+    frames = [("fct_kpi_value", checked.merge(kpis[["kpi_id", "unit"]], on="kpi_id", how="left"))]
     if result_frame is not None:
         frames.append(("kkik_result", result_frame[result_frame["year"].isin(years)]))
     gx_flags, gx_summary = [], {}

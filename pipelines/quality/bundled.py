@@ -16,7 +16,7 @@ from functools import lru_cache
 import pandas as pd
 
 from pipelines.config import DBT_PROJECT_DIR, SNAPSHOT_DIR
-from pipelines.quality.warehouse import kolada_kinds, land_municipalities
+from pipelines.quality.warehouse import run_model
 
 KOLADA_DIR = SNAPSHOT_DIR / "kolada"
 
@@ -33,7 +33,7 @@ def bundled_kpis() -> pd.DataFrame:
     Kolada's metadata by the warehouse's model ``int_kolada_kpi_kinds`` (direction none: not coloured)."""
     catalogue = pd.read_csv(DBT_PROJECT_DIR / "seeds" / "kkik_catalogue.csv", dtype=str, keep_default_na=False)
     kolada = pd.DataFrame(_envelope("kpi.json.gz")).rename(columns={"id": "kpi_id"})
-    kinds = kolada_kinds(kolada[["kpi_id", "title", "description"]])
+    kinds = run_model("int_kolada_kpi_kinds", {"int_kolada_kpis_latest": kolada[["kpi_id", "title", "description"]]})
     kolada = kolada[["kpi_id", "title", "is_divided_by_gender"]].rename(columns={"title": "kolada_title"})
     kpis = catalogue.merge(kolada, on="kpi_id", how="left")
     kpis["title"] = kpis["kolada_title"].fillna(kpis["title"].replace("", None))
@@ -45,13 +45,30 @@ def bundled_kpis() -> pd.DataFrame:
                "is_additive"]
     kpis = pd.concat([kpis[columns], others[columns]], ignore_index=True)
     kpis["is_divided_by_gender"] = kpis["is_divided_by_gender"].fillna(False).astype(bool)
-    return kpis
+    return kpis.merge(_group_kinds(catalogue, kpis["kpi_id"]), on="kpi_id", how="left")
+
+
+def _group_kinds(catalogue: pd.DataFrame, kpi_ids: pd.Series) -> pd.DataFrame:
+    """The kind of similar-kommuner group of every figure, by the warehouse's int_kkik_kpis_joined (every
+    Kolada figure taken as a catalogue row, so figures outside KKiK get their area's group too)."""
+    kolada = pd.DataFrame(_envelope("kpi.json.gz")).rename(columns={"id": "kpi_id"})
+    kolada["publication_date"] = pd.to_datetime(kolada["publication_date"], errors="coerce")
+    kolada["publ_period"] = pd.to_numeric(kolada["publ_period"], errors="coerce").astype("Int64")
+    rows = pd.concat([catalogue, pd.DataFrame({"kpi_id": kpi_ids[~kpi_ids.isin(catalogue["kpi_id"])]})],
+                     ignore_index=True).replace("", None)
+    for column in ("first_kkik_year", "last_kkik_year", "kkik_year_offset"):  # the seed's numbers, as dbt types them
+        rows[column] = pd.to_numeric(rows[column], errors="coerce").astype("Int64")
+    seed = pd.read_csv(DBT_PROJECT_DIR / "seeds" / "similar_group_kinds.csv", dtype=str)
+    metadata = kolada[["kpi_id", "title", "description", "auspice", "operating_area", "is_divided_by_gender",
+                       "publ_period", "publication_date"]]
+    joined = run_model("int_kkik_kpis_joined", {"kkik_catalogue": rows, "int_kolada_kpis_latest": metadata,
+                                                "similar_group_kinds": seed})
+    return joined[["kpi_id", "similar_group_kind"]]
 
 
 @lru_cache(maxsize=1)
-def _classified() -> pd.DataFrame:
-    """int_municipalities_classified on the bundled Kolada snapshot: the warehouse's one definition of
-    county, SKR group and each kommun's newest "Liknande kommuner, övergripande" group."""
+def _staged_municipalities() -> dict[str, pd.DataFrame]:
+    """The bundled Kolada municipalities and group members as the staging models give them."""
     municipalities = pd.DataFrame(_envelope("municipality.json.gz")).rename(
         columns={"id": "municipality_id", "title": "municipality_name", "type": "municipality_type"})
     members = [
@@ -59,21 +76,32 @@ def _classified() -> pd.DataFrame:
          "municipality_id": member.get("member_id") or member.get("id")}
         for group in _envelope("municipality_groups.json.gz") for member in group["members"]
     ]
-    return land_municipalities(municipalities[["municipality_id", "municipality_name", "municipality_type"]],
-                               pd.DataFrame(members, columns=["group_id", "group_title", "municipality_id"]))
+    return {"stg_kolada__municipalities": municipalities[["municipality_id", "municipality_name",
+                                                          "municipality_type"]].assign(is_latest_load=True),
+            "stg_kolada__municipality_group_members": pd.DataFrame(
+                members, columns=["group_id", "group_title", "municipality_id"]).assign(is_latest_load=True)}
+
+
+@lru_cache(maxsize=1)
+def _classified() -> pd.DataFrame:
+    """int_municipalities_classified on the bundled Kolada snapshot: the warehouse's one definition of
+    county, SKR group and each kommun's newest "Liknande kommuner, övergripande" group."""
+    return run_model("int_municipalities_classified", _staged_municipalities(), views=["int_similar_kommun_groups"])
 
 
 @lru_cache(maxsize=1)
 def bundled_similar_groups() -> pd.DataFrame:
-    """The members of each kommun's similar group: ``similar_group, municipality_id``, plus the kommun
-    whose group it is in ``owner_id``."""
-    groups = _envelope("municipality_groups.json.gz")
-    owners = _classified().dropna(subset=["similar_group_id"])
-    owner_of = dict(zip(owners["similar_group_id"], owners["municipality_id"]))
-    rows = [{"similar_group": group["id"], "owner_id": owner_of[group["id"]],
-             "municipality_id": member.get("member_id") or member.get("id")}
-            for group in groups if group["id"] in owner_of for member in group["members"]]
-    return pd.DataFrame(rows, columns=["similar_group", "owner_id", "municipality_id"])
+    """The members of each kommun's similar groups (every area kind and group year, the warehouse's
+    int_similar_kommun_groups): ``similar_group, municipality_id``, and the kommun whose group it is
+    (``owner_id``), its ``similar_group_kind`` and ``group_year``."""
+    owners = run_model("int_similar_kommun_groups", _staged_municipalities())
+    owners = owners.drop(columns="similar_group").rename(columns={"municipality_id": "owner_id",
+                                                                  "similar_group_id": "similar_group"})
+    members = _staged_municipalities()["stg_kolada__municipality_group_members"].rename(
+        columns={"group_id": "similar_group"})
+    return owners[["similar_group", "owner_id", "similar_group_kind", "group_year"]].merge(
+        members[["similar_group", "municipality_id"]], on="similar_group")[
+        ["similar_group", "owner_id", "similar_group_kind", "group_year", "municipality_id"]]
 
 
 @lru_cache(maxsize=1)

@@ -4,12 +4,13 @@ The watch gets plain DataFrames (from the mart or from a user's file). Normalisi
 every input lands with the same column names and types: municipality codes as 4-character strings, years
 as ints, genders as ``T``/``K``/``M``, values as floats. What the rules compare (each cell's previous
 period and value, K and M beside T, the robust statistics nationally and among similar kommuner) comes
-ready-made from the watch's dbt models (:mod:`pipelines.quality.warehouse`); the :class:`WatchContext`
-only indexes those rows for fast lookups.
+ready-made from the watch's dbt models (:mod:`pipelines.quality.warehouse`), for the checked years
+only: the history lookups are joins in SQL, and the :class:`WatchContext` only reads those columns.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -17,14 +18,14 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from pipelines.quality.warehouse import WatchTables, build_tables
+from pipelines.quality.warehouse import WatchTables, build_tables, normalised_raw
 
 KEY = ["kpi_id", "municipality_id", "year", "gender"]
 CELL = ["kpi_id", "municipality_id", "gender"]
 
 VALUE_COLUMNS = ["kpi_id", "municipality_id", "year", "gender", "value", "status"]
 KPI_COLUMNS = ["kpi_id", "title", "unit", "direction", "is_divided_by_gender", "collection_method", "source_agency",
-               "is_additive"]
+               "is_additive", "similar_group_kind"]
 MUNICIPALITY_COLUMNS = ["municipality_id", "name", "county_id", "is_kommun", "similar_group", "is_participant"]
 
 
@@ -45,53 +46,6 @@ def normalise_code(codes: pd.Series) -> pd.Series:
     return text.where(~numeric, text.str.zfill(4)).astype(object).where(codes.notna(), None)
 
 
-def is_kommun_code(codes: pd.Series) -> pd.Series:
-    """Kolada's convention: 0000 is Riket and 0001–0025 are regions; every other 4-digit code is a kommun."""
-    as_int = pd.to_numeric(codes, errors="coerce")
-    return codes.astype("string").str.fullmatch(r"\d{4}").fillna(False) & (as_int > 25)
-
-
-def normalise_values(values: pd.DataFrame) -> pd.DataFrame:
-    _require(values, ["kpi_id", "municipality_id", "year", "gender", "value"], "values")
-    out = values.copy()
-    if "status" not in out.columns:
-        out["status"] = None
-    out["kpi_id"] = out["kpi_id"].astype("string").str.strip().astype(object)
-    out["municipality_id"] = normalise_code(out["municipality_id"])
-    out["year"] = pd.to_numeric(out["year"], errors="coerce").astype("Int64")
-    out["gender"] = out["gender"].astype("string").str.strip().str.upper().astype(object)
-    out["value"] = pd.to_numeric(out["value"], errors="coerce").astype(float)
-    out["status"] = out["status"].astype(object).where(out["status"].notna(), None)
-    extra = [c for c in out.columns if c not in VALUE_COLUMNS]
-    return _as_object(out[VALUE_COLUMNS + extra].reset_index(drop=True))
-
-
-def normalise_kpis(kpis: pd.DataFrame) -> pd.DataFrame:
-    _require(kpis, ["kpi_id", "unit", "direction"], "kpis")
-    out = kpis.copy()
-    defaults = {
-        "title": "",
-        "is_divided_by_gender": False,
-        "collection_method": "read_from_source",
-        "source_agency": "",
-        "is_additive": False,
-    }
-    for column, default in defaults.items():
-        if column not in out.columns:
-            out[column] = default
-    out["kpi_id"] = out["kpi_id"].astype(str).str.strip()
-    out["unit"] = out["unit"].astype(str).str.strip().str.lower()
-    out["direction"] = out["direction"].fillna("none").astype(str).str.strip().str.lower()
-    out["title"] = out["title"].fillna("").astype(str)
-    out["source_agency"] = out["source_agency"].fillna("").astype(str)
-    out["collection_method"] = out["collection_method"].fillna("read_from_source").astype(str)
-    out["is_divided_by_gender"] = out["is_divided_by_gender"].fillna(False).astype(bool)
-    out["is_additive"] = out["is_additive"].fillna(False).astype(bool)
-    out = out.drop_duplicates("kpi_id", keep="last")
-    out.index = pd.Index(out["kpi_id"].to_numpy(dtype=object), name="kpi_id")
-    return _as_object(out)
-
-
 def _as_object(frame: pd.DataFrame) -> pd.DataFrame:
     """String columns as plain Python objects: pandas 3's Arrow strings are slow to filter and join."""
     for column in frame.columns:
@@ -100,68 +54,87 @@ def _as_object(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+#: what a KPI table may leave out, and what it then means
+KPI_DEFAULTS = {"title": "", "direction": "none", "is_divided_by_gender": False, "collection_method": "read_from_source",
+                "source_agency": "", "is_additive": False, "similar_group_kind": "övergripande"}
+
+
+def normalise_kpis(kpis: pd.DataFrame) -> pd.DataFrame:
+    """The KPI table with every column of KPI_COLUMNS (defaults for the absent), indexed by ``kpi_id``."""
+    _require(kpis, ["kpi_id", "unit", "direction"], "kpis")
+    out = kpis.assign(**{c: d for c, d in KPI_DEFAULTS.items() if c not in kpis.columns})
+    for column, default in KPI_DEFAULTS.items():
+        out[column] = out[column].fillna(default).astype(type(default))
+    for column in ("kpi_id", "unit", "direction"):
+        out[column] = out[column].astype(str).str.strip()
+    out["unit"], out["direction"] = out["unit"].str.lower(), out["direction"].str.lower()
+    out = out.drop_duplicates("kpi_id", keep="last")
+    return _as_object(out.set_index(pd.Index(out["kpi_id"].to_numpy(dtype=object), name="kpi_id")))
+
+
 def normalise_municipalities(municipalities: pd.DataFrame) -> pd.DataFrame:
+    """The municipality table with every column of MUNICIPALITY_COLUMNS, indexed by ``municipality_id``;
+    without ``is_kommun`` Kolada's convention (0000 Riket, 0001–0025 regions, other codes kommuner)."""
     _require(municipalities, ["municipality_id"], "municipalities")
-    out = municipalities.copy()
-    out["municipality_id"] = normalise_code(out["municipality_id"])
-    if "name" not in out.columns:
-        out["name"] = ""
+    out = municipalities.assign(municipality_id=normalise_code(municipalities["municipality_id"]))
+    codes = out["municipality_id"].astype("string")
+    out = out.assign(**{c: d for c, d in {"name": "", "county_id": None, "similar_group": None, "is_kommun":
+                                          codes.str.fullmatch(r"\d{4}").fillna(False) & (pd.to_numeric(codes, errors="coerce") > 25)
+                                          }.items() if c not in out.columns})
+    out["is_participant"] = out["is_participant"] if "is_participant" in out.columns else out["is_kommun"]
     out["name"] = out["name"].fillna("").astype(str)
-    if "county_id" not in out.columns:
-        out["county_id"] = None
-    if "is_kommun" not in out.columns:
-        out["is_kommun"] = is_kommun_code(out["municipality_id"])
-    out["is_kommun"] = out["is_kommun"].fillna(False).astype(bool)
-    if "similar_group" not in out.columns:
-        out["similar_group"] = None
+    for column in ("is_kommun", "is_participant"):
+        out[column] = out[column].fillna(False).astype(bool)
     out["similar_group"] = out["similar_group"].astype(object).where(out["similar_group"].notna(), None)
-    if "is_participant" not in out.columns:
-        out["is_participant"] = out["is_kommun"]
-    out["is_participant"] = out["is_participant"].fillna(False).astype(bool)
     out = out.drop_duplicates("municipality_id", keep="last")
-    out.index = pd.Index(out["municipality_id"].to_numpy(dtype=object), name="municipality_id")
-    return _as_object(out)
+    return _as_object(out.set_index(pd.Index(out["municipality_id"].to_numpy(dtype=object), name="municipality_id")))
 
 
 def watch_inputs(raw: pd.DataFrame, kpis: pd.DataFrame, municipalities: pd.DataFrame,
                  similar_groups: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
-    """The normalised frames in the columns of the watch's four input models (``watch_value`` …).
+    """The frames in the columns of the watch's input models (``watch_value`` …); the values as given
+    (:func:`pipelines.quality.warehouse.land_values` normalises them).
 
     ``similar_groups`` (``similar_group, municipality_id``) lists the members of each group named in
-    ``municipalities.similar_group`` (Kolada's "Liknande kommuner", a group per kommun); without it,
+    ``municipalities.similar_group`` (Kolada's "Liknande kommuner", a group per kommun); with the columns
+    ``owner_id, similar_group_kind, group_year`` it holds every area group of each kommun (the bundled
+    Kolada groups), from which the watch picks a figure's as kkik_result does. Without it,
     ``similar_group`` is read as a partition (e.g. SKR's kommungrupp) and its members are the kommuner
     that carry it.
     """
-    values = raw.assign(input_row=np.arange(len(raw)))
-    if "source" not in values.columns:
-        values["source"] = None
-    values["is_synthetic"] = values["is_synthetic"].fillna(False).astype(bool) \
-        if "is_synthetic" in values.columns else False
+    kommuner = municipalities.loc[municipalities["is_kommun"] & municipalities["similar_group"].notna()]
     if similar_groups is not None and len(similar_groups):
         _require(similar_groups, ["similar_group", "municipality_id"], "similar_groups")
-        members = similar_groups[["similar_group", "municipality_id"]].copy()
-        members["municipality_id"] = normalise_code(members["municipality_id"])
+        members = similar_groups[["similar_group", "municipality_id"]].assign(
+            municipality_id=normalise_code(similar_groups["municipality_id"])).drop_duplicates()
     else:
-        members = municipalities.loc[municipalities["is_kommun"] & municipalities["similar_group"].notna(),
-                                     ["similar_group", "municipality_id"]]
-    members = members.astype({"similar_group": object}).reset_index(drop=True)
+        members = kommuner[["similar_group", "municipality_id"]]
+    if similar_groups is not None and {"owner_id", "similar_group_kind", "group_year"} <= set(similar_groups.columns):
+        groups = similar_groups[["owner_id", "similar_group_kind", "group_year", "similar_group"]].rename(
+            columns={"owner_id": "municipality_id"}).drop_duplicates()
+    else:
+        groups = kommuner[["municipality_id", "similar_group"]].assign(similar_group_kind="övergripande",
+                                                                       group_year=None)
+    groups = groups[["municipality_id", "similar_group_kind", "group_year", "similar_group"]].astype(
+        {"similar_group": object, "group_year": "Int64"}).reset_index(drop=True)
     return {
-        "watch_value": values[["kpi_id", "municipality_id", "year", "gender", "value", "status", "source",
-                               "is_synthetic", "input_row"]].astype({"status": object, "source": object}),
+        "watch_value": raw,
         "watch_kpi": kpis[KPI_COLUMNS].reset_index(drop=True),
         "watch_municipality": municipalities[MUNICIPALITY_COLUMNS].astype({"similar_group": object})
         .reset_index(drop=True),
-        "watch_similar_member": members,
+        "watch_similar_group": groups,
+        "watch_similar_member": members.astype({"similar_group": object}).reset_index(drop=True),
     }
 
 
 @dataclass
 class WatchContext:
-    """Everything a rule needs: the input as given and the watch models' rows, indexed once.
+    """Everything a rule needs: the watch models' rows for the checked years, and the input as given.
 
-    ``raw`` holds every input row (duplicates and unknown codes included: the integrity rules read it);
-    ``values`` holds the model ``watch_cell``: one row per key with known KPI and municipality, its
-    attributes, previous period and value, and K/M beside it. The statistical rules read it.
+    ``raw`` holds the input rows of the checked years and later (duplicates and unknown codes included:
+    the integrity rules read it); ``values`` holds the model ``watch_cell``: one row per key with known
+    KPI and municipality, its attributes, previous period and value, K/M beside it and its history
+    (``value_lag1`` …, ``gap_lag1`` …). The statistical rules read it.
     """
 
     raw: pd.DataFrame
@@ -193,21 +166,25 @@ class WatchContext:
         kpi_metadata_current: pd.DataFrame | None = None,
         shared: dict | None = None,
         tables: WatchTables | None = None,
+        model_vars: dict | None = None,
     ) -> WatchContext:
-        """``tables``: the watch models as dbt built them (the audit); without, they are run on the frames."""
-        raw = normalise_values(values)
+        """``tables``: the watch models as dbt built them (the audit); without, they are run on the frames
+        with the dbt variables ``model_vars`` (:func:`pipelines.quality.watch.model_vars`)."""
+        _require(values, ["kpi_id", "municipality_id", "year", "gender", "value"], "values")
         kpi_table = normalise_kpis(kpis)
         mun_table = normalise_municipalities(municipalities)
         if years is None:
-            latest = raw["year"].dropna()
+            latest = pd.to_numeric(values["year"], errors="coerce").dropna()
             years = [int(latest.max())] if len(latest) else []
         elif isinstance(years, int | np.integer):
             years = [int(years)]
         years = sorted(int(y) for y in years)
         if tables is None:
-            tables = build_tables(watch_inputs(raw, kpi_table, mun_table, similar_groups), years=years)
+            tables = build_tables(watch_inputs(values, kpi_table, mun_table, similar_groups), years=years,
+                                  variables=model_vars)
+        raw = tables.raw if tables.raw is not None else normalised_raw(values, years)
         return cls(
-            raw=raw,
+            raw=_as_object(raw),
             kpis=kpi_table,
             municipalities=mun_table,
             years=years,
@@ -222,31 +199,26 @@ class WatchContext:
     # ---------------------------------------------------------------- shared tables
     @cached_property
     def values(self) -> pd.DataFrame:
-        """The model ``watch_cell``, with integer codes ``_k``/``_m`` for fast value lookups."""
+        """The model ``watch_cell`` for the checked years."""
         v = _as_object(self.tables.cells.copy())
+        v = v[v["year"].isin(self.years)] if self.years else v
         v["year"] = v["year"].astype(int)
-        for column in ("prev_year",):
-            v[column] = v[column].astype("Int64")
-        for column in ("is_kommun", "is_participant"):
+        v["prev_year"] = v["prev_year"].astype("Int64")
+        for column in ("is_kommun", "is_participant", "is_synthetic"):
             v[column] = v[column].fillna(False).astype(bool)
-        kpi_index, mun_index, _ = self._code_indexes()
-        v["_k"] = kpi_index.get_indexer(v["kpi_id"].to_numpy(dtype=object))
-        v["_m"] = mun_index.get_indexer(v["municipality_id"].to_numpy(dtype=object))
-        return v.sort_values(["kpi_id", "municipality_id", "year", "gender"], kind="stable").reset_index(drop=True)
+        return v.sort_values(KEY, kind="stable").reset_index(drop=True)
+
+    @property
+    def cells(self) -> pd.DataFrame:
+        """The checked cells (``values`` holds no other year)."""
+        return self.values
 
     @cached_property
     def peers(self) -> pd.DataFrame:
-        """The model ``watch_similar_peer``: pairs (municipality_id, peer_id)."""
-        return _as_object(self.tables.peers[["municipality_id", "peer_id"]].copy())
-
-    def _code_indexes(self) -> tuple[pd.Index, pd.Index, pd.Index]:
-        if "code_maps" not in self._cache:
-            self._cache["code_maps"] = (
-                pd.Index(self.kpis.index.astype(object)),
-                pd.Index(self.municipalities.index.astype(object)),
-                pd.Index(["T", "K", "M"], dtype=object),
-            )
-        return self._cache["code_maps"]
+        """The model ``watch_similar_peer`` for the overall groups: pairs (municipality_id, peer_id)."""
+        p = self.tables.peers
+        p = p[p["similar_group_kind"] == "övergripande"]
+        return _as_object(p[["municipality_id", "peer_id"]].drop_duplicates().reset_index(drop=True))
 
     def attach(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Join KPI and municipality attributes onto a frame with kpi_id and municipality_id."""
@@ -257,111 +229,40 @@ class WatchContext:
         out["is_participant"] = out["is_participant"].fillna(False).astype(bool)
         return out
 
-    def _codes(self, kpi, municipality, gender, year, parts: pd.DataFrame | None = None) -> np.ndarray:
-        """One int64 code per (kpi, municipality, gender, year): fast hash lookups instead of a MultiIndex.
-
-        Unknown parts give -1 (never matches a stored code). ``parts`` may carry precomputed integer
-        columns ``_k`` and ``_m`` (added to the target cells) to skip hashing the strings again.
-        """
-        kpi_index, mun_index, gender_index = self._code_indexes()
-        if parts is not None and "_k" in parts.columns:
-            k, m = parts["_k"].to_numpy(dtype=np.int64), parts["_m"].to_numpy(dtype=np.int64)
-        else:
-            k = kpi_index.get_indexer(np.asarray(kpi, dtype=object)).astype(np.int64)
-            m = mun_index.get_indexer(np.asarray(municipality, dtype=object)).astype(np.int64)
-        if isinstance(gender, str):
-            g = np.full(len(k), gender_index.get_loc(gender), dtype=np.int64)
-        else:
-            g = gender_index.get_indexer(np.asarray(gender, dtype=object)).astype(np.int64)
-        y = np.asarray(year, dtype=float)
-        ok = (k >= 0) & (m >= 0) & (g >= 0) & np.isfinite(y)
-        code = ((k * 100_000 + m) * 4 + g) * 10_000 + np.where(ok, y, 0).astype(np.int64)
-        return np.where(ok, code, -1)
-
-    @cached_property
-    def long(self) -> pd.Series:
-        """Values with a number, keyed by :meth:`_codes` of (kpi_id, municipality_id, gender, year)."""
-        v = self.values.loc[self.values["value"].notna()]
-        codes = self._codes(v["kpi_id"].to_numpy(), v["municipality_id"].to_numpy(), v["gender"].to_numpy(),
-                            v["year"].to_numpy(), parts=v)
-        return pd.Series(v["value"].to_numpy(dtype=float), index=pd.Index(codes))
-
     @cached_property
     def kommun_values(self) -> pd.DataFrame:
         """Values of kommuner (the units that are coloured and compared), numbers only."""
         v = self.values
         return v.loc[v["is_kommun"] & v["value"].notna()]
 
-    @cached_property
-    def _previous(self) -> dict[tuple[str, int], int]:
-        """(kpi_id, year) → the figure's previous period, from the model ``watch_kpi_period``."""
-        p = self.tables.periods.dropna(subset=["previous_year"])
-        return dict(zip(zip(p["kpi_id"].astype(str), p["year"].astype(int)), p["previous_year"].astype(int)))
-
-    def previous_periods(self, kpi_id: str, year: int, n: int = 1) -> list[int]:
-        """The last ``n`` periods of a KPI before ``year`` (most recent first), following watch_kpi_period."""
-        out: list[int] = []
-        current = self._previous.get((kpi_id, int(year)))
-        if current is None:
-            # a year without kommun values (a missing figure-year): its previous period is the latest
-            # period before it, as if it had values
-            earlier = [y for (k, y) in self._previous_years_of(kpi_id) if y < int(year)]
-            current = max(earlier) if earlier and int(year) - max(earlier) <= 4 else None
-        while current is not None and len(out) < n:
-            out.append(current)
-            current = self._previous.get((kpi_id, current))
-        return out
-
-    def _previous_years_of(self, kpi_id: str) -> list[tuple[str, int]]:
-        memo = self._cache.setdefault("periods_of", {})
-        if not memo:
-            for k, y in zip(self.tables.periods["kpi_id"].astype(str), self.tables.periods["year"].astype(int)):
-                memo.setdefault(k, []).append((k, y))
-        return memo.get(kpi_id, [])
-
-    def previous_period(self, kpi_id: str, year: int) -> int | None:
-        found = self.previous_periods(kpi_id, year, 1)
-        return found[0] if found else None
-
-    @cached_property
-    def cells(self) -> pd.DataFrame:
-        """Rows of the target years (present in the input), with ``prev_year`` and ``prev_value``."""
-        return self.values[self.values["year"].isin(self.years)].reset_index(drop=True)
-
-    def with_previous(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Add ``prev_year`` and ``prev_value`` to cells that are not in the input (a missing value)."""
-        pairs = frame[["kpi_id", "year"]].drop_duplicates()
-        pairs["prev_year"] = [self.previous_period(k, y) for k, y in zip(pairs["kpi_id"], pairs["year"])]
-        pairs["prev_year"] = pairs["prev_year"].astype("Int64")
-        out = frame.merge(pairs, on=["kpi_id", "year"], how="left")
-        out["prev_value"] = self.lookup(out, year_column="prev_year")
-        return out
-
-    def lookup(self, frame: pd.DataFrame, *, year_column: str = "year", gender: str | None = None) -> np.ndarray:
-        """Value of each row's cell in ``frame[year_column]`` (optionally for another gender); NaN if none."""
-        genders = frame["gender"].to_numpy() if gender is None else gender
-        codes = self._codes(frame["kpi_id"].to_numpy(), frame["municipality_id"].to_numpy(), genders,
-                            frame[year_column].to_numpy(dtype=float, na_value=np.nan), parts=frame)
-        return self.long.reindex(codes).to_numpy(dtype=float)
-
-    def history(self, frame: pd.DataFrame, n_periods: int) -> pd.DataFrame:
-        """Per row, the cell's values in the KPI's last ``n_periods`` periods before the row's year (long)."""
-        pairs = frame[["kpi_id", "year"]].drop_duplicates()
-        rows = [(k, y, p) for k, y in zip(pairs["kpi_id"], pairs["year"])
-                for p in self.previous_periods(k, y, n_periods)]
-        hist_years = pd.DataFrame(rows, columns=["kpi_id", "year", "hist_year"])
-        codes = [c for c in ("_k", "_m") if c in frame.columns]
-        keyed = frame[CELL + ["year"] + codes].drop_duplicates(CELL + ["year"]).merge(hist_years, on=["kpi_id", "year"])
-        keyed["hist_value"] = self.lookup(keyed, year_column="hist_year")
-        return keyed
+    def lags(self, frame: pd.DataFrame, prefix: str, n_periods: int) -> np.ndarray:
+        """The columns ``{prefix}_lag1`` … ``{prefix}_lag{n}`` of ``frame`` (watch_cell's history, or
+        watch_period_stat's) as a rows × n array, NaN where a period has no value."""
+        columns = [f"{prefix}_lag{lag}" for lag in range(1, int(n_periods) + 1)]
+        absent = [c for c in columns if c not in frame.columns]
+        if absent:
+            raise WatchInputError(f"the watch models hold fewer than {n_periods} earlier periods ({absent[0]} "
+                                  "is missing): raise var('watch_history_periods') or lower history_periods")
+        return frame[columns].to_numpy(dtype=float, na_value=np.nan)
 
     def history_median(self, frame: pd.DataFrame, n_periods: int, min_periods: int = 1) -> np.ndarray:
         """The median of the cell's own last ``n_periods`` values (a reference level, not a spread)."""
-        hist = self.history(frame, n_periods)
-        agg = hist.groupby(CELL + ["year"])["hist_value"].agg(["median", "count"])
-        agg.loc[agg["count"] < min_periods, "median"] = np.nan
-        idx = pd.MultiIndex.from_frame(frame[CELL + ["year"]])
-        return agg["median"].reindex(idx).to_numpy(dtype=float)
+        history = self.lags(frame, "value", n_periods)
+        enough = np.isfinite(history).sum(axis=1) >= min_periods
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a cell without history: NaN, as meant
+            return np.where(enough, np.nanmedian(history, axis=1), np.nan)
+
+    def unchanged_share(self, frame: pd.DataFrame, n_periods: int) -> np.ndarray:
+        """Per row of ``frame``, the median over the figure's last ``n_periods`` periods of the share of
+        kommuner whose value equalled their previous one (model ``watch_period_stat``)."""
+        keys = ["kpi_id", "year", "gender"]
+        stats = frame[keys].astype({"year": int}).merge(
+            self.tables.period_stats.astype({"year": int}), on=keys, how="left")
+        shares = self.lags(stats, "share_unchanged", n_periods)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmedian(shares, axis=1) if len(shares) else np.zeros(0)
 
     def group_stats(self, measure: str = "value") -> pd.DataFrame:
         """The model ``watch_group_stat`` for one measure, indexed by (kpi_id, year, gender)."""

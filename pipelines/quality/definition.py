@@ -83,8 +83,7 @@ def source_mismatch(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     comp = ctx.source_comparison
     if comp is None or not len(comp):
         return make_hits(pd.DataFrame(columns=["kpi_id", "municipality_id", "year", "gender"]), [])
-    from pipelines.quality.context import normalise_values
-    from pipelines.quality.warehouse import robust_stats
+    from pipelines.quality.warehouse import normalise_values, robust_stats
 
     population = str(rule.param("population"))
     if population != "any" and "same_population" in comp.columns:

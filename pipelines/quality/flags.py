@@ -167,9 +167,8 @@ def _source_and_contact(hits: pd.DataFrame, ctx: WatchContext) -> tuple[list[str
     checklist says "know who answers for the figure at home". For figures read from another source or
     from an external survey, RKA (which runs Kolada) and the source agency answer.
     """
-    given = None
-    if "source" in ctx.raw.columns:
-        given = hits[KEY].merge(ctx.raw.drop_duplicates(KEY)[KEY + ["source"]], on=KEY, how="left")["source"].tolist()
+    given = hits[KEY].astype({"year": "Int64"}).merge(ctx.values[KEY + ["source"]].astype({"year": "Int64"}),
+                                                      on=KEY, how="left")["source"].tolist()
     sources, contacts = [], []
     for i, (kpi_id, mid) in enumerate(zip(hits["kpi_id"].tolist(), hits["municipality_id"].tolist())):
         kpi = ctx.kpi_info.get(kpi_id, {})
@@ -225,14 +224,10 @@ def _colour_change(hits: pd.DataFrame, ctx: WatchContext) -> tuple[np.ndarray, n
 
 
 def _synthetic(hits: pd.DataFrame, ctx: WatchContext) -> np.ndarray:
-    """Is the flagged value one the offline snapshot generated (``is_synthetic`` of its cell)? A flag on a
-    cell without a row, or on a whole figure, is not."""
-    cells = ctx.values.loc[ctx.values["is_synthetic"].fillna(False).astype(bool), KEY]
-    if not len(cells):
-        return np.zeros(len(hits), dtype=bool)
-    keys = pd.MultiIndex.from_frame(cells.astype({"year": "Int64"}))
-    probe = pd.MultiIndex.from_frame(hits[KEY].astype({"year": "Int64"}))
-    return probe.isin(keys)
+    """Is the flagged value one the offline snapshot generated (``is_synthetic`` of its watch_cell)? A flag
+    on a cell without a row, or on a whole figure, is not."""
+    cells = ctx.values[KEY + ["is_synthetic"]].astype({"year": "Int64"})
+    return hits[KEY].astype({"year": "Int64"}).merge(cells, on=KEY, how="left")["is_synthetic"].eq(True).to_numpy()
 
 
 def _deviation(hits: pd.DataFrame, ctx: WatchContext) -> np.ndarray:

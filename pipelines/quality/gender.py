@@ -5,12 +5,14 @@ additive count it is their sum. A third, subtler slip is K and M entered in each
 values are individually plausible, but the ordering of women and men flips against the kommun's own
 history while the magnitudes match last year's swapped.
 
-K and M come beside each cell from the model ``watch_cell`` (``value_k``, ``value_m`` and their
-previous-period values); how unusual a change of the women-men gap is comes from ``watch_group_stat``
+K and M come beside each cell from the model ``watch_cell`` (``value_k``, ``value_m``, their
+previous-period values and the women-men gap in earlier periods, ``gap_lag1`` …); how unusual a change of the women-men gap is comes from ``watch_group_stat``
 (measure ``gap_change``).
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -82,15 +84,13 @@ def swapped(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     k_prev = cells["prev_value"].to_numpy(dtype=float)
     m_prev = cells["prev_value_m"].to_numpy(dtype=float)
 
-    hist = ctx.history(cells, int(rule.param("history_periods")))
-    hist["hist_m"] = ctx.lookup(hist.assign(gender="M"), year_column="hist_year")
-    hist["diff_sign"] = np.sign(hist["hist_value"] - hist["hist_m"])
-    hist = hist.dropna(subset=["diff_sign"])
-    agg = hist.groupby(["kpi_id", "municipality_id", "gender", "year"])["diff_sign"].agg(["count", "min", "max"])
-    idx = pd.MultiIndex.from_frame(cells[["kpi_id", "municipality_id", "gender", "year"]])
-    agg = agg.reindex(idx)
-    consistent = (agg["count"] >= int(rule.param("min_history"))) & (agg["min"] == agg["max"]) & (agg["min"] != 0)
-    history_sign = agg["min"].to_numpy(dtype=float)
+    signs = np.sign(ctx.lags(cells, "gap", int(rule.param("history_periods"))))  # sign of K − M, then
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a cell without history: NaN, not consistent
+        lowest, highest = np.nanmin(signs, axis=1), np.nanmax(signs, axis=1)
+    consistent = (np.isfinite(signs).sum(axis=1) >= int(rule.param("min_history"))) & (lowest == highest) \
+        & (lowest != 0)
+    history_sign = lowest
 
     level = (np.abs(k_now) + np.abs(m_now)) / 2
     gap_ok = np.abs(k_now - m_now) >= float(rule.param("min_gap_rel")) * level
@@ -109,7 +109,7 @@ def swapped(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     # -(K_{t-1} - M_{t-1}) and the straight reading +(K_{t-1} - M_{t-1}).
     gap_now, gap_prev = k_now - m_now, k_prev - m_prev
     fits = np.abs(gap_now + gap_prev) <= float(rule.param("fit_ratio")) * np.abs(gap_now - gap_prev)
-    fires = consistent.to_numpy(dtype=bool) & flipped & gap_ok & fits
+    fires = consistent & flipped & gap_ok & fits
     sel = cells[fires]
     context = {
         "women": k_now[fires], "men": m_now[fires], "women_prev": k_prev[fires], "men_prev": m_prev[fires],

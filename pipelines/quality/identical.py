@@ -20,27 +20,6 @@ from pipelines.quality.flags import make_hits
 from pipelines.quality.rules import Rule
 
 
-def _unchanged_share(ctx: WatchContext, kpi_gender_years: pd.DataFrame, n_periods: int) -> pd.Series:
-    """Median share of kommuner with value == previous value, per (kpi, gender, year), over past pairs."""
-    rows = []
-    for kpi, gender, year in kpi_gender_years.itertuples(index=False):
-        for period in ctx.previous_periods(kpi, year, n_periods):
-            rows.append((kpi, gender, year, period))
-    if not rows:
-        return pd.Series(dtype=float)
-    pairs = pd.DataFrame(rows, columns=["kpi_id", "gender", "year", "period"])
-    kv = ctx.kommun_values[["kpi_id", "municipality_id", "gender", "year", "value"]]
-    past = pairs.merge(kv.rename(columns={"year": "period"}), on=["kpi_id", "gender", "period"])
-    periods = past[["kpi_id", "period"]].drop_duplicates()
-    periods["prev_year"] = [ctx.previous_period(k, p) for k, p in zip(periods["kpi_id"], periods["period"])]
-    past = past.merge(periods.dropna(subset=["prev_year"]), on=["kpi_id", "period"])
-    past["prev_value"] = ctx.lookup(past, year_column="prev_year")
-    past = past.dropna(subset=["prev_value"])
-    per_period = (past["value"] == past["prev_value"]).groupby(
-        [past["kpi_id"], past["gender"], past["year"], past["period"]]).mean()
-    return per_period.groupby(level=["kpi_id", "gender", "year"]).median()
-
-
 def unchanged(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     cells = ctx.target(rule)
     cells = cells[cells["value"].notna() & cells["prev_value"].notna()]
@@ -50,10 +29,9 @@ def unchanged(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     kommun = cells[cells["is_kommun"]]
     current_share = (kommun["value"] == kommun["prev_value"]).groupby(
         [kommun["kpi_id"], kommun["gender"], kommun["year"]]).mean()
-    history = _unchanged_share(ctx, cells[["kpi_id", "gender", "year"]].drop_duplicates(),
-                               int(rule.param("history_periods")))
+    history = ctx.unchanged_share(cells, int(rule.param("history_periods")))  # model watch_period_stat
     keys = pd.MultiIndex.from_frame(cells[["kpi_id", "gender", "year"]])
-    share = np.fmin(current_share.reindex(keys).to_numpy(dtype=float), history.reindex(keys).to_numpy(dtype=float))
+    share = np.fmin(current_share.reindex(keys).to_numpy(dtype=float), history)
     fires = same.to_numpy() & (share <= float(rule.param("max_share_unchanged")))
     if rule.param("ignore_bounds"):
         bound = (cells["unit"] == "percent") & cells["value"].isin([0.0, 100.0])

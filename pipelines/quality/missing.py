@@ -35,42 +35,26 @@ def _status_kind(status: pd.Series, statuses: dict) -> pd.Series:
 
 
 def value(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
-    """A participant has no value where it had one last period, or where most participants have one."""
-    participants = ctx.municipalities.loc[
-        ctx.municipalities["is_kommun"] & ctx.municipalities["is_participant"], "municipality_id"]
-    if not len(participants) or not ctx.years:
-        return make_hits(pd.DataFrame(columns=["kpi_id", "municipality_id", "year", "gender"]), [])
-    v = ctx.values[ctx.values["municipality_id"].isin(participants)]
-    rows = []
-    for year in ctx.years:
-        now = v[v["year"] == year]
-        published = now.loc[now["value"].notna(), ["kpi_id", "gender"]].drop_duplicates()
-        for kpi_id, gender in published.itertuples(index=False):
-            rows.append((kpi_id, gender, year))
-    if not rows:
-        return make_hits(pd.DataFrame(columns=["kpi_id", "municipality_id", "year", "gender"]), [])
-    combos = pd.DataFrame(rows, columns=["kpi_id", "gender", "year"])
-    grid = combos.merge(pd.DataFrame({"municipality_id": participants.to_numpy()}), how="cross")
-    grid = ctx.attach(grid)
-    grid = grid[rule.applies_to.mask(grid)]
-    grid = ctx.with_previous(grid)
-    grid["value"] = ctx.lookup(grid)
-    has_now, had_before = grid["value"].notna(), grid["prev_value"].notna()
+    """A participant has no value where it had one last period, or where most participants have one.
 
-    by = [grid["kpi_id"], grid["gender"], grid["year"]]
-    share_now = has_now.groupby(by).transform("mean")
-    kept = (has_now & had_before).groupby(by).transform("sum")
-    before = had_before.groupby(by).transform("sum")
+    The participants' empty cells of each published figure, with their previous value and how the figure
+    stands among the participants, come from the model ``watch_missing_cell``.
+    """
+    grid = ctx.attach(ctx.tables.missing.drop(columns=["value"]))
+    grid = grid[grid["year"].isin(ctx.years) & rule.applies_to.mask(grid)].reset_index(drop=True)
+    if not len(grid):
+        return make_hits(pd.DataFrame(columns=["kpi_id", "municipality_id", "year", "gender"]), [])
+    grid["prev_year"] = grid["prev_year"].astype("Int64")
+    had_before = grid["prev_value"].notna()
+    share_now = grid["share_with_value"].to_numpy(dtype=float)
+    kept, before = grid["n_kept"], grid["n_had_before"]
     out_now = (kept >= float(rule.param("min_published_share")) * before) | (before == 0)
-
-    status = grid[["kpi_id", "municipality_id", "year", "gender"]].merge(
-        ctx.values[["kpi_id", "municipality_id", "year", "gender", "status"]], how="left")["status"]
-    explained = _status_kind(status, _statuses(ctx, rule)).notna().to_numpy()
+    explained = _status_kind(grid["status"], _statuses(ctx, rule)).notna().to_numpy()
 
     others_share = float(rule.param("others_share"))
     reason_last = had_before & out_now
     reason_others = share_now >= others_share
-    fires = ~has_now & (reason_last | reason_others) & ~explained
+    fires = (reason_last | reason_others) & ~explained
     sel = grid[fires]
     last = had_before[fires].to_numpy()
     expected = np.where(last, sel["prev_value"], ctx.national(sel))

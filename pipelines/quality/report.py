@@ -25,14 +25,17 @@ the expected value as a hollow diamond).
 
 from __future__ import annotations
 
-import html
 import math
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 
+import duckdb
+import jinja2
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
 from pipelines.quality.acceptance import open_error_mask
 from pipelines.quality.flags import FLAG_COLUMNS, UNIT_SUFFIX, format_number
@@ -223,114 +226,53 @@ Series = tuple[np.ndarray, np.ndarray]
 EMPTY: Series = (np.array([], dtype=int), np.array([], dtype=float))
 
 
-class Histories:
-    """Year → value series for the charts, as numpy arrays, built once per KPI and gender from ``values``.
-
-    Per KPI and gender a matrix ``years × municipalities`` (NaN where no value); the kommun's series is a
-    column, the peer median the row-wise median of its peers' columns, the national median that of the
-    kommuner's columns.
-    """
-
-    def __init__(self, values: pd.DataFrame | None, municipalities: pd.DataFrame, peers: pd.DataFrame | None,
-                 kpi_ids: set):
-        self.boards: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # (kpi, gender) -> (years, matrix)
-        self.national: dict[tuple, Series] = {}
-        self._peer_cache: dict[tuple, Series] = {}
-        self.peers = _peer_lists(municipalities, peers)
-        self.position: dict = {}
-        need = ["kpi_id", "municipality_id", "year", "gender", "value"]
-        if values is None or not len(values) or not set(need) <= set(values.columns):
-            return
-        frame = values.loc[values["kpi_id"].isin(kpi_ids), need]
-        years = pd.to_numeric(frame["year"], errors="coerce").to_numpy(dtype=float)
-        keep = np.isfinite(years)
-        frame, years = frame[keep], years[keep].astype(int)
-        if not len(frame):
-            return
-        value = pd.to_numeric(frame["value"], errors="coerce").to_numpy(dtype=float)
-        mcode, mids = pd.factorize(frame["municipality_id"])
-        self.position = {mid: i for i, mid in enumerate(mids.tolist())}
-        genders = frame["gender"].astype(object)
-        genders = genders.where(genders.notna() & (genders.astype(str).str.strip() != ""), "T")
-        kcode, kpi_values = pd.factorize(frame["kpi_id"])
-        sexcode, gender_values = pd.factorize(genders)
-        gcode, combined = np.unique(kcode * len(gender_values) + sexcode, return_inverse=True)
-        groups = [(kpi_values[c // len(gender_values)], gender_values[c % len(gender_values)]) for c in gcode]
-        gcode = combined.ravel()
-        kommun_columns = None
-        if municipalities is not None and "is_kommun" in municipalities.columns:
-            kommuner = set(municipalities.loc[municipalities["is_kommun"].map(_truthy), "municipality_id"])
-            kommun_columns = np.array([mid in kommuner for mid in mids.tolist()], dtype=bool)
-        order = np.argsort(gcode, kind="stable")
-        bounds = np.searchsorted(gcode[order], np.arange(len(groups) + 1))
-        for g, key in enumerate(groups):
-            rows = order[bounds[g]:bounds[g + 1]]
-            ys = np.unique(years[rows])
-            matrix = np.full((len(ys), len(mids)), np.nan)
-            matrix[np.searchsorted(ys, years[rows]), mcode[rows]] = value[rows]
-            self.boards[key] = (ys, matrix)
-            national = matrix[:, kommun_columns] if kommun_columns is not None else matrix
-            self.national[key] = _median_series(ys, national)
-
-    def series(self, kpi_id, municipality_id, gender) -> tuple[Series, Series, Series]:
-        """(kommun, peer median, national median) for one KPI and gender; empty series when unknown."""
-        key = (kpi_id, gender if _present(gender) else "T")
-        board = self.boards.get(key)
-        if board is None:
-            return EMPTY, EMPTY, EMPTY
-        ys, matrix = board
-        own = EMPTY
-        if municipality_id in self.position:
-            column = matrix[:, self.position[municipality_id]]
-            finite = np.isfinite(column)
-            own = (ys[finite], column[finite])
-        peer_ids = self.peers.get(municipality_id, ())
-        peer_columns = tuple(self.position[p] for p in peer_ids if p in self.position)
-        peer = EMPTY
-        if peer_columns:
-            cache_key = (key, peer_columns)
-            if cache_key not in self._peer_cache:
-                self._peer_cache[cache_key] = _median_series(ys, matrix[:, list(peer_columns)])
-            peer = self._peer_cache[cache_key]
-        return own, peer, self.national.get(key, EMPTY)
-
-
-class _NoHistory:
-    """Stands in for :class:`Histories` to measure the page without charts."""
-
-    @staticmethod
-    def series(*_) -> tuple[Series, Series, Series]:
-        return EMPTY, EMPTY, EMPTY
-
-
-_NO_HISTORY = _NoHistory()
-
-
-def _median_series(years: np.ndarray, matrix: np.ndarray) -> Series:
-    """Row-wise median ignoring NaN; years whose row has no value are left out."""
-    if not matrix.shape[1]:
-        return EMPTY
-    has = np.isfinite(matrix).any(axis=1)
-    if not has.any():
-        return EMPTY
-    with np.errstate(all="ignore"):
-        median = np.nanmedian(matrix[has], axis=1)
-    return years[has], median
-
-
-def _peer_lists(municipalities: pd.DataFrame | None, peers: pd.DataFrame | None) -> dict[str, list]:
-    """Each kommun's similar kommuner (itself excluded): from ``peers``, else from ``similar_group``."""
-    out: dict[str, list] = {}
-    if peers is not None and {"municipality_id", "peer_id"} <= set(peers.columns):
-        for mid, peer in zip(peers["municipality_id"].tolist(), peers["peer_id"].tolist()):
-            if _present(mid) and _present(peer) and peer != mid:
-                out.setdefault(mid, []).append(peer)
-        return {mid: sorted(set(ids)) for mid, ids in out.items()}
-    if municipalities is not None and "similar_group" in municipalities.columns:
-        members = municipalities.dropna(subset=["similar_group"])
-        groups = members.groupby("similar_group")["municipality_id"].apply(list).to_dict()
-        for mid, group in zip(members["municipality_id"].tolist(), members["similar_group"].tolist()):
-            out[mid] = sorted(p for p in groups.get(group, []) if p != mid)
+def histories(values: pd.DataFrame | None, municipalities: pd.DataFrame | None, peers: pd.DataFrame | None,
+              rows: list[dict]) -> dict[tuple, dict[str, Series]]:
+    """(kpi, kommun, gender) of each charted flag → its series per year, in DuckDB: ``own`` (the kommun's
+    values), ``peer`` (the median of its similar kommuner: ``peers``, else the kommuner sharing its
+    ``similar_group``) and ``nat`` (the median of all kommuner; of all units without ``is_kommun``)."""
+    need = ["kpi_id", "municipality_id", "year", "gender", "value"]
+    wanted = pd.DataFrame([(r["kpi_id"], r["municipality_id"], r["gender"] if _present(r["gender"]) else "T")
+                           for r in rows if _present(r["kpi_id"]) and _present(r["municipality_id"])],
+                          columns=["kpi_id", "municipality_id", "gender"], dtype=object).drop_duplicates()
+    if values is None or not len(values) or not len(wanted) or not set(need) <= set(values.columns):
+        return {}
+    municipalities = municipalities if municipalities is not None else pd.DataFrame(columns=["municipality_id"])
+    kommuner = municipalities.loc[municipalities["is_kommun"].map(_truthy), ["municipality_id"]] \
+        if "is_kommun" in municipalities.columns else values[["municipality_id"]].drop_duplicates()
+    if peers is None or not {"municipality_id", "peer_id"} <= set(peers.columns):
+        groups = municipalities[["municipality_id", "similar_group"]].dropna() \
+            if "similar_group" in municipalities.columns else pd.DataFrame(columns=["municipality_id", "similar_group"])
+        peers = groups.merge(groups.rename(columns={"municipality_id": "peer_id"}), on="similar_group")
+    with duckdb.connect(":memory:") as con:
+        for name, frame in (("given", values[need]), ("wanted", wanted), ("kommuner", kommuner),
+                            ("peers", peers[["municipality_id", "peer_id"]].astype(object))):
+            con.register(name, frame)
+        series = con.execute("""
+            with v as (
+                select kpi_id, municipality_id, cast(year as integer) as year,
+                    coalesce(nullif(trim(cast(gender as varchar)), ''), 'T') as gender, cast(value as double) as value
+                from given
+                where kpi_id in (select kpi_id from wanted) and try_cast(year as double) is not null
+                    and isfinite(try_cast(value as double))
+            ),
+            national as (
+                select kpi_id, gender, year, median(value) as value
+                from v where municipality_id in (select municipality_id from kommuner) group by all
+            )
+            select w.*, 'own' as series, v.year, v.value from wanted as w inner join v using (kpi_id, municipality_id, gender)
+            union all
+            select w.*, 'peer', v.year, median(v.value) from wanted as w
+            inner join peers as p on p.municipality_id = w.municipality_id and p.peer_id <> w.municipality_id
+            inner join v on v.municipality_id = p.peer_id and v.kpi_id = w.kpi_id and v.gender = w.gender
+            group by all
+            union all
+            select w.*, 'nat', n.year, n.value from wanted as w inner join national as n using (kpi_id, gender)
+            order by kpi_id, municipality_id, gender, series, year""").df()
+    out: dict[tuple, dict[str, Series]] = {}
+    for (kpi, mid, gender, name), part in series.groupby(["kpi_id", "municipality_id", "gender", "series"]):
+        out.setdefault((kpi, mid, gender), {})[name] = (part["year"].to_numpy(dtype=int),
+                                                        part["value"].to_numpy(dtype=float))
     return out
 
 
@@ -368,49 +310,38 @@ def history_svg(own: Series, peer: Series, national: Series, *, year, observed: 
         v = min(max(float(v), v_min), v_max)
         return round(Y1 - (v - v_min) / (v_max - v_min) * (Y1 - Y0))
 
-    def line(series: Series, css: str) -> str:
+    def line(series: Series, css: str) -> tuple[str, str, list]:
+        """A path through the years in a row (a gap of a year or more breaks it), and dots for lone years."""
         ys, vs = series
-        if not len(ys):
-            return ""
         d, dots = [], []
-        breaks = np.r_[True, np.diff(ys) > 1, True]  # a gap of a year or more breaks the line
+        breaks = np.r_[True, np.diff(ys) > 1, True]
         for i, (y, v) in enumerate(zip(ys.tolist(), vs.tolist())):
-            x, yy = px(y), py(v)
             if breaks[i] and breaks[i + 1]:
-                dots.append(f'<circle class="{css}" cx="{x}" cy="{yy}" r="1.5"/>')
-            d.append(f"M{x} {yy}" if breaks[i] else f" {x} {yy}")
-        path = f'<path class="{css}" d="{"".join(d)}"/>' if len(ys) > len(dots) else ""
-        return path + "".join(dots)
+                dots.append((px(y), py(v)))
+            d.append(f"M{px(y)} {py(v)}" if breaks[i] else f" {px(y)} {py(v)}")
+        return css, "".join(d) if len(ys) > len(dots) else "", dots
 
-    body = []
     x = px(flagged_year) if flagged_year is not None else None
-    if x is not None:
-        body.append(f'<path class="fy" d="M{x} {Y0}V{Y1}"/>')
-    finite_low, finite_high = low is not None and np.isfinite(low), high is not None and np.isfinite(high)
-    if finite_low or finite_high:
-        top = py(high) if finite_high else Y0
-        bottom = py(low) if finite_low else Y1
+    interval = None
+    if (low is not None and np.isfinite(low)) or (high is not None and np.isfinite(high)):
+        top = py(high) if high is not None and np.isfinite(high) else Y0
+        bottom = py(low) if low is not None and np.isfinite(low) else Y1
         left, width = (x - 4, 8) if x is not None else (X0, X1 - X0)
-        height = max(bottom - top, 1)
-        body.append(f'<rect class="iv" x="{left}" y="{top}" width="{width}" height="{height}"/>')
-    body += [line(national, "nat"), line(peer, "peer"), line(own, "own")]
-    if expected is not None and np.isfinite(expected):
-        ex, ey = (x if x is not None else X1), py(expected)
-        body.append(f'<path class="ex" d="M{ex} {ey - 4}l4 4-4 4-4-4z"/>')
+        interval = (left, top, width, max(bottom - top, 1))
     obs = observed if observed is not None and np.isfinite(observed) else None
     if obs is None and flagged_year is not None and flagged_year in own[0]:
         obs = float(own[1][own[0] == flagged_year][0])
-    if x is not None and obs is not None:
-        body.append(f'<circle class="obs" cx="{x}" cy="{py(obs)}" r="2.6"/>')
-    axis = (f'<text x="{X0 - 3}" y="{Y0 + 6}" class="ya">{html.escape(_short(v_max))}</text>'
-            f'<text x="{X0 - 3}" y="{Y1}" class="ya">{html.escape(_short(v_min))}</text>'
-            f'<text x="{X0}" y="{H - 3}">{y_min}</text>')
-    if y_max != y_min:
-        axis += f'<text x="{X1}" y="{H - 3}" class="ya">{y_max}</text>'
     history = _history_text(own)
-    tooltip = f"{label}: {history}" if history else f"{label}: no values"
-    return (f'<svg class="hist" viewBox="0 0 {W} {H}"><title>{html.escape(tooltip)}</title>'
-            f'<path class="ax" d="M{X0} {Y1}H{X1}"/>{"".join(body)}{axis}</svg>')
+    chart = {
+        "w": W, "h": H, "x0": X0, "x1": X1, "y0": Y0, "y1": Y1, "x": x, "interval": interval,
+        "lines": [line(s, css) for s, css in ((national, "nat"), (peer, "peer"), (own, "own"))],
+        "expected": ((x if x is not None else X1), py(expected)) if expected is not None and np.isfinite(expected)
+        else None,
+        "observed": (x, py(obs)) if x is not None and obs is not None else None,
+        "v_max": _short(v_max), "v_min": _short(v_min), "y_min": y_min, "y_max": y_max,
+        "tooltip": f"{label}: {history}" if history else f"{label}: no values",
+    }
+    return str(_environment().get_template("watch_chart.svg.j2").module.chart(chart))
 
 
 def _history_text(series: Series) -> str:
@@ -436,380 +367,112 @@ def _short(v: float) -> str:
 # the page
 
 
-CSS = """
-body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:0 1.5rem 3rem;
-color:#1d2430}
-h1{font-size:1.5rem;margin:1.2rem 0 .3rem}
-h2{margin-top:2rem;border-bottom:2px solid #d5dae2;padding-bottom:.2rem}
-h3{font-size:1rem;margin:1.2rem 0 .3rem}.muted{color:#5b6575}.small{font-size:12px}
-.cards{display:flex;flex-wrap:wrap;gap:.7rem;margin:.8rem 0}
-.card{border:1px solid #d5dae2;border-radius:6px;padding:.5rem .9rem;min-width:8rem;background:#f7f8fa}
-.card b{display:block;font-size:1.6rem}.card.block{background:#fdecea;border-color:#d93025}
-.card.ok{background:#e6f4ea;border-color:#1e8e3e}
-.banner{padding:.6rem .9rem;border-radius:6px;margin:.6rem 0;font-weight:600}
-.banner.block{background:#d93025;color:#fff}.banner.ok{background:#1e8e3e;color:#fff}
-.banner.note{background:#fff4ce;color:#5c4400;font-weight:400}
-table{border-collapse:collapse;width:100%;margin:.4rem 0}
-th,td{border-bottom:1px solid #e3e6eb;padding:.3rem .4rem;text-align:left;vertical-align:top}
-th{background:#eef1f5;position:sticky;top:0;font-size:12px}
-td.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
-tr.error td:first-child{border-left:4px solid #d93025}tr.warning td:first-child{border-left:4px solid #f2a600}
-tr.colour{background:#fff7e6}tr.error.colour{background:#fdecea}
-tr.error.open td:first-child{border-left-width:6px}
-tr.accepted,tr.accepted.colour{background:#f3f3f3;color:#4a4a4a}
-tr.accepted td:first-child{border-left-color:#9aa0a6}
-.badge{display:inline-block;border-radius:3px;padding:0 .35rem;font-size:11px;font-weight:700;
-text-transform:uppercase;letter-spacing:.02em;white-space:nowrap;margin:1px 0}
-.badge.error{background:#d93025;color:#fff}.badge.warning{background:#f2a600;color:#231a00}
-.badge.colour{background:#7b1fa2;color:#fff}.badge.acc{background:#5f6368;color:#fff}
-.rule{font-family:ui-monospace,Consolas,monospace;font-size:11px;color:#5b6575}
-code{font-family:ui-monospace,Consolas,monospace}
-svg.hist{display:block;overflow:visible;width:230px;height:74px}
-td:last-child{min-width:240px}
-svg.hist text{font-size:8px;fill:#5b6575}svg.hist .ya{text-anchor:end}
-svg .ax{stroke:#c3c8d0;stroke-width:1}svg .fy{stroke:#d93025;stroke-width:1;stroke-dasharray:2 2}
-svg .iv{fill:#1e8e3e;fill-opacity:.22;stroke:#1e8e3e;stroke-width:.6}
-svg .own{fill:none;stroke:#1a4fa0;stroke-width:2}svg circle.own{fill:#1a4fa0;stroke:none}
-svg .peer{fill:none;stroke:#e37400;stroke-width:1}svg circle.peer{fill:#e37400;stroke:none}
-svg .nat{fill:none;stroke:#80868b;stroke-width:1;stroke-dasharray:3 2}svg circle.nat{fill:#80868b;stroke:none}
-svg .obs{fill:#d93025;stroke:#fff;stroke-width:.8}svg .ex{fill:#fff;stroke:#1e8e3e;stroke-width:1.3}
-.legend svg{vertical-align:middle}.legend span{margin-right:1rem;white-space:nowrap}
-nav.tabs a{display:inline-block;padding:.3rem .8rem;border:1px solid #d5dae2;border-radius:5px 5px 0 0;
-margin-right:.3rem;text-decoration:none;color:#1a4fa0;background:#f7f8fa}
-nav.tabs a.on{background:#1a4fa0;color:#fff}
-#controls{margin:.5rem 0}#controls input,#controls select{font:inherit;padding:.15rem .3rem}
-details>summary{cursor:pointer;font-weight:600;margin:.6rem 0 .2rem}
-@media print{nav.tabs,#controls{display:none}th{position:static}}
-"""
-
-JS = """
-(function(){
-var tabs=document.querySelectorAll('nav.tabs a'),secs=document.querySelectorAll('section.view');
-if(!secs.length)return;
-function show(id){secs.forEach(function(s){s.hidden=s.id!==id});
-tabs.forEach(function(a){a.classList.toggle('on',a.getAttribute('href')==='#'+id)});}
-function route(){var t=location.hash?document.getElementById(decodeURIComponent(location.hash.slice(1))):null;
-var v=t?(t.classList.contains('view')?t:t.closest('section.view')):null;
-show(v?v.id:secs[0].id);if(t&&t!==v)t.scrollIntoView();}
-window.addEventListener('hashchange',route);route();
-var c=document.getElementById('controls');if(!c)return;c.hidden=false;
-var q=document.getElementById('q'),sev=document.getElementById('sev');
-function filter(){var text=q.value.toLowerCase(),s=sev.value;
-document.querySelectorAll('table.fl tbody tr').forEach(function(r){
-var ok=(!text||r.textContent.toLowerCase().indexOf(text)>=0)
-&&(!s||(' '+r.className+' ').indexOf(' '+s+' ')>=0);
-r.hidden=!ok;});}
-q.addEventListener('input',filter);sev.addEventListener('change',filter);
-})();
-"""
+#: the page's style and its small optional script, inlined so the page stays one self-contained file
+TEMPLATES = Path(__file__).parent / "templates"
+CSS = (TEMPLATES / "report.css").read_text(encoding="utf-8")
+JS = (TEMPLATES / "report.js").read_text(encoding="utf-8")
 
 
-def _e(value) -> str:
-    """Escaped text of a value; '' for a missing one."""
-    return html.escape(str(value)) if _present(value) else ""
-
-
-def _text(value) -> str:
-    """A value as plain (unescaped) text; '' for a missing one."""
-    return str(value) if _present(value) else ""
-
-
-def _anchor(prefix: str, value) -> str:
+def _anchor(value, prefix: str) -> str:
     return prefix + re.sub(r"[^A-Za-z0-9_-]", "_", str(value))
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                             undefined=jinja2.StrictUndefined)
+    env.tests["present"] = _present
+    env.filters.update(anchor=_anchor, text=lambda v: str(v) if _present(v) else "")
+    return env
+
+
+def _template() -> jinja2.Template:
+    return _environment().get_template("watch_report.html.j2")
 
 
 def _interval(row, suffix: str) -> str:
     low, high, expected = row["expected_low"], row["expected_high"], row["expected_value"]
     parts = []
-    finite_low, finite_high = np.isfinite(low), np.isfinite(high)
-    if finite_low and finite_high:
+    if np.isfinite(low) and np.isfinite(high):
         parts.append(f"{format_number(low)} – {format_number(high)}{suffix}")
-    elif finite_low:
+    elif np.isfinite(low):
         parts.append(f"≥ {format_number(low)}{suffix}")
-    elif finite_high:
+    elif np.isfinite(high):
         parts.append(f"≤ {format_number(high)}{suffix}")
     if np.isfinite(expected):
         parts.append(f"≈ {format_number(expected)}{suffix}")
-    return html.escape(" · ".join(parts)) if parts else '<span class="muted">–</span>'
+    return " · ".join(parts)
 
 
-def _observed(row, suffix: str) -> str:
-    value = row["observed_value"]
-    if not np.isfinite(value):
-        cell = _present(row["kpi_id"]) and _present(row["municipality_id"])
-        return '<span class="muted">no value</span>' if cell else '<span class="muted">–</span>'
-    return html.escape(format_number(value) + suffix)
+def _row(row: dict, units: dict) -> dict:
+    """A flag as the template shows it: the numbers formatted with the figure's unit, its CSS classes."""
+    suffix = UNIT_SUFFIX.get(units.get(row["kpi_id"]) or "", "")
+    severity = str(row["severity"]) if row["severity"] in ("error", "warning") else "warning"
+    state = ["colour"] * bool(row["would_change_colour"]) + (
+        ["accepted"] if row["accepted"] else ["open"] * (row["severity"] == "error"))
+    impact = row["impact_score"]
+    return {**row, "interval": _interval(row, suffix), "css": " ".join([severity, *state]), "chart": "",
+            "observed": format_number(row["observed_value"]) + suffix if np.isfinite(row["observed_value"]) else None,
+            "impact": impact if impact is not None and np.isfinite(impact) else None}
 
 
-def _badges(row) -> str:
-    severity = str(row["severity"]) if _present(row["severity"]) else "?"
-    css = severity if severity in ("error", "warning") else "warning"
-    out = f'<span class="badge {css}">{html.escape(severity)}</span>'
-    if row["would_change_colour"]:
-        out += ' <span class="badge colour" title="the kommun\'s KKiK colour would change">colour</span>'
-    if row["accepted"]:
-        out += ' <span class="badge acc">accepted</span>'
-    if row.get("is_synthetic"):
-        out += (' <span class="badge" title="a value generated for the offline snapshot, not a real one">'
-                'synthetic</span>')
+def _groups(rows: list[dict], key: str) -> list[dict]:
+    """Flags grouped by ``key`` (municipality_id or kpi_id), groups in order of their best rank; the flags
+    without a kommun (or KPI) come last."""
+    groups: dict = {}
+    for row in rows:
+        groups.setdefault(row[key] if _present(row[key]) else None, []).append(row)
+    if None in groups:
+        groups[None] = groups.pop(None)
+    by_kommun = key == "municipality_id"
+    out = []
+    for value, members in groups.items():
+        name = members[0]["municipality_name" if by_kommun else "kpi_title"]
+        label = (NO_KOMMUN if by_kommun else NO_KPI) if value is None else \
+            f"{value} {name if _present(name) else ''}".strip()
+        out.append({"anchor": _anchor(value if value is not None else "none", "m-" if by_kommun else "k-"),
+                    "label": label, "rows": members, "n": len(members),
+                    "errors": sum(r["severity"] == "error" for r in members),
+                    "open": sum(r["severity"] == "error" and not r["accepted"] for r in members)})
     return out
 
 
-def _row_class(row) -> str:
-    classes = [str(row["severity"]) if row["severity"] in ("error", "warning") else "warning"]
-    if row["would_change_colour"]:
-        classes.append("colour")
-    if row["accepted"]:
-        classes.append("accepted")
-    elif row["severity"] == "error":
-        classes.append("open")
-    return " ".join(classes)
-
-
-def _kpi_cell(row) -> str:
-    if not _present(row["kpi_id"]):
-        return '<span class="muted">all</span>'
-    title = f'<br><span class="small">{_e(row["kpi_title"])}</span>' if _present(row["kpi_title"]) else ""
-    return f'<a href="#{_anchor("k-", row["kpi_id"])}"><code>{_e(row["kpi_id"])}</code></a>{title}'
-
-
-def _kommun_cell(row) -> str:
-    if not _present(row["municipality_id"]):
-        return '<span class="muted">all</span>'
-    name = f' {_e(row["municipality_name"])}' if _present(row["municipality_name"]) else ""
-    code = _e(row["municipality_id"])
-    return f'<a href="#{_anchor("m-", row["municipality_id"])}"><code>{code}</code>{name}</a>'
-
-
-def _accepted_cell(row) -> str:
-    if not row["accepted"]:
-        return ""
-    by = _e(row["accepted_by"]) or "?"
-    reason = _e(row["acceptance_reason"])
-    # the reason can be long: folded, so the row stays short and the history chart stays in view
-    reason = f'<details class="small"><summary>reason</summary>{reason}</details>' if reason else ""
-    return f'<span class="small"><b>{by}</b></span>{reason}'
-
-
-
-def _gender_cell(row) -> str:
-    gender = row["gender"]
-    if not _present(gender):
-        return ""
-    return _e(gender)
-
-
-def _ranked_table(records: list[dict], units: dict, histories, chart_budget: int) -> tuple[str, int]:
-    """The ranked flags table and the number of charts drawn.
-
-    Charts are drawn in rank order: always for the first :data:`MIN_CHARTS` flags with a KPI and a
-    kommun, then while their total size stays within ``chart_budget`` bytes (the rest of the page is
-    built first, so the budget is what remains of :data:`HTML_BUDGET`).
-    """
-    head = ("<tr><th>#</th><th>Severity</th><th>Nyckeltal</th><th>Kommun</th><th>Year</th><th>Kön</th>"
-            "<th>Observed</th><th>Expected / interval</th><th>Message</th><th>Contact</th>"
-            "<th>Accepted by / reason</th><th>History</th></tr>")
-    rows, drawn, used, charting = [], 0, 0, True
-    for row in records:
-        suffix = UNIT_SUFFIX.get(units.get(row["kpi_id"]) or "", "")
-        chart = ""
-        if _present(row["kpi_id"]) and _present(row["municipality_id"]):
-            if charting:
-                own, peer, national = histories.series(row["kpi_id"], row["municipality_id"], row["gender"])
-                gender = row["gender"] if _present(row["gender"]) else "T"
-                chart = history_svg(own, peer, national, year=row["year"], observed=row["observed_value"],
-                                    low=row["expected_low"], high=row["expected_high"],
-                                    expected=row["expected_value"],
-                                    label=f'History of {row["kpi_id"]} in {row["municipality_id"]} '
-                                          f"({gender})")
-                if drawn >= MIN_CHARTS and used + len(chart) > chart_budget:
-                    charting, chart = False, ""
-                else:
-                    drawn, used = drawn + 1, used + len(chart)
-            if not chart:
-                chart = '<span class="muted small">no history</span>' if charting else ""
-        source = _e(row["source"])
-        source = f'<br><span class="small muted">{source}</span>' if source else ""
-        impact = row["impact_score"]
-        impact_text = f'<br><span class="small muted" title="impact score">{impact:.1f}</span>' \
-            if impact is not None and np.isfinite(impact) else ""
-        rows.append(
-            f'<tr id="f{row["flag_rank"]}" class="{_row_class(row)}">'
-            f'<td class="n">{row["flag_rank"]}{impact_text}</td><td>{_badges(row)}</td>'
-            f"<td>{_kpi_cell(row)}</td><td>{_kommun_cell(row)}</td>"
-            f'<td class="n">{_e(row["year"])}</td><td>{_gender_cell(row)}</td>'
-            f'<td class="n">{_observed(row, suffix)}</td><td>{_interval(row, suffix)}</td>'
-            f'<td>{_e(row["message"])}<br><span class="rule">{_e(row["rule_id"])}</span></td>'
-            f'<td>{_e(row["contact"])}{source}</td><td>{_accepted_cell(row)}</td><td>{chart}</td></tr>'
-        )
-    return f'<table class="fl"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>', drawn
-
-
-def _group_view(records: list[dict], units: dict, *, key: str) -> str:
-    """Flags grouped by ``key`` (municipality_id or kpi_id), groups in order of their best rank."""
-    groups: dict = {}
-    for row in records:
-        groups.setdefault(row[key] if _present(row[key]) else None, []).append(row)
-    if None in groups:  # the flags without a kommun (or KPI) come last
-        groups[None] = groups.pop(None)
-    by_kommun = key == "municipality_id"
-    other_head = "Nyckeltal" if by_kommun else "Kommun"
-    parts = []
-    for value, rows_of_group in groups.items():
-        first = rows_of_group[0]
-        if by_kommun:
-            label = NO_KOMMUN if value is None else f'{value} {_text(first["municipality_name"])}'.strip()
-            anchor = _anchor("m-", value if value is not None else "none")
-        else:
-            label = NO_KPI if value is None else f'{value} {_text(first["kpi_title"])}'.strip()
-            anchor = _anchor("k-", value if value is not None else "none")
-        n_err = sum(r["severity"] == "error" for r in rows_of_group)
-        n_open = sum(r["severity"] == "error" and not r["accepted"] for r in rows_of_group)
-        n = len(rows_of_group)
-        counts = f"{n} flag{'s' if n != 1 else ''}, {n_err} error{'s' if n_err != 1 else ''}"
-        if n_open:
-            counts += f", {n_open} open"
-        rows = []
-        for row in rows_of_group:
-            suffix = UNIT_SUFFIX.get(units.get(row["kpi_id"]) or "", "")
-            cell = _kpi_cell(row) if by_kommun else _kommun_cell(row)
-            rows.append(
-                f'<tr class="{_row_class(row)}"><td class="n"><a href="#f{row["flag_rank"]}">'
-                f'{row["flag_rank"]}</a></td><td>{_badges(row)}</td><td>{cell}</td>'
-                f'<td class="n">{_e(row["year"])}</td><td>{_gender_cell(row)}</td>'
-                f'<td class="n">{_observed(row, suffix)}</td><td>{_interval(row, suffix)}</td>'
-                f'<td>{_e(row["message"])}<br><span class="rule">{_e(row["rule_id"])}</span></td></tr>'
-            )
-        parts.append(
-            f'<details open id="{anchor}"><summary>{html.escape(label)} '
-            f'<span class="muted small">({counts})</span></summary><table class="fl"><thead><tr><th>#</th>'
-            f"<th>Severity</th><th>{other_head}</th><th>Year</th><th>Kön</th><th>Observed</th>"
-            f'<th>Expected / interval</th><th>Message</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
-            f"</details>"
-        )
-    return "".join(parts)
-
-
-def _legend() -> str:
-    def sample(css: str) -> str:
-        return f'<svg width="22" height="8"><line class="{css}" x1="1" y1="4" x2="21" y2="4"/></svg>'
-
-    return (
-        '<p class="legend small">'
-        f'<span>{sample("own")} the kommun\'s series</span>'
-        f'<span>{sample("peer")} median of similar kommuner</span>'
-        f'<span>{sample("nat")} national median of kommuner</span>'
-        '<span><svg width="10" height="10"><circle class="obs" cx="5" cy="5" r="3"/></svg> observed '
-        '(flagged year, dashed red line)</span>'
-        '<span><svg width="12" height="12"><rect class="iv" x="2" y="1" width="8" height="10"/></svg> '
-        'expected interval</span>'
-        '<span><svg width="12" height="12"><path class="ex" d="M6 1.5l4.5 4.5-4.5 4.5-4.5-4.5z"/>'
-        '</svg> expected value</span></p>'
-    )
-
-
-def _summary_block(summary: dict) -> str:
-    open_errors = summary["open_errors"]
-    if not summary["flags"]:
-        banner = '<div class="banner ok">Nothing to review: the watch raised no flags.</div>'
-    elif open_errors:
-        banner = (f'<div class="banner block">{open_errors} open error{"s" if open_errors != 1 else ""} '
-                  f'block{"s" if open_errors == 1 else ""} publication: correct the data or accept each '
-                  "error (with a name and a reason) in expectations/accepted_flags.csv.</div>")
-    else:
-        banner = '<div class="banner ok">No open errors: the watch does not block publication.</div>'
-    cards = [
-        ("Flags", summary["flags"], ""),
-        ("Open errors (block publication)", open_errors, "block" if open_errors else "ok"),
-        ("Accepted errors", summary["accepted_errors"], ""),
-        ("Errors", summary["errors"], ""),
-        ("Warnings", summary["warnings"], ""),
-        ("Would change a colour", summary["colour_changing"], ""),
-    ]
-    cards_html = "".join(f'<div class="card {css}"><b>{n}</b>{html.escape(label)}</div>'
-                         for label, n, css in cards)
-    others = {k: v for k, v in summary["by_severity"].items() if k not in ("error", "warning")}
-    extra = ""
-    if others:
-        extra = '<p class="small muted">Other severities: ' + ", ".join(
-            f"{html.escape(k)}: {v}" for k, v in others.items()) + "</p>"
-    rules = ""
-    if summary["by_rule"]:
-        items = "".join(f'<tr><td class="rule">{html.escape(k)}</td><td class="n">{v}</td></tr>'
-                        for k, v in summary["by_rule"].items())
-        rules = (f'<details><summary>Flags by rule ({len(summary["by_rule"])} rules)</summary>'
-                 f'<table style="width:auto"><thead><tr><th>Rule</th><th>Flags</th></tr></thead>'
-                 f"<tbody>{items}</tbody></table></details>")
-    return f'{banner}<div class="cards">{cards_html}</div>{extra}{rules}'
+def _draw_charts(rows: list[dict], series: dict[tuple, dict[str, Series]], budget: int) -> int:
+    """Charts in rank order: always for the first :data:`MIN_CHARTS` flags with a KPI and a kommun, then
+    while their total size stays within ``budget`` bytes; returns how many were drawn."""
+    drawn = used = 0
+    for row in rows:
+        if not (_present(row["kpi_id"]) and _present(row["municipality_id"])):
+            continue
+        gender = row["gender"] if _present(row["gender"]) else "T"
+        own, peer, national = (series.get((row["kpi_id"], row["municipality_id"], gender), {}).get(name, EMPTY)
+                               for name in ("own", "peer", "nat"))
+        chart = history_svg(own, peer, national, year=row["year"], observed=row["observed_value"],
+                            low=row["expected_low"], high=row["expected_high"], expected=row["expected_value"],
+                            label=f'History of {row["kpi_id"]} in {row["municipality_id"]} ({gender})')
+        if drawn >= MIN_CHARTS and used + len(chart) > budget:
+            for rest in rows[rows.index(row):]:
+                rest["chart"] = ""
+            break
+        row["chart"] = Markup(chart) if chart else Markup('<span class="muted small">no history</span>')
+        drawn, used = drawn + 1, used + len(chart)
+    return drawn
 
 
 def render_html(ranked: pd.DataFrame, summary: dict, values: pd.DataFrame, kpis: pd.DataFrame,
                 municipalities: pd.DataFrame, *, title: str, peers: pd.DataFrame | None, max_flags: int,
                 csv_name: str | None) -> str:
-    """The report page as one self-contained HTML string."""
-    max_flags = max(0, int(max_flags))
-    shown = ranked.head(max_flags)
-    records = shown.to_dict("records")
-    left_out = len(ranked) - len(shown)
+    """The report page as one self-contained HTML string (template ``templates/watch_report.html.j2``)."""
     units = _lookup(kpis, "kpi_id", "unit")
-    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    csv_text = f" (<code>{html.escape(csv_name)}</code>)" if csv_name else ""
-    head = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>",
-        f"<header><h1>{html.escape(title)}</h1>",
-        (f'<p class="muted small">Generated {generated}. Flags are ranked by impact: a flag that would '
-         "change a kommun's KKiK colour first, then errors before warnings, then the larger deviation. "
-         "Errors block publication until corrected or accepted.</p>"),
-        _summary_block(summary),
-    ]
-    if left_out:
-        head.append(f'<div class="banner note">This page shows the top {len(shown)} of {len(ranked)} flags; '
-                    f"{left_out} lower-ranked flag{'s are' if left_out != 1 else ' is'} left out here. "
-                    f"All flags are in the CSV{csv_text}.</div>")
-    if not records:
-        if not len(ranked):
-            head.append('<p id="nothing">There is nothing to review.</p>')
-        return "\n".join(head + ["</header></body></html>"])
-
-    views = [
-        '<section class="view" id="per-kommun"><h2>Per kommun</h2>',
-        ('<p class="small muted">Each kommun with flags, its flags in rank order (the rank links to the flag '
-        "in the ranked table, with its chart).</p>"),
-        _group_view(records, units, key="municipality_id"),
-        "</section>",
-        '<section class="view" id="per-nyckeltal"><h2>Per nyckeltal</h2>',
-        '<p class="small muted">Each nyckeltal with flags, its flags in rank order.</p>',
-        _group_view(records, units, key="kpi_id"),
-        "</section>",
-        f"<script>{JS}</script></body></html>",
-    ]
-    kpi_ids = {r["kpi_id"] for r in records if _present(r["kpi_id"])}
-    histories = Histories(values, municipalities, peers, kpi_ids)
-    table_text, _ = _ranked_table(records, units, _NO_HISTORY, chart_budget=0)
-    rest = sum(len(part.encode()) for part in head + views) + len(table_text.encode()) + 2000
-    table, drawn = _ranked_table(records, units, histories, chart_budget=max(0, HTML_BUDGET - rest))
-    chartable = sum(_present(r["kpi_id"]) and _present(r["municipality_id"]) for r in records)
-    note = ""
-    if drawn < chartable:
-        note = (f'<p class="small muted">History charts are drawn for the first {drawn} flags with a kommun '
-                f"and a nyckeltal, to keep this file small; the other {chartable - drawn} have none "
-                "here.</p>")
-    body = [
-        "</header>",
-        ('<nav class="tabs"><a href="#ranked">Ranked flags</a><a href="#per-kommun">Per kommun</a>'
-        '<a href="#per-nyckeltal">Per nyckeltal</a></nav>'),
-        ('<div id="controls" hidden>Filter: <input id="q" type="search" placeholder="text, code, rule…"> '
-        '<select id="sev"><option value="">all flags</option><option value="open">open errors</option>'
-        '<option value="error">errors</option><option value="warning">warnings</option>'
-        '<option value="colour">colour-changing</option><option value="accepted">accepted</option>'
-        "</select></div>"),
-        '<section class="view" id="ranked"><h2>Ranked flags</h2>',
-        _legend(),
-        note,
-        table,
-        "</section>",
-    ]
-    return "\n".join(head + body + views)
+    rows = [_row(r, units) for r in ranked.head(max(0, int(max_flags))).to_dict("records")]
+    page = {
+        "title": title, "summary": summary, "rows": rows, "total": len(ranked), "left_out": len(ranked) - len(rows),
+        "csv_name": csv_name, "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "other_severities": {k: v for k, v in summary["by_severity"].items() if k not in ("error", "warning")},
+        "by_kommun": _groups(rows, "municipality_id"), "by_kpi": _groups(rows, "kpi_id"),
+        "css": Markup(CSS), "js": Markup(JS),
+        "chartable": sum(_present(r["kpi_id"]) and _present(r["municipality_id"]) for r in rows),
+    }
+    rest = len(_template().render(**page, drawn=page["chartable"]).encode())
+    drawn = _draw_charts(rows, histories(values, municipalities, peers, rows), max(0, HTML_BUDGET - rest))
+    return _template().render(**page, drawn=drawn)

@@ -150,7 +150,7 @@ def watch_values(values: pd.DataFrame, *, years: list[int] | None = None, today:
     """The ranked flags for ``years`` (default: the latest year in the file)."""
     flags, _ = watch_and_validate(
         values, bundled_kpis(), bundled_municipalities(), years=years or [int(values["year"].max())],
-        similar_groups=bundled_similar_groups()[["similar_group", "municipality_id"]],
+        similar_groups=bundled_similar_groups(),
         accepted_flags_path=accepted_flags_path, today=today,
     )
     return flags

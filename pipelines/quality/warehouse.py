@@ -19,11 +19,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import jinja2
+import numpy as np
 import pandas as pd
 
 from pipelines.config import DBT_PROJECT_DIR
@@ -32,9 +32,31 @@ MODELS_DIR = DBT_PROJECT_DIR / "models"
 WATCH_MODELS_DIR = MODELS_DIR / "marts" / "watch"
 MACROS_DIR = DBT_PROJECT_DIR / "macros"
 #: The watch's inputs: built from the mart by dbt, or landed from frames by :func:`build_tables`.
-INPUT_MODELS = ("watch_value", "watch_kpi", "watch_municipality", "watch_similar_member")
+INPUT_MODELS = ("watch_value", "watch_kpi", "watch_municipality", "watch_similar_group", "watch_similar_member")
 #: What the rules read, in dependency order.
-DERIVED_MODELS = ("watch_kpi_period", "watch_similar_peer", "watch_cell", "watch_group_stat", "watch_similar_stat")
+DERIVED_MODELS = ("watch_kpi_period", "watch_kpi_history", "watch_number", "watch_cell", "watch_similar_peer",
+                  "watch_group_stat", "watch_similar_stat", "watch_period_stat", "watch_missing_cell")
+#: DuckDB on the two cores of a reviewer's laptop: the whole of Kolada (9 M values) stays within 4 GiB of
+#: the process (DuckDB spills to its temp directory beyond its share)
+DUCKDB_SETTINGS = {"threads": 2, "memory_limit": "1536MB", "preserve_insertion_order": False}
+#: A values frame as landed, normalised the one way: codes as 4-character text (180 and '180' are 0180: Excel
+#: drops zeros), years as integers, genders as upper-case T/K/M, values as doubles (text that is no
+#: number is a missing value), and the record's position (the first of a repeated key wins).
+NORMALISE_VALUES = """
+    select
+        trim(cast(kpi_id as varchar)) as kpi_id,
+        case when regexp_full_match(trim(cast(municipality_id as varchar)), '\\d{{1,4}}')
+            then lpad(trim(cast(municipality_id as varchar)), 4, '0')
+            else trim(cast(municipality_id as varchar)) end as municipality_id,
+        case when try_cast(year as double) = floor(try_cast(year as double))
+            then cast(try_cast(year as double) as integer) end as year,
+        upper(trim(cast(gender as varchar))) as gender,
+        try_cast(value as double) as value,
+        {status} as status,
+        {source} as source,
+        {is_synthetic} as is_synthetic,
+        input_row
+    from {relation}"""
 
 
 class _Macros:
@@ -88,21 +110,34 @@ def model_sql(name: str) -> str:
 
 @dataclass
 class WatchTables:
-    """The watch models' rows as frames: what the rule modules read."""
+    """The watch models' rows as frames: what the rule modules read (the checked years only)."""
 
     cells: pd.DataFrame
-    periods: pd.DataFrame
     peers: pd.DataFrame
     group_stats: pd.DataFrame
     similar_stats: pd.DataFrame
+    period_stats: pd.DataFrame
+    missing: pd.DataFrame
+    #: the input rows the integrity rules read, normalised (NORMALISE_VALUES): the checked years and later
+    raw: pd.DataFrame | None = None
 
 
-def _fetch(con: duckdb.DuckDBPyConnection, relation: Mapping[str, str]) -> WatchTables:
+def _fetch(con: duckdb.DuckDBPyConnection, relation: Mapping[str, str], years: Sequence[int]) -> WatchTables:
+    checked = f"year in ({', '.join(str(int(y)) for y in years)})" if years else "true"
+
     def df(name: str) -> pd.DataFrame:
-        return con.execute(f"select * from {relation[name]}").df()
+        return con.execute(f"select * from {relation[name]} where {checked}").df()
 
-    return WatchTables(cells=df("watch_cell"), periods=df("watch_kpi_period"), peers=df("watch_similar_peer"),
-                       group_stats=df("watch_group_stat"), similar_stats=df("watch_similar_stat"))
+    return WatchTables(cells=df("watch_cell"), peers=df("watch_similar_peer"), group_stats=df("watch_group_stat"),
+                       similar_stats=df("watch_similar_stat"), period_stats=df("watch_period_stat"),
+                       missing=df("watch_missing_cell"))
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:")
+    for name, value in DUCKDB_SETTINGS.items():
+        con.execute(f"set {name} = '{value}'")
+    return con
 
 
 def run_models(con: duckdb.DuckDBPyConnection, names: Sequence[str], refs: dict[str, str],
@@ -114,29 +149,72 @@ def run_models(con: duckdb.DuckDBPyConnection, names: Sequence[str], refs: dict[
     return refs
 
 
-def build_tables(inputs: Mapping[str, pd.DataFrame], *, years: Sequence[int] | None = None) -> WatchTables:
-    """Run the watch models on frames landed as the four input models (``INPUT_MODELS``).
+def land_values(con: duckdb.DuckDBPyConnection, values: pd.DataFrame, name: str = "watch_value") -> None:
+    """``values`` (``kpi_id, municipality_id, year, gender, value`` [, ``status, source, is_synthetic``])
+    as the table ``name``, normalised by NORMALISE_VALUES."""
+    con.register(f"{name}_frame", values.assign(input_row=np.arange(len(values))))
+    relation = f"{name}_frame"
+    present = set(values.columns)
+    optional = {c: (f"cast({c} as varchar)" if c != "is_synthetic" else "coalesce(cast(is_synthetic as boolean), "
+                    "false)") if c in present else ("false" if c == "is_synthetic" else "cast(null as varchar)")
+                for c in ("status", "source", "is_synthetic")}
+    con.execute(f"create or replace temp table {name} as {NORMALISE_VALUES.format(relation=relation, **optional)}")
+    con.unregister(f"{name}_frame")
 
-    ``years`` are the checked years: the statistics are computed for them only (``var('watch_years')``),
-    the cells keep every year as history.
+
+def raw_rows(con: duckdb.DuckDBPyConnection, relation: str, years: Sequence[int]) -> pd.DataFrame:
+    """The landed rows the integrity rules read: those of the checked years, and every later one (a year
+    in the future is one)."""
+    where = f"year in ({', '.join(str(int(y)) for y in years)}) or year > {max(years)}" if years else "true"
+    return con.execute(f"select * exclude (input_row) from {relation} where {where} order by input_row").df()
+
+
+def normalised_raw(values: pd.DataFrame, years: Sequence[int]) -> pd.DataFrame:
+    """:func:`raw_rows` of a frame (the audit, whose watch models dbt built)."""
+    with _connect() as con:
+        land_values(con, values)
+        return raw_rows(con, "watch_value", years)
+
+
+def normalise_values(values: pd.DataFrame) -> pd.DataFrame:
+    """A frame's key and value columns normalised by NORMALISE_VALUES, its other columns as they were."""
+    with _connect() as con:
+        land_values(con, values)
+        out = con.execute("select * exclude (input_row) from watch_value order by input_row").df()
+    extra = [c for c in values.columns if c not in out.columns]
+    return pd.concat([out, values[extra].reset_index(drop=True)], axis=1)
+
+
+def build_tables(inputs: Mapping[str, pd.DataFrame], *, years: Sequence[int] | None = None,
+                 variables: Mapping[str, Any] | None = None) -> WatchTables:
+    """Run the watch models on frames landed as the input models (``INPUT_MODELS``).
+
+    ``years`` are the checked years (``var('watch_years')``): Python receives their cells only, with the
+    history the rules compare with already joined on in SQL. ``variables``: further dbt variables of the
+    models (``watch_history_periods``, ``watch_similar_measures``).
     """
     missing = [name for name in INPUT_MODELS if name not in inputs]
     if missing:
         raise KeyError(f"the watch needs the input models {missing}")
-    with duckdb.connect(":memory:") as con:
-        refs = {}
-        for name in INPUT_MODELS:
+    years = list(years or [])
+    variables = {**(variables or {}), "watch_years": years}
+    with _connect() as con:
+        land_values(con, inputs["watch_value"])
+        refs = {"watch_value": "watch_value"}
+        for name in INPUT_MODELS[1:]:
             con.register(f"{name}_frame", inputs[name])
             con.execute(f"create temp table {name} as select * from {name}_frame")
             con.unregister(f"{name}_frame")
             refs[name] = name
-        run_models(con, DERIVED_MODELS, refs, {"watch_years": list(years or [])})
-        return _fetch(con, refs)
+        run_models(con, DERIVED_MODELS, refs, variables)
+        tables = _fetch(con, refs, years)
+        tables.raw = raw_rows(con, "watch_value", years)
+        return tables
 
 
-def read_tables(con: duckdb.DuckDBPyConnection, schema: str) -> WatchTables:
-    """The watch models as dbt built them in ``schema`` (the audit mart's)."""
-    return _fetch(con, {name: f"{schema}.{name}" for name in DERIVED_MODELS})
+def read_tables(con: duckdb.DuckDBPyConnection, schema: str, years: Sequence[int] | None = None) -> WatchTables:
+    """The watch models as dbt built them in ``schema`` (the audit mart's), for the checked ``years``."""
+    return _fetch(con, {name: f"{schema}.{name}" for name in DERIVED_MODELS}, list(years or []))
 
 
 def colours(candidates: pd.DataFrame, kommun_values: pd.DataFrame) -> pd.Series:
@@ -170,36 +248,19 @@ def colours(candidates: pd.DataFrame, kommun_values: pd.DataFrame) -> pd.Series:
     return pd.Series(out["colour"].to_numpy(dtype=object), index=candidates.index)
 
 
-def land_municipalities(kolada_municipalities: pd.DataFrame, kolada_groups: pd.DataFrame) -> pd.DataFrame:
-    """int_municipalities_classified (county, SKR group, newest similar-kommuner group) on bundled frames.
-
-    ``kolada_municipalities``: ``municipality_id, municipality_name, municipality_type``;
-    ``kolada_groups``: ``group_id, group_title, municipality_id`` (one row per member), as the staging
-    models give them.
-    """
+def run_model(name: str, frames: Mapping[str, pd.DataFrame], views: Sequence[str] = ()) -> pd.DataFrame:
+    """One of the project's models on frames landed under the names it refs (the bundled metadata of
+    ``kkik watch --values``: int_municipalities_classified, int_similar_kommun_groups, int_kkik_kpis_joined,
+    int_kolada_kpi_kinds); ``views`` are models it refs that are rendered first, in order."""
     with duckdb.connect(":memory:") as con:
-        con.register("stg_kolada__municipalities", kolada_municipalities.assign(is_latest_load=True))
-        con.register("stg_kolada__municipality_group_members", kolada_groups.assign(is_latest_load=True))
-        refs = {"stg_kolada__municipalities": "stg_kolada__municipalities",
-                "stg_kolada__municipality_group_members": "stg_kolada__municipality_group_members",
-                "int_similar_kommun_groups": "int_similar_kommun_groups"}
-        # the model int_municipalities_classified reads the area groups' model: rendered first, as a view
-        con.execute(f"create view int_similar_kommun_groups as {render(model_sql('int_similar_kommun_groups'), refs)}")
-        return con.execute(render(model_sql("int_municipalities_classified"), refs)).df()
-
-
-def kolada_kinds(kolada_kpis: pd.DataFrame) -> pd.DataFrame:
-    """int_kolada_kpi_kinds (each figure's kind from its Kolada title) on a frame of ``kpi_id, title,
-    description``: columns ``kpi_id, title, unit``."""
-    with duckdb.connect(":memory:") as con:
-        con.register("int_kolada_kpis_latest", kolada_kpis)
-        return con.execute(render(model_sql("int_kolada_kpi_kinds"),
-                                  {"int_kolada_kpis_latest": "int_kolada_kpis_latest"})).df()
-
-
-def source_path(name: str) -> Path:
-    """Where a watch model is defined (for messages and docs)."""
-    return WATCH_MODELS_DIR / f"{name}.sql"
+        refs = {}
+        for ref, frame in frames.items():
+            con.register(ref, frame)
+            refs[ref] = ref
+        for view in views:
+            refs[view] = view
+            con.execute(f"create view {view} as {render(model_sql(view), refs)}")
+        return con.execute(render(model_sql(name), refs)).df()
 
 
 def robust_stats(frame: pd.DataFrame, keys: Sequence[str], column: str) -> pd.DataFrame:

@@ -8,9 +8,23 @@ import pandas as pd
 
 from pipelines.quality.context import WatchContext
 from pipelines.quality.flags import FLAG_COLUMNS, assemble, empty_flags, rank
+from pipelines.quality.outlier import _MEASURE
 from pipelines.quality.registry import CHECKS
 from pipelines.quality.rules import RuleSet
 from pipelines.quality.warehouse import WatchTables
+
+
+def model_vars(rules: RuleSet) -> dict:
+    """What the watch models must hold for these rules: as many earlier periods as the rules look back
+    (``watch_history_periods``), and, when every similar-kommuner outlier rule compares a unit on the same
+    scale, only that scale (``watch_similar_measures``: the largest join of the watch, kept small)."""
+    enabled = rules.enabled()
+    variables: dict = {"watch_history_periods": max([int(r.parameters.get("history_periods", 1)) for r in enabled]
+                                                    + [1])}
+    scales = [r.param("transform") or {} for r in enabled if r.check == "outlier.similar"]
+    if scales and all(s == scales[0] for s in scales):
+        variables["watch_similar_measures"] = {unit: _MEASURE[t] for unit, t in scales[0].items()}
+    return variables
 
 
 def run_watch(
@@ -40,6 +54,7 @@ def run_watch(
         values, kpis, municipalities, years=years, today=today, similar_groups=similar_groups,
         source_comparison=source_comparison, kpi_metadata_previous=kpi_metadata_previous,
         kpi_metadata_current=kpi_metadata_current, shared=dict(rules.parameters), tables=tables,
+        model_vars=model_vars(rules),
     )
     parts = [assemble(CHECKS[rule.check](ctx, rule), rule, ctx) for rule in rules.enabled()]
     parts = [p for p in parts if p is not None and len(p)]

@@ -70,3 +70,45 @@ def test_similar_with_explicit_peer_groups(watch):
     rows = [("P1", mid, 2022, "T", v) for mid, v in zip(ids, values)]
     flags = watch("outlier.similar", rows, n=16, groups=own, similar_groups=members)
     assert flags["municipality_id"].tolist() == [ids[0]]
+
+
+def _area_world(kind_of_p1: str):
+    """16 kommuner, each owning an overall group and a 'grundskola' group (Kolada style, one per kind and
+    year). The overall groups split the kommuner 0–7 / 8–15, the grundskola groups 0, 8–14 / 1–7, 15:
+    kommun 0's overall peers report about 20, its grundskola peers about 80."""
+    import pandas as pd
+
+    from tests.quality.conftest import kpis_frame, municipalities_frame
+
+    ids = kommun_ids(16)
+    overall = [ids[:8], ids[8:]]
+    school = [[ids[0], *ids[8:15]], [*ids[1:8], ids[15]]]
+    rows = []
+    for kind, groups, year in (("övergripande", overall, 2023), ("grundskola", school, 2023),
+                               ("grundskola", overall, 2019)):  # an older group of the kind: not chosen
+        for members in groups:
+            for owner in members:
+                rows += [(f"{kind}-{year}-{owner}", owner, kind, year, peer) for peer in members]
+    similar = pd.DataFrame(rows, columns=["similar_group", "owner_id", "similar_group_kind", "group_year",
+                                          "municipality_id"])
+    kpis = kpis_frame().assign(similar_group_kind=lambda k: k["kpi_id"].map({"P1": kind_of_p1}))
+    municipalities = municipalities_frame(16, {mid: f"övergripande-2023-{mid}" for mid in ids})
+    values = [80.0, 20, 21, 19, 22, 18, 20, 21, 80, 81, 79, 82, 78, 80, 81, 79]
+    return [("P1", mid, 2022, "T", v) for mid, v in zip(ids, values)], kpis, municipalities, similar
+
+
+@pytest.mark.parametrize(("kind", "fires"), [("övergripande", True), ("grundskola", False), ("IFO", True)])
+def test_similar_uses_the_area_group_of_the_figure(rules, kind, fires):
+    """The similar-kommuner outlier rule compares a figure with the kommun's group for the figure's area
+    (dim_kpi.similar_group_kind; the newest group of that kind), as kkik_result does; a kind Kolada has no
+    group of falls back to the overall group. Kommun 0's 80 is far from its overall peers (about 20) and
+    ordinary among its grundskola peers (about 80)."""
+    from pipelines.quality import run_watch
+    from tests.quality.conftest import TODAY, values_frame
+
+    rows, kpis, municipalities, similar = _area_world(kind)
+    flags = run_watch(values_frame(rows), kpis, municipalities, rules.only("outlier.similar"), years=[2022],
+                      today=TODAY, similar_groups=similar)
+    assert (IDS[0] in flags["municipality_id"].tolist()) is fires
+    if fires:
+        assert flags.loc[flags["municipality_id"] == IDS[0], "expected_value"].iloc[0] == 20.0

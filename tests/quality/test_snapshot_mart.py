@@ -77,3 +77,34 @@ def test_values_file_and_yearly_audit_give_the_same_flags(mart):
     key = FLAG_KEY
     pd.testing.assert_frame_equal(audit[columns].sort_values(key).reset_index(drop=True),
                                   from_file[columns].sort_values(key).reset_index(drop=True))
+
+
+def test_the_watchs_similar_kommuner_are_kkik_results(mart):
+    """One definition of similar kommuner: for every kommun cell of the mart, the peers the watch compares
+    with (watch_similar_peer, by the figure's area kind) give kkik_result's similar-kommuner mean and count,
+    and the area groups differ from the overall ones for some figures."""
+    con, _ = mart
+    compared, differ, kinds = con.execute("""
+        with watch_means as (
+            select c.kpi_id, c.municipality_id, c.year, c.gender, avg(peer.value) as mean, count(peer.value) as n
+            from kkik_audit.watch_cell as c
+            inner join kkik_audit.watch_similar_peer as p
+                on p.municipality_id = c.municipality_id and p.similar_group_kind = c.similar_group_kind
+                and p.year = c.year
+            inner join kkik_audit.watch_cell as peer
+                on peer.municipality_id = p.peer_id and peer.kpi_id = c.kpi_id and peer.year = c.year
+                and peer.gender = c.gender and peer.value is not null
+            where c.is_kommun and c.value is not null
+            group by all
+        )
+        select
+            count(*),
+            count(*) filter (where r.similar_group_n is distinct from w.n
+                             or abs(r.similar_group_mean - w.mean) > 1e-9 * greatest(1, abs(w.mean))),
+            (select count(distinct similar_group_kind) from kkik_audit.watch_similar_peer)
+        from kkik_audit.kkik_result as r
+        inner join watch_means as w using (kpi_id, municipality_id, year, gender)
+        where r.value is not null""").fetchone()
+    assert compared > 50_000
+    assert differ == 0
+    assert kinds > 1

@@ -1,5 +1,6 @@
 -- The watch's KPI attributes: what decides which rules apply to a figure (unit, kind, direction, how
--- it is collected) and whom to ask.
+-- it is collected), whom to ask, and which kind of similar-kommuner group compares it (the area's,
+-- dim_kpi.similar_group_kind, as kkik_result uses).
 select
     kpi_id,
     title,
@@ -9,5 +10,6 @@ select
     collection_method,
     source_agency,
     -- no KKiK figure is a plain count of people (rules.yml's additive_kpis lists exceptions)
-    false as is_additive
+    false as is_additive,
+    similar_group_kind
 from {{ ref('dim_kpi') }}
