@@ -101,10 +101,8 @@ kpi_similar_groups as (
         on similar_groups.similar_group_kind in (kpis.similar_group_kind, 'övergripande')
     qualify row_number() over (
         partition by kpi_years.kpi_id, similar_groups.municipality_id, kpi_years.year
-        order by
-            similar_groups.similar_group_kind = kpis.similar_group_kind desc,
-            similar_groups.group_year = kpi_years.year desc,
-            similar_groups.group_year desc
+        order by {{ similar_group_order('similar_groups.similar_group_kind', 'similar_groups.group_year',
+                                        'kpis.similar_group_kind', 'kpi_years.year') }}
     ) = 1
 ),
 
