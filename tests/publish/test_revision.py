@@ -1,0 +1,129 @@
+"""``kkik.kkik_revision`` on a hand-made audit mart: what counts as a change, kept across publications,
+written in the publish transaction or not at all, and published to the readers' copy."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from pipelines.publishing.revision import changed_cells_sql
+from pipelines.quality import publish
+from pipelines.quality.publish import publish_mart
+
+KEY = ("kpi_id", "municipality_id", "year", "gender")
+
+
+def revisions(path) -> list[tuple]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(
+            "select kpi_id, municipality_id, year, gender, value_before, value_after, colour_before, colour_after, "
+            "load_id_before, load_id_after from kkik.kkik_revision order by all").fetchall()
+
+
+def edit_audit(path, *statements: str) -> None:
+    with duckdb.connect(str(path)) as con:
+        for statement in statements:
+            con.execute(statement)
+
+
+def cell(kpi: str, kommun: str, year: int, gender: str) -> str:
+    return f"kpi_id = '{kpi}' and municipality_id = '{kommun}' and year = {year} and gender = '{gender}'"
+
+
+@pytest.fixture
+def published_once(audit_mart):
+    path, published = audit_mart
+    first = publish_mart(path, load_id="run-1")
+    return path, published, first
+
+
+def test_a_first_publication_records_no_change_but_the_publication(published_once):
+    path, _, first = published_once
+    assert first.revised_cells is None
+    assert revisions(path) == []
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("select load_id from kkik.kkik_publication_log").fetchall() == [("run-1",)]
+
+
+def test_each_changed_value_or_colour_is_one_row_with_both_sides(published_once):
+    path, published, _ = published_once
+    edit_audit(
+        path,
+        # a revised value (and its colour), a colour alone, a value gone (the row stays, grey), a row gone
+        f"update kkik_audit.kkik_result set value = 99.5, colour = 'red' where {cell('N00001', '0101', 2022, 'T')}",
+        f"update kkik_audit.kkik_result set colour = 'red' where {cell('N00002', '0103', 2021, 'K')}",
+        f"update kkik_audit.kkik_result set value = null, colour = 'grey' where {cell('N00003', '0104', 2022, 'M')}",
+        f"delete from kkik_audit.kkik_result where {cell('N00003', '0105', 2022, 'M')}",
+        # a new cell with a value, and a new grey cell (no value: shows as before, no change)
+        "insert into kkik_audit.kkik_result values ('N00004', '0101', 2022, 'T', 7.0, 'green', null), "
+        "('N00004', '0102', 2022, 'T', null, 'grey', null)",
+    )
+    with duckdb.connect(str(path), read_only=True) as con:
+        before = {(k, m, y, g): (v, c) for k, m, y, g, v, c in con.execute(
+            "select kpi_id, municipality_id, year, gender, value, colour from kkik.kkik_result").fetchall()}
+    second = publish_mart(path, load_id="run-2")
+    assert second.revised_cells == 5
+    assert str(second.row_counts["kkik_revision"]) == "0 → 5"
+    v, c = before[("N00001", "0101", 2022, "T")]
+    v2, c2 = before[("N00002", "0103", 2021, "K")]
+    v3, c3 = before[("N00003", "0104", 2022, "M")]
+    v4, c4 = before[("N00003", "0105", 2022, "M")]
+    assert c2 != "red"
+    assert revisions(path) == sorted([
+        ("N00001", "0101", 2022, "T", v, 99.5, c, "red", "run-1", "run-2"),
+        ("N00002", "0103", 2021, "K", v2, v2, c2, "red", "run-1", "run-2"),
+        ("N00003", "0104", 2022, "M", v3, None, c3, "grey", "run-1", "run-2"),
+        ("N00003", "0105", 2022, "M", v4, None, c4, None, "run-1", "run-2"),
+        ("N00004", "0101", 2022, "T", None, 7.0, None, "green", "run-1", "run-2"),
+    ])
+    # the readers' copy has the history too, with its descriptions
+    with duckdb.connect(str(published / "mart.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from kkik.kkik_revision").fetchall() == [(5,)]
+        assert con.execute("select comment from duckdb_tables() where table_name = 'kkik_revision'"
+                           ).fetchall()[0][0].startswith("What changed between publications")
+
+    third = publish_mart(path, load_id="run-3")  # the same audited mart again: nothing changed
+    assert third.revised_cells == 0
+    assert len(revisions(path)) == 5
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("select load_id from kkik.kkik_publication_log order by published_at").fetchall() == \
+            [("run-1",), ("run-2",), ("run-3",)]
+
+    edit_audit(path, f"update kkik_audit.kkik_result set value = 100 where {cell('N00001', '0101', 2022, 'T')}")
+    publish_mart(path, load_id="run-4")  # kept across loads: the next change names run-3 as the one replaced
+    assert revisions(path)[1][4:] == (99.5, 100.0, "red", "red", "run-3", "run-4")
+    assert len(revisions(path)) == 6
+
+
+def test_a_publication_that_fails_writes_no_revision_rows(published_once, monkeypatch):
+    path, _, _ = published_once
+    edit_audit(path, f"update kkik_audit.kkik_result set value = 1 where {cell('N00001', '0101', 2022, 'T')}")
+    real = publish.record_revision
+
+    def then_fail(con, **kwargs):
+        real(con, **kwargs)
+        raise OSError("the copy failed (injected)")
+
+    monkeypatch.setattr(publish, "record_revision", then_fail)
+    with pytest.raises(OSError, match="injected"):
+        publish_mart(path, load_id="run-2")
+    assert revisions(path) == []
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("select load_id from kkik.kkik_publication_log").fetchall() == [("run-1",)]
+        assert con.execute(f"select value from kkik.kkik_result where {cell('N00001', '0101', 2022, 'T')}"
+                           ).fetchall() != [(1.0,)]
+
+
+def test_the_change_rule_is_null_aware_and_counts_a_missing_row_as_grey():
+    con = duckdb.connect()
+    con.execute("create table b (kpi_id varchar, municipality_id varchar, year int, gender varchar, value double, "
+                "colour varchar)")
+    con.execute("create table a as select * from b")
+    con.execute("insert into b values ('K', '1', 2022, 'T', null, 'grey'), ('K', '2', 2022, 'T', 1, 'red'), "
+                "('K', '3', 2022, 'T', null, 'grey'), ('K', '4', 2022, 'T', 2, 'green')")
+    con.execute("insert into a values ('K', '1', 2022, 'T', null, 'grey'), ('K', '2', 2022, 'T', 1, 'red'), "
+                "('K', '4', 2022, 'T', 2, 'yellow'), ('K', '5', 2022, 'T', null, 'grey'), "
+                "('K', '6', 2022, 'T', 0, 'red')")
+    changed = con.execute(f"select municipality_id from ({changed_cells_sql('b', 'a')}) order by 1").fetchall()
+    # 1, 2 unchanged; 3 gone and 5 new but both grey without a value; 4 a colour; 6 a new value
+    assert changed == [("4",), ("6",)]
