@@ -45,16 +45,23 @@ LOG_DDL = (f"create table if not exists {PUBLISHED_SCHEMA}.{PUBLICATION_LOG} "
 ABSENT_COLOUR = "grey"
 
 
+#: the one definition of a change, over a row's two sides (``value_before`` … ``colour_after``)
+VALUE_CHANGED = "value_before is distinct from value_after"
+COLOUR_CHANGED = (f"coalesce(colour_before, '{ABSENT_COLOUR}') is distinct from "
+                  f"coalesce(colour_after, '{ABSENT_COLOUR}')")
+
+
 def changed_cells_sql(before: str, after: str) -> str:
     """``select`` of the cells of ``after`` (a kkik_result table) that differ from ``before``: key, value
-    and colour on both sides (null where the side has no row). The one definition of a changed cell."""
+    and colour on both sides (null where the side has no row), by :data:`VALUE_CHANGED` or
+    :data:`COLOUR_CHANGED`."""
     key = ", ".join(f"coalesce(a.{c}, b.{c}) as {c}" for c in CELL_KEY)
     join = " and ".join(f"a.{c} = b.{c}" for c in CELL_KEY)
-    return f"""select {key}, b.value as value_before, a.value as value_after,
-                      b.colour as colour_before, a.colour as colour_after
-               from {before} as b full outer join {after} as a on {join}
-               where b.value is distinct from a.value
-                  or coalesce(b.colour, '{ABSENT_COLOUR}') is distinct from coalesce(a.colour, '{ABSENT_COLOUR}')"""
+    return f"""select * from (
+                   select {key}, b.value as value_before, a.value as value_after,
+                          b.colour as colour_before, a.colour as colour_after
+                   from {before} as b full outer join {after} as a on {join})
+               where {VALUE_CHANGED} or {COLOUR_CHANGED}"""
 
 
 def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
@@ -133,7 +140,8 @@ def revisions_since(con: duckdb.DuckDBPyConnection, start: datetime | date | Non
     elif isinstance(start, date):
         condition, params = "r.changed_at >= ?::date", [start.isoformat()]
     return con.sql(
-        f"""select r.*, k.title as kpi_title, m.municipality_name
+        f"""select r.*, k.title as kpi_title, m.municipality_name,
+                   {VALUE_CHANGED} as value_changed, {COLOUR_CHANGED} as colour_changed
             from {PUBLISHED_SCHEMA}.{REVISION_TABLE} as r
             left join {PUBLISHED_SCHEMA}.dim_kpi as k on r.kpi_id = k.kpi_id
             left join {PUBLISHED_SCHEMA}.dim_municipality as m on r.municipality_id = m.municipality_id

@@ -10,8 +10,6 @@ from pipelines.publishing.revision import changed_cells_sql
 from pipelines.quality import publish
 from pipelines.quality.publish import publish_mart
 
-KEY = ("kpi_id", "municipality_id", "year", "gender")
-
 
 def revisions(path) -> list[tuple]:
     with duckdb.connect(str(path), read_only=True) as con:
@@ -127,3 +125,50 @@ def test_the_change_rule_is_null_aware_and_counts_a_missing_row_as_grey():
     changed = con.execute(f"select municipality_id from ({changed_cells_sql('b', 'a')}) order by 1").fetchall()
     # 1, 2 unchanged; 3 gone and 5 new but both grey without a value; 4 a colour; 6 a new value
     assert changed == [("4",), ("6",)]
+
+
+def test_kkik_changes_prints_and_writes_the_rows_of_a_publication_or_since_a_date_or_load(published_once, tmp_path,
+                                                                                       monkeypatch, capsys):
+    from pipelines.cli import main
+
+    path, _, _ = published_once
+    monkeypatch.setenv("KKIK_DUCKDB_PATH", str(path))
+    edit_audit(path, f"update kkik_audit.kkik_result set value = 99.5, colour = 'red' "
+                     f"where {cell('N00001', '0101', 2022, 'T')}")
+    publish_mart(path, load_id="run-2")
+    edit_audit(path, f"update kkik_audit.kkik_result set colour = 'red' where {cell('N00002', '0103', 2021, 'K')}")
+    publish_mart(path, load_id="run-3")
+    capsys.readouterr()
+
+    out = tmp_path / "changes.csv"
+    assert main(["changes", "--out", str(out)]) == 0  # the newest publication's changes
+    printed = capsys.readouterr().out
+    assert "since the last publication (load run-3" in printed and "1 cell (0 values, 1 colours)" in printed
+    assert "N00002  0103 Kommun 0103  2021  K" in printed and "green → red" in printed
+    assert [line.split(",")[:2] for line in out.read_text(encoding="utf-8-sig").splitlines()] == \
+        [["kpi_id", "kpi_title"], ["N00002", "Figure N00002"]]
+
+    assert main(["changes", "--since", "run-1", "--out", str(out)]) == 0  # everything published after run-1
+    assert "2 cells (1 values, 2 colours)" in capsys.readouterr().out
+    rows = out.read_text(encoding="utf-8-sig").splitlines()
+    assert len(rows) == 3 and rows[1].startswith("N00001,Figure N00001,0101,Kommun 0101,2022,T,") and \
+        ",99.5,green,red,run-1,run-2," in rows[1]
+    assert main(["changes", "--since", "2000-01-01", "--out", str(out)]) == 0
+    assert "2 cells" in capsys.readouterr().out
+    assert main(["changes", "--since", "run-2", "--out", str(out)]) == 0
+    assert "1 cell (" in capsys.readouterr().out
+
+
+def test_kkik_changes_refuses_an_unknown_since_or_a_missing_warehouse(published_once, tmp_path, monkeypatch,
+                                                                      capsys):
+    from pipelines.cli import main
+
+    path, _, _ = published_once
+    out = tmp_path / "changes.csv"
+    monkeypatch.setenv("KKIK_DUCKDB_PATH", str(path))
+    assert main(["changes", "--since", "run-9", "--out", str(out)]) == 2
+    assert "'run-9' is neither a date (YYYY-MM-DD) nor the load id of a publication" in capsys.readouterr().err
+    monkeypatch.setenv("KKIK_DUCKDB_PATH", str(tmp_path / "none.duckdb"))
+    assert main(["changes", "--out", str(out)]) == 2
+    assert "none.duckdb does not exist: run `kkik load` first" in capsys.readouterr().err
+    assert not out.exists() and not (tmp_path / "none.duckdb").exists()

@@ -139,3 +139,16 @@ def test_an_identical_load_adds_no_revision_rows_and_readers_get_the_history(loa
         assert con.execute("select count(*) from kkik.kkik_revision").fetchall() == [(total,)]
     parquet = loads["published"] / "parquet" / "kkik_revision.parquet"
     assert duckdb.sql(f"select count(*) from '{parquet}'").fetchall() == [(total,)]
+
+
+def test_kkik_changes_since_the_first_load_lists_every_change(loads, monkeypatch, capsys):
+    from pipelines.cli import main
+
+    monkeypatch.setenv("KKIK_DUCKDB_PATH", str(loads["path"]))
+    out = loads["tmp"] / "changes.csv"
+    assert main(["changes", "--since", loads["log"][0], "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "882 cells (879 values, 880 colours)" in printed and "… and 862 more" in printed
+    assert len(out.read_text(encoding="utf-8-sig").splitlines()) == 1 + 882
+    assert main(["changes", "--out", str(out)]) == 0  # the newest publication: the identical third load
+    assert "the last publication changed nothing" in capsys.readouterr().out
