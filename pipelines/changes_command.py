@@ -68,8 +68,12 @@ def _print_table(frame) -> None:
 
 
 def _number(value) -> str:
-    return "—" if value is None or value != value else f"{value:g}"
+    import pandas as pd
+
+    return "—" if pd.isna(value) else f"{value:g}"
 
 
 def _text(value) -> str:
-    return "—" if value is None or value != value else str(value)
+    import pandas as pd
+
+    return "—" if pd.isna(value) else str(value)
