@@ -172,3 +172,31 @@ def test_kkik_changes_refuses_an_unknown_since_or_a_missing_warehouse(published_
     assert main(["changes", "--out", str(out)]) == 2
     assert "none.duckdb does not exist: run `kkik load` first" in capsys.readouterr().err
     assert not out.exists() and not (tmp_path / "none.duckdb").exists()
+
+
+def test_the_load_summary_says_how_many_values_and_colours_changed_and_which_figures_are_new(published_once):
+    from pipelines.summary import publication_summary, revision_lines
+
+    def mart_summary(path, published):  # the summary's lines on the change and on the readers' copy
+        with duckdb.connect(str(path), read_only=True) as con:
+            return revision_lines(con) + publication_summary(published)
+
+    path, published, _ = published_once
+    assert "changes: this is the first publication, nothing to compare with (later loads: `kkik changes`)" in \
+        mart_summary(path, published)
+    edit_audit(
+        path,
+        f"update kkik_audit.kkik_result set value = 99.5, colour = 'red' where {cell('N00001', '0101', 2022, 'T')}",
+        # N00003 2022 had values; N00004 2022 and N00001 2023 had none: both are new figures
+        "insert into kkik_audit.kkik_result values ('N00004', '0101', 2022, 'T', 7.0, 'green', null), "
+        "('N00004', '0102', 2022, 'K', 8.0, 'red', null), ('N00001', '0101', 2023, 'T', 1.0, 'green', null), "
+        "('N00001', '0102', 2023, 'T', null, 'grey', null)",
+    )
+    publish_mart(path, load_id="run-2")
+    lines = mart_summary(path, published)
+    assert "4 values and 4 colours changed since the previous publication (load run-1); new figures: " \
+           "N00001 2023, N00004 2022 (`kkik changes` lists every cell)" in lines
+    assert lines.index("  kkik_revision: 0 → 4") > 0
+    publish_mart(path, load_id="run-3")
+    assert "0 values and 0 colours changed since the previous publication (load run-2); new figures: none " \
+           "(`kkik changes` lists every cell)" in mart_summary(path, published)

@@ -10,6 +10,8 @@ identical, records nothing.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import shutil
 
@@ -54,6 +56,14 @@ def publication_log(path) -> list[str]:
                                           ).fetchall()]
 
 
+def publish_printing(accepted) -> tuple[int, str]:
+    """``kkik publish`` with the acceptances: its exit code and what it printed."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = publish_built_mart(None, accepted)
+    return code, printed.getvalue()
+
+
 @pytest.fixture(scope="module")
 def loads(tmp_path_factory):
     """Warehouse copies after each publication, the load ids, and what each step printed."""
@@ -72,10 +82,10 @@ def loads(tmp_path_factory):
             out["second_published_by_load"] = load(tmp, later.source_url("kolada"))
             accept_open_errors(by="A Reviewer", reason="synthetic later state (test)", rule=None, kpi=None,
                                municipality=None, year=None, path=accepted)
-            out["second_publish"] = publish_built_mart(None, accepted)
+            out["second_publish"], out["second_printed"] = publish_printing(accepted)
             shutil.copy(path, tmp / "second.duckdb")
             out["third_published_by_load"] = load(tmp, later.source_url("kolada"))
-            out["third_publish"] = publish_built_mart(None, accepted)
+            out["third_publish"], out["third_printed"] = publish_printing(accepted)
     out["log"] = publication_log(path)
     return out
 
@@ -152,3 +162,11 @@ def test_kkik_changes_since_the_first_load_lists_every_change(loads, monkeypatch
     assert len(out.read_text(encoding="utf-8-sig").splitlines()) == 1 + 882
     assert main(["changes", "--out", str(out)]) == 0  # the newest publication: the identical third load
     assert "the last publication changed nothing" in capsys.readouterr().out
+
+
+def test_the_summary_says_what_changed_and_names_the_new_figure(loads):
+    first, second = loads["log"][:2]
+    assert (f"  879 values and 880 colours changed since the previous publication (load {first}); "
+            "new figures: N00914 2022 (`kkik changes` lists every cell)\n") in loads["second_printed"]
+    assert (f"  0 values and 0 colours changed since the previous publication (load {second}); "
+            "new figures: none") in loads["third_printed"]
