@@ -164,3 +164,40 @@ def cells_changed_for_review(con: duckdb.DuckDBPyConnection):
     return con.execute(
         f"""select {", ".join(CELL_KEY)}, value_before, value_after, colour_before, colour_after
             from {PUBLISHED_SCHEMA}.{REVISION_TABLE} where load_id_after = ?""", [last[0]]).df()
+
+
+#: the flags' column that carries the change of the flagged cell to the watch report (text; empty: unchanged)
+CHANGE_COLUMN = "changed_since_publication"
+
+
+def change_notes(flags, changes):
+    """``flags`` with :data:`CHANGE_COLUMN`: for a flag on a changed cell (``changes`` as from
+    :func:`cells_changed_for_review`), what changed ("value 84 → 80.64, colour yellow → red"), else ""."""
+    import pandas as pd
+
+    out = flags.copy()
+    notes: dict[tuple, str] = {}
+    for row in (changes.itertuples(index=False) if changes is not None else []):
+        parts = []
+        if not (pd.isna(row.value_before) and pd.isna(row.value_after)) and row.value_before != row.value_after:
+            parts.append(f"value {_shown(row.value_before)} → {_shown(row.value_after)}")
+        before, after = _shown(row.colour_before, ABSENT_COLOUR), _shown(row.colour_after, ABSENT_COLOUR)
+        if before != after:
+            parts.append(f"colour {before} → {after}")
+        notes[(row.kpi_id, row.municipality_id, int(row.year), row.gender)] = ", ".join(parts)
+
+    def note(flag) -> str:
+        if pd.isna(flag.year) or pd.isna(flag.kpi_id) or pd.isna(flag.municipality_id):
+            return ""
+        return notes.get((flag.kpi_id, flag.municipality_id, int(flag.year), flag.gender), "")
+
+    out[CHANGE_COLUMN] = [note(flag) for flag in out.itertuples(index=False)] if len(out) else []
+    return out
+
+
+def _shown(value, missing: str = "—") -> str:
+    import pandas as pd
+
+    if pd.isna(value):
+        return missing
+    return f"{value:g}" if isinstance(value, float) else str(value)

@@ -552,6 +552,9 @@ def _badges(row) -> str:
     if row.get("is_synthetic"):
         out += (' <span class="badge" title="a value generated for the offline snapshot, not a real one">'
                 'synthetic</span>')
+    if _present(row.get("changed_since_publication")):  # fed by pipelines.publishing.revision.change_notes
+        out += (f' <span class="badge changed" title="changed from the previous publication: '
+                f'{_e(row["changed_since_publication"])}">changed</span>')
     return out
 
 

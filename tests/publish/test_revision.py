@@ -200,3 +200,39 @@ def test_the_load_summary_says_how_many_values_and_colours_changed_and_which_fig
     publish_mart(path, load_id="run-3")
     assert "0 values and 0 colours changed since the previous publication (load run-2); new figures: none " \
            "(`kkik changes` lists every cell)" in mart_summary(path, published)
+
+
+def test_the_watch_report_marks_the_flags_on_cells_changed_from_the_previous_publication(published_once, tmp_path):
+    import pandas as pd
+
+    from pipelines.publishing.revision import CHANGE_COLUMN, cells_changed_for_review, change_notes
+    from pipelines.quality.report import write_report
+
+    path, _, _ = published_once
+    # the hand-made mart's flags: a warning on N00001 0101 2022 T, an accepted error on N00002 0102 2022 T
+    edit_audit(path, f"update kkik_audit.kkik_result set value = 99.5, colour = 'red' "
+                     f"where {cell('N00001', '0101', 2022, 'T')}")
+
+    def report(name: str) -> tuple[str, pd.DataFrame]:
+        with duckdb.connect(str(path), read_only=True) as con:
+            flags = con.execute("select * from kkik_audit.kkik_flag").df()
+            kpis = con.execute("select * from kkik_audit.dim_kpi").df()
+            kommuner = con.execute("select municipality_id, municipality_name as name, is_kommun "
+                                   "from kkik_audit.dim_municipality").df()
+            changes = cells_changed_for_review(con)
+        write_report(change_notes(flags, changes), None, kpis, kommuner, csv_path=tmp_path / f"{name}.csv",
+                     html_path=tmp_path / f"{name}.html")
+        csv = pd.read_csv(tmp_path / f"{name}.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+        return (tmp_path / f"{name}.html").read_text(encoding="utf-8"), csv
+
+    for name in ("pending", "published"):  # before publication: against kkik; after: the publication's changes
+        page, csv = report(name)
+        marked = csv.loc[csv[CHANGE_COLUMN] != "", ["kpi_id", "municipality_id", CHANGE_COLUMN]].to_numpy().tolist()
+        assert marked == [["N00001", "0101", "value 16.5 → 99.5, colour green → red"]], name
+        # the ranked table and both grouped views mark the one changed cell
+        assert page.count('<span class="badge changed" title="changed from the previous publication: '
+                          'value 16.5 → 99.5, colour green → red">changed</span>') == 3
+        assert page.count("badge changed") == 3
+        publish_mart(path, load_id=f"run-{name}")
+    page, csv = report("unchanged")  # the last publication changed nothing
+    assert "badge changed" not in page and set(csv[CHANGE_COLUMN]) == {""}

@@ -170,3 +170,24 @@ def test_the_summary_says_what_changed_and_names_the_new_figure(loads):
             "new figures: N00914 2022 (`kkik changes` lists every cell)\n") in loads["second_printed"]
     assert (f"  0 values and 0 colours changed since the previous publication (load {second}); "
             "new figures: none") in loads["third_printed"]
+
+
+def test_the_watch_report_marks_the_flagged_cells_the_publication_changed(loads, monkeypatch, capsys):
+    import pandas as pd
+
+    from pipelines.cli import main
+
+    warehouse = loads["tmp"] / "watch.duckdb"  # the second publication: the audited mart is the published one
+    shutil.copy(loads["tmp"] / "second.duckdb", warehouse)
+    monkeypatch.setenv("KKIK_DUCKDB_PATH", str(warehouse))
+    assert main(["watch", "--year", "2022", "--out-dir", str(loads["tmp"] / "reports")]) == 0
+    assert "flagged cells changed from the previous publication" in capsys.readouterr().out
+    flags = pd.read_csv(loads["tmp"] / "reports" / "kkik_watch_2022.csv", encoding="utf-8-sig", dtype=str,
+                        keep_default_na=False)
+    changed = flags[flags["changed_since_publication"] != ""]
+    # the three gender errors the new N00914 2022 values raised are on new values
+    errors = changed[changed["rule_id"] == "gender.total_between"]
+    assert sorted(errors["municipality_id"]) == ["0580", "0840", "1760"]
+    assert errors["changed_since_publication"].str.match(r"^value — → [\d.]+, colour grey → \w+$").all()
+    page = (loads["tmp"] / "reports" / "kkik_watch_2022.html").read_text(encoding="utf-8")
+    assert 'title="changed from the previous publication: value — → 87.6077, colour grey → green"' in page
