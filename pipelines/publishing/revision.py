@@ -22,10 +22,14 @@ first load on, and the next publication names it as ``load_id_before``.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from pipelines.quality.mart_inputs import AUDIT_SCHEMA, PUBLISHED_SCHEMA
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 REVISION_TABLE = "kkik_revision"
 PUBLICATION_LOG = "kkik_publication_log"
@@ -149,7 +153,7 @@ def revisions_since(con: duckdb.DuckDBPyConnection, start: datetime | date | Non
             order by r.changed_at, r.kpi_id, r.municipality_id, r.year, r.gender""", params=params)
 
 
-def cells_changed_for_review(con: duckdb.DuckDBPyConnection):
+def cells_changed_for_review(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
     """The cells the watch report marks as changed, as a DataFrame (``CELL_KEY`` and both sides):
     the audited mart against the published one when they differ (a load not yet published), else the
     newest publication's revision rows (the audited mart is what was published: its changes)."""
@@ -170,7 +174,7 @@ def cells_changed_for_review(con: duckdb.DuckDBPyConnection):
 CHANGE_COLUMN = "changed_since_publication"
 
 
-def change_notes(flags, changes):
+def change_notes(flags: pd.DataFrame, changes: pd.DataFrame | None) -> pd.DataFrame:
     """``flags`` with :data:`CHANGE_COLUMN`: for a flag on a changed cell (``changes`` as from
     :func:`cells_changed_for_review`), what changed ("value 84 → 80.64, colour yellow → red"), else ""."""
     import pandas as pd
