@@ -198,13 +198,32 @@ def cmd_refresh(args) -> int:
     return run_refresh(years, settings, explicit_years=bool(args.year))
 
 
+def add_changes(commands) -> None:
+    changes = commands.add_parser(
+        "changes", help="what changed in the published KKiK result: one row per changed value or colour",
+        description="Print and write (CSV) the cells of kkik.kkik_result whose value or colour changed at a "
+                    "publication (kkik.kkik_revision). Default: the newest publication's changes. Exit 0, "
+                    "2 when nothing is published or --since is neither a date nor a publication's load id.")
+    changes.add_argument("--since", metavar="DATE|LOAD",
+                         help="every change published on or after DATE (YYYY-MM-DD), or after the load LOAD")
+    changes.add_argument("--out", type=Path, default=Path("reports") / "kkik_changes.csv",
+                         help="the CSV to write (default reports/kkik_changes.csv)")
+    changes.set_defaults(run=cmd_changes)
+
+
+def cmd_changes(args) -> int:
+    from pipelines.changes_command import show_changes
+
+    return show_changes(args.since, args.out)
+
+
 # -- the command ----------------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kkik", description="The KKiK pipeline: yearly load and data-error watch.")
     commands = parser.add_subparsers(dest="command", required=True)
-    for add in (add_load, add_watch, add_accept, add_report, add_publish, add_refresh):
+    for add in (add_load, add_watch, add_accept, add_report, add_publish, add_refresh, add_changes):
         add(commands)
     return parser
 

@@ -1,7 +1,7 @@
 """A short account of a load, printed last so the user sees at once what was published.
 
-One function per section (published mart, error watch, quarantine), each returning its lines from an
-open read-only connection; ``mart_summary`` puts them in order. A new section is a new function.
+One function per section (published mart, what it changed, error watch, quarantine), each returning its
+lines from an open read-only connection; ``mart_summary`` puts them in order. A new section is a new function.
 """
 
 from __future__ import annotations
@@ -51,6 +51,39 @@ def published_lines(con) -> list[str]:
     ]
 
 
+def revision_lines(con, max_figures: int = 10) -> list[str]:
+    """What the newest publication changed (``kkik.kkik_revision``): how many values and colours, and which
+    figures are new: a key figure × year with values now and none in the previous publication."""
+    from pipelines.publishing.revision import COLOUR_CHANGED, VALUE_CHANGED, last_publication
+
+    last = last_publication(con) if _exists(con, "kkik", "kkik_result") else None
+    if last is None or not _exists(con, "kkik", "kkik_revision"):
+        return []
+    rows = con.execute(
+        f"""select count(*) filter (where {VALUE_CHANGED}), count(*) filter (where {COLOUR_CHANGED})
+            from kkik.kkik_revision where load_id_after = ?""", [last[0]]).fetchall()[0]
+    previous = con.execute("select load_id from kkik.kkik_publication_log where published_at < ? "
+                           "order by published_at desc limit 1", [last[1]]).fetchall()
+    if not previous and not any(rows):
+        return ["changes: this is the first publication, nothing to compare with (later loads: `kkik changes`)"]
+    # values before = values now - values added + values removed, per figure and year: none before and
+    # some now is a new figure
+    new = con.execute(
+        """with now as (select kpi_id, year, count(value) as n from kkik.kkik_result group by all),
+               moved as (select kpi_id, year,
+                                count(*) filter (where value_before is null and value_after is not null) as added,
+                                count(*) filter (where value_before is not null and value_after is null) as removed
+                         from kkik.kkik_revision where load_id_after = ? group by all)
+           select now.kpi_id || ' ' || now.year from now inner join moved using (kpi_id, year)
+           where now.n > 0 and now.n - moved.added + moved.removed = 0 order by all""", [last[0]]).fetchall()
+    figures = [figure for (figure,) in new]
+    named = ", ".join(figures[:max_figures]) + (f" and {len(figures) - max_figures} more"
+                                                 if len(figures) > max_figures else "")
+    return [(f"{rows[0]:,} values and {rows[1]:,} colours changed since the previous publication "
+            f"(load {previous[0][0] if previous else 'not recorded'}); "
+            f"new figures: {named or 'none'} (`kkik changes` lists every cell)")]
+
+
 def watch_lines(con) -> list[str]:
     """The error watch of the audited mart: flags by severity, accepted or not."""
     if not _exists(con, "kkik_audit", "kkik_flag"):
@@ -82,5 +115,5 @@ def mart_summary(duckdb_path: Path, published_dir: Path | None = None) -> list[s
 
         published_dir = Settings.from_env().published_dir
     with connect(duckdb_path, read_only=True) as con:
-        return [*published_lines(con), *publication_summary(published_dir), *watch_lines(con),
-                *quarantine_lines(con)]
+        return [*published_lines(con), *revision_lines(con), *publication_summary(published_dir),
+                *watch_lines(con), *quarantine_lines(con)]

@@ -18,6 +18,7 @@ def watch_mart(year: int, out_dir: Path) -> int:
     """Re-run the audit of the warehouse's audit mart for ``year`` and write the ranked report."""
     from pipelines.config import Settings
     from pipelines.preflight import BadArguments, check_audit_mart
+    from pipelines.publishing.revision import CHANGE_COLUMN, cells_changed_for_review, change_notes
     from pipelines.quality.audit import audit_mart
     from pipelines.quality.mart_inputs import read_watch_inputs
     from pipelines.quality.report import write_report
@@ -31,13 +32,17 @@ def watch_mart(year: int, out_dir: Path) -> int:
         return EXIT_BAD_INPUT
     with connect(settings.duckdb_path, read_only=True) as con:
         inputs = read_watch_inputs(con)
+        changes = cells_changed_for_review(con)
     summary, flags = audit_mart(settings.duckdb_path, years=[year], load_id=f"watch-{year}-{date.today()}",
                                 quality_dir=settings.quality_dir, inputs=inputs)
     peers = _peers(inputs.municipalities, inputs.similar_groups)
+    flags = change_notes(flags, changes)  # the report marks the flags on cells changed since the last publication
     report = write_report(flags, inputs.values, inputs.kpis, inputs.municipalities,
                           csv_path=out_dir / f"kkik_watch_{year}.csv", html_path=out_dir / f"kkik_watch_{year}.html",
                           title=f"KKiK data-error watch {year}", peers=peers)
     _print_summary(report, f"year {year}")
+    changed = flags.loc[flags[CHANGE_COLUMN] != "", ["kpi_id", "municipality_id", "year", "gender"]].drop_duplicates()
+    print(f"  {len(changed):,} flagged cells changed from the previous publication (marked \"changed\" in the report)")
     return EXIT_OPEN_ERRORS if summary.open_errors else EXIT_CLEAN
 
 

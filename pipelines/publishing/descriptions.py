@@ -9,7 +9,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipelines.publishing.tables import FLAG_DESCRIPTIONS, PUBLICATION_DESCRIPTIONS, PUBLICATION_TABLE
+from pipelines.publishing.tables import (
+    FLAG_DESCRIPTIONS,
+    PUBLICATION_DESCRIPTIONS,
+    PUBLICATION_TABLE,
+    REVISION_DESCRIPTIONS,
+)
 
 #: ``{table: {"": table description, column: column description}}``
 Descriptions = dict[str, dict[str, str]]
@@ -30,7 +35,8 @@ def dbt_descriptions(tables: list[str], manifest_path: Path | None = None) -> De
         raise FileNotFoundError(
             f"{path}: the dbt manifest is missing, so the published mart would have no descriptions; run "
             "`dagster-dbt project prepare-and-package --file pipelines/dbt_project.py`") from None
-    out: Descriptions = {"kkik_flag": dict(FLAG_DESCRIPTIONS), PUBLICATION_TABLE: dict(PUBLICATION_DESCRIPTIONS)}
+    out: Descriptions = {"kkik_flag": dict(FLAG_DESCRIPTIONS), PUBLICATION_TABLE: dict(PUBLICATION_DESCRIPTIONS),
+                         "kkik_revision": dict(REVISION_DESCRIPTIONS)}
     for node in manifest.get("nodes", {}).values():
         if node.get("resource_type") == "model" and node.get("name") in tables:
             texts = {"": (node.get("description") or "").strip()}

@@ -18,9 +18,12 @@ class PublishedTable:
     key: tuple[str, ...]
     #: columns of the warehouse's ``kkik`` table that are per-run by nature (kept apart, see module doc)
     per_run_columns: tuple[str, ...] = ()
+    #: True: copied from ``kkik_audit`` at each publication; False: kept in ``kkik`` across publications and
+    #: appended to by the publish step itself (``kkik_revision``)
+    from_audit: bool = True
 
 
-#: The published data tables (the order is the order of ``pipelines.quality.publish.MART_TABLES``).
+#: The published data tables (the audit-built ones in the order of ``pipelines.quality.publish.MART_TABLES``).
 #: ``fct_kpi_value.load_id`` and ``fct_population.load_id`` are kept: they name the RAW landing that
 #: brought the value, not the publishing run. ``kkik_flag`` has no unique key: its rows are ordered by
 #: rank and then by every other column, which is a total order of its content.
@@ -34,6 +37,8 @@ PUBLISHED_TABLES = (
     PublishedTable("kkik_coverage", ("kpi_id", "year", "gender")),
     PublishedTable("kkik_flag", ("flag_rank", "kpi_id", "municipality_id", "year", "gender", "rule_id"),
                    per_run_columns=("load_id", "flagged_at")),
+    # its load ids and times are its content (the history of changes), not per-run columns
+    PublishedTable("kkik_revision", ("changed_at", "kpi_id", "municipality_id", "year", "gender"), from_audit=False),
 )
 
 #: The one table of the run's own facts: which load published, when, and how many rows each table has.
@@ -76,4 +81,22 @@ FLAG_DESCRIPTIONS = {
     "acceptance_reason": "Why the flagged value is right or may be published.",
     "accepted_on": "When it was accepted.",
     "rule_group": "The rule's group (range, gender, year_over_year, …, great_expectations).",
+}
+
+#: ``kkik_revision`` is written by the publish step (pipelines/publishing/revision.py), not by dbt.
+REVISION_DESCRIPTIONS = {
+    "": "What changed between publications: one row per kkik_result cell whose value (null-aware) or colour "
+        "differs from the publication it replaced, appended at each publication and kept across loads. A cell "
+        "without a row counts as grey. The first publication adds no rows (nothing to compare with).",
+    "kpi_id": "Key figure.",
+    "municipality_id": "Kommun.",
+    "year": "Period of the value.",
+    "gender": "T, K or M.",
+    "value_before": "The value in the replaced publication (null: none, or no row).",
+    "value_after": "The value in this publication (null: none any more, or no row).",
+    "colour_before": "The colour in the replaced publication (null: no row).",
+    "colour_after": "The colour in this publication (null: no row).",
+    "load_id_before": "The load that published the replaced value (null when not recorded).",
+    "load_id_after": "The load that published the new value (as kkik_publication.load_id).",
+    "changed_at": "When the new value was published (UTC).",
 }

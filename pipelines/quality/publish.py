@@ -6,7 +6,8 @@ it was. ``kkik`` in the warehouse is the pipeline's own last publication (later 
 After that transaction commits, the published tables are exported to the readers' copy
 (``data/published/``: ``mart.duckdb``, Parquet, ``publication.json``, see :mod:`pipelines.publishing`),
 which BI tools read and loads never open for writing. Accepted error flags are recorded in
-``kkik.kkik_flag_acceptance`` with who accepted them and why.
+``kkik.kkik_flag_acceptance`` with who accepted them and why, and the cells that changed since the previous
+publication in ``kkik.kkik_revision`` (:mod:`pipelines.publishing.revision`), in the same transaction.
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ from pathlib import Path
 from pipelines.config import published_dir_beside
 from pipelines.publishing.counts import RowCount
 from pipelines.publishing.export import export_readers_copy, previous_publication
+from pipelines.publishing.revision import record_revision
 from pipelines.publishing.tables import PUBLISHED_TABLES
 from pipelines.quality.audit import FLAG_TABLE
 from pipelines.quality.mart_inputs import AUDIT_SCHEMA, PUBLISHED_SCHEMA
 from pipelines.warehouse import connect, transaction
 
-MART_TABLES = tuple(table.name for table in PUBLISHED_TABLES)
+#: the tables dbt builds in ``kkik_audit`` that each publication copies; ``kkik_revision`` is kept in ``kkik``
+MART_TABLES = tuple(table.name for table in PUBLISHED_TABLES if table.from_audit)
+READERS_TABLES = tuple(table.name for table in PUBLISHED_TABLES)
 ACCEPTANCE_LOG_DDL = f"""create table if not exists {PUBLISHED_SCHEMA}.kkik_flag_acceptance (
     published_at timestamptz not null, load_id varchar not null, rule_id varchar, kpi_id varchar,
     municipality_id varchar, year integer, gender varchar, observed_value double, message varchar,
@@ -52,6 +56,8 @@ class PublishSummary:
     #: bytes of each file of the readers' copy (path relative to ``published_dir``)
     file_sizes: dict[str, int] = field(default_factory=dict)
     export_seconds: float = 0.0
+    #: cells appended to ``kkik.kkik_revision`` (None: a first publication, nothing to compare with)
+    revised_cells: int | None = None
 
 
 def open_error_flags(con) -> list[tuple]:
@@ -72,7 +78,7 @@ def previous_row_counts(con, published_dir: Path) -> tuple[dict[str, int] | None
         "select table_name from information_schema.tables where table_catalog = current_database() "
         "and table_schema = ?", [PUBLISHED_SCHEMA]).fetchall()}
     counts = {table: con.execute(f"select count(*) from {PUBLISHED_SCHEMA}.{table}").fetchall()[0][0]
-              for table in MART_TABLES if table in existing}
+              for table in READERS_TABLES if table in existing}
     return (counts or None), None
 
 
@@ -95,6 +101,9 @@ def publish_mart(duckdb_path: Path, *, load_id: str, published_dir: Path | None 
         published_at = datetime.now(UTC)
         with transaction(con):
             con.execute(f"create schema if not exists {PUBLISHED_SCHEMA}")
+            # before the copy: the diff is the published kkik_result against the audited one
+            revised = record_revision(con, load_id=load_id, published_at=published_at,
+                                      previous_load_id=previous_load_id)
             for table in MART_TABLES:
                 con.execute(f"create or replace table {PUBLISHED_SCHEMA}.{table} as "
                             f"select * from {AUDIT_SCHEMA}.{table}")
@@ -119,8 +128,8 @@ def publish_mart(duckdb_path: Path, *, load_id: str, published_dir: Path | None 
                 f"the previous publication{f' (load {previous_load_id})' if previous_load_id else ''}."
             ) from error
     return PublishSummary(
-        load_id=load_id, tables=list(MART_TABLES), accepted_errors=int(accepted), published_at=published_at,
-        row_counts={table: RowCount((before or {}).get(table), copy.row_counts[table]) for table in MART_TABLES},
+        load_id=load_id, tables=list(READERS_TABLES), accepted_errors=int(accepted), published_at=published_at,
+        row_counts={table: RowCount((before or {}).get(table), copy.row_counts[table]) for table in READERS_TABLES},
         previous_load_id=previous_load_id, published_dir=published_dir, file_sizes=copy.sizes,
-        export_seconds=copy.seconds,
+        export_seconds=copy.seconds, revised_cells=revised,
     )

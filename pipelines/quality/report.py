@@ -413,7 +413,10 @@ def _row(row: dict, units: dict) -> dict:
     impact = row["impact_score"]
     return {**row, "interval": _interval(row, suffix), "css": " ".join([severity, *state]), "chart": "",
             "observed": format_number(row["observed_value"]) + suffix if np.isfinite(row["observed_value"]) else None,
-            "impact": impact if impact is not None and np.isfinite(impact) else None}
+            "impact": impact if impact is not None and np.isfinite(impact) else None,
+            # what changed in the cell since the previous publication (pipelines.publishing.revision)
+            "changed": row.get("changed_since_publication") if _present(row.get("changed_since_publication"))
+            else None}
 
 
 def _groups(rows: list[dict], key: str) -> list[dict]:

@@ -1,0 +1,79 @@
+"""``kkik changes [--since DATE|LOAD] [--out FILE]``: what changed in the published KKiK result.
+
+Reads ``kkik.kkik_revision`` of the warehouse (the pipeline's own publications; see
+:mod:`pipelines.publishing.revision` for what counts as a change), prints a short table and writes every
+row as CSV (UTF-8 with a BOM, so Excel shows å, ä and ö, like the watch's CSV). Without ``--since``: the
+changes of the newest publication. ``--since 2024-10-01``: every change published on or after that day;
+``--since LOAD``: every change published after that load. Exit 0, or 2 when there is nothing to read or
+``--since`` names neither a date nor a publication.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+
+EXIT_OK, EXIT_BAD_INPUT = 0, 2
+#: rows printed on the terminal; the CSV has them all
+SHOWN_ROWS = 20
+CSV_COLUMNS = ["kpi_id", "kpi_title", "municipality_id", "municipality_name", "year", "gender", "value_before",
+               "value_after", "colour_before", "colour_after", "load_id_before", "load_id_after", "changed_at"]
+
+
+def show_changes(since: str | None, out: Path) -> int:
+    from pipelines.config import Settings
+    from pipelines.publishing.revision import UnknownSince, revisions_since, since_time
+    from pipelines.warehouse import connect
+
+    settings = Settings.from_env()
+    if not settings.duckdb_path.exists():
+        print(f"kkik changes: {settings.duckdb_path} does not exist: run `kkik load` first", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    with connect(settings.duckdb_path, read_only=True) as con:
+        try:
+            start, label = since_time(con, since)
+            frame = revisions_since(con, start, after_load=since is not None and isinstance(start, datetime)).df()
+        except UnknownSince as problem:
+            print(f"kkik changes: {problem}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame[CSV_COLUMNS].to_csv(out, index=False, encoding="utf-8-sig")
+    values, colours = int(frame["value_changed"].sum()), int(frame["colour_changed"].sum())
+    print(f"kkik changes since {label}: {len(frame):,} cell{'' if len(frame) == 1 else 's'} ({values:,} values, {colours:,} colours) → {out}")
+    if len(frame):
+        _print_table(frame.head(SHOWN_ROWS))
+        if len(frame) > SHOWN_ROWS:
+            print(f"  … and {len(frame) - SHOWN_ROWS:,} more in {out}")
+    elif since is None:
+        print("  the last publication changed nothing; `kkik changes --since YYYY-MM-DD` shows earlier changes")
+    return EXIT_OK
+
+
+def _print_table(frame) -> None:
+    """The first rows as a rich table (plain, 120 columns wide, when the output is not a terminal)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for heading, justify in (("figure", "left"), ("kommun", "left"), ("year", "right"), ("kön", "left"),
+                             ("value", "right"), ("colour", "left"), ("published", "left")):
+        table.add_column(heading, justify=justify, no_wrap=heading != "kommun")
+    for row in frame.itertuples(index=False):
+        kommun = f"{row.municipality_id} {row.municipality_name or ''}".strip()
+        table.add_row(row.kpi_id, kommun, str(row.year), row.gender,
+                      f"{_number(row.value_before)} → {_number(row.value_after)}",
+                      f"{_text(row.colour_before)} → {_text(row.colour_after)}", f"{row.changed_at:%Y-%m-%d %H:%M}")
+    Console(highlight=False, width=None if sys.stdout.isatty() else 120).print(table)
+
+
+def _number(value) -> str:
+    import pandas as pd
+
+    return "—" if pd.isna(value) else f"{value:g}"
+
+
+def _text(value) -> str:
+    import pandas as pd
+
+    return "—" if pd.isna(value) else str(value)
