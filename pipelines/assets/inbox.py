@@ -81,11 +81,15 @@ def inbox_sensor(context: SensorEvaluationContext):
     even if the sensor sees it again before the run has landed it."""
     from pipelines.inbox.landing import sha256_of
     from pipelines.jobs import default_years, latest_year, range_tags
+    from pipelines.sensors import scheduled_run_refusal
 
     settings = Settings.from_env()
     new_files = find_new_files(settings.inbox_dir, settings.duckdb_path)
     if not new_files:
         return SkipReason(f"no new files in {settings.inbox_dir}")
+    refusal = scheduled_run_refusal(settings)
+    if refusal:  # nobody is there to pass --allow-mixed-sources
+        return SkipReason(refusal)
     hashes = sorted(sha256_of(path)[:16] for path in new_files)
     context.log.info(f"{len(new_files)} new inbox files: {', '.join(p.name for p in new_files)}")
     return RunRequest(run_key="inbox:" + ",".join(hashes), tags=range_tags(default_years(latest_year(settings))))
