@@ -76,7 +76,7 @@ def environment(tmp: Path) -> dict[str, str]:
 def time_job(tmp: Path, years: list[int] | None) -> dict[str, float]:
     """`kkik load` in a subprocess; the wall time split by the run's step events."""
     env = environment(tmp)
-    year_args = sum((["--year", str(y)] for y in years), []) if years else []
+    year_args = [arg for y in years or [] for arg in ("--year", str(y))]
     started = time.time()
     subprocess.run([str(BIN / "kkik"), "load", *year_args], check=True, env=env, cwd=ROOT,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -137,11 +137,10 @@ def direct_parts(tmp: Path, years: list[int] | None, out: Path) -> None:
     times["import great_expectations"] = _time_subprocess([sys.executable, "-c", "import great_expectations"])
 
     from pipelines.catalogue import kkik_kpi_ids
-    from pipelines.config import SNAPSHOT_DIR
+    from pipelines.config import SNAPSHOT_DIR, Settings
     from pipelines.endpoints import snapshot_apps
     from pipelines.inbox import land_inbox, municipality_ids_from_warehouse
     from pipelines.jobs import default_years, latest_year
-    from pipelines.config import Settings
     from pipelines.landing.kolada import land_kolada
     from pipelines.landing.scb import land_scb
     from pipelines.landing.skolverket import land_skolverket
@@ -214,7 +213,7 @@ def direct_parts(tmp: Path, years: list[int] | None, out: Path) -> None:
 
 def _time_subprocess(command: list[str]) -> float:
     started = time.perf_counter()
-    subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - started
 
 
@@ -227,7 +226,7 @@ def _compiled_sql(manifest_path: Path) -> tuple[list[str], list[str]]:
         if unique_id in seen or unique_id not in nodes:
             return
         seen.add(unique_id)
-        for parent in nodes[unique_id]["depends_on"]["nodes"]:
+        for parent in nodes[unique_id].get("depends_on", {}).get("nodes", []):
             visit(parent)
         order.append(unique_id)
 
@@ -247,6 +246,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--latest-year", type=int, default=None, help="default: the years `make run` loads")
     parser.add_argument("--skip-direct", action="store_true", help="only time the job")
+    parser.add_argument("--skip-job", action="store_true", help="only time the direct parts")
     parser.add_argument("--direct-into", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--years", help=argparse.SUPPRESS)
@@ -263,13 +263,14 @@ def main() -> None:
         years = default_years(args.latest_year)
     jobs, directs = [], []
     for run in range(1, args.repeat + 1):
-        with tempfile.TemporaryDirectory(prefix="kkik_bench_") as tmp:
-            jobs.append(time_job(Path(tmp) / "job", years))
+        if not args.skip_job:
+            with tempfile.TemporaryDirectory(prefix="kkik_bench_") as tmp:
+                jobs.append(time_job(Path(tmp) / "job", years))
         if not args.skip_direct:
             with tempfile.TemporaryDirectory(prefix="kkik_bench_") as tmp:
                 directs.append(time_direct(Path(tmp), years))
-        print(f"run {run}: kkik load {jobs[-1]['wall']:.1f} s"
-              + (f", direct parts {sum(directs[-1][p] for p in DIRECT_SUM):.1f} s" if directs else ""), flush=True)
+        print(f"run {run}:" + (f" kkik load {jobs[-1]['wall']:.1f} s" if jobs else "")
+              + (f" direct parts {sum(directs[-1][p] for p in DIRECT_SUM):.1f} s" if directs else ""), flush=True)
 
     def median(runs: list[dict], key: str | None) -> str:
         values = [r[key] for r in runs if key in r] if key else []
@@ -279,6 +280,8 @@ def main() -> None:
     print(f"  {'part':<36} {'in job':>7} {'direct':>7}")
     for label, job_key, direct_key in ROWS:
         print(f"  {label:<36} {median(jobs, job_key)} {median(directs, direct_key)}")
+    if not jobs:
+        return
     wall = statistics.median(r["wall"] for r in jobs)
     print(f"  {'whole load (wall)':<36} {wall:7.2f}", end="")
     if directs:
