@@ -60,6 +60,11 @@ class KkikDbtCliResource(DbtCliResource):
         return None
 
 
+#: The load's dbt command. dbt's unit tests check the models' logic on fixed fixture rows, not the loaded
+#: data, so they run with the test suite (tests/dbt builds the whole project), not in every load.
+BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test"]
+
+
 def dbt_target_dir(warehouse: WarehouseResource) -> Path:
     """The dbt target folder of this warehouse: artifacts of the last run, and the parse the next one reuses."""
     return warehouse.path.parent / "dbt_target"
@@ -99,7 +104,7 @@ def kkik_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehou
     started = time.perf_counter()
     with warehouse_lock(warehouse.path):  # the source steps of the run may still be writing
         with dbt_process_path(warehouse):  # dagster-dbt copies the environment when it starts dbt
-            invocation = dbt.cli(["build"], context=context, target_path=target)
+            invocation = dbt.cli(BUILD_ARGS, context=context, target_path=target)
         yield from invocation.stream()
     context.log.info(dbt_timings(target, time.perf_counter() - started))
 
