@@ -88,7 +88,7 @@ def dbt_process_path(warehouse: WarehouseResource) -> Iterator[None]:
 
 
 # Not partitioned by year: every build rebuilds every landed year from raw, so a model is one asset
-# materialised once per run, not once per year of the run's range (5 events instead of 1 per model).
+# materialised once per run, not once per year of the run's range (one event per model, not five).
 @dbt_assets(
     manifest=kkik_dbt_project.manifest_path,
     dagster_dbt_translator=KkikDbtTranslator(),
