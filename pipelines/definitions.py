@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dagster import Definitions, in_process_executor
-from dagster_dbt import DbtCliResource
 
 from pipelines.assets.agencies import raw_scb, raw_skolverket_school_results
-from pipelines.assets.dbt import kkik_dbt_models
+from pipelines.assets.dbt import KkikDbtCliResource, kkik_dbt_models
 from pipelines.assets.inbox import inbox_sensor, raw_inbox
-from pipelines.assets.quality import kkik_flag, published_mart, rule_group_checks
 from pipelines.assets.kolada import raw_kolada
+from pipelines.assets.quality import kkik_flag, published_mart, rule_group_checks
 from pipelines.assets.report import kkik_reports
 from pipelines.dbt_project import kkik_dbt_project
 from pipelines.jobs import inbox_load, kkik_yearly_load, kolada_refresh, yearly_load_schedule
@@ -23,7 +22,7 @@ defs = Definitions(
     jobs=[kkik_yearly_load, inbox_load, kolada_refresh],
     schedules=[yearly_load_schedule],
     sensors=[inbox_sensor, kolada_changes_sensor],
-    resources={**resources_from_env(), "dbt": DbtCliResource(project_dir=kkik_dbt_project)},
+    resources={**resources_from_env(), "dbt": KkikDbtCliResource(project_dir=kkik_dbt_project)},
     # one process: DuckDB has one writer per file, and a check beside the dbt step would hit its lock
     executor=in_process_executor,
 )

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dagster_dbt import DbtCliResource
-
+from pipelines.assets.dbt import KkikDbtCliResource
 from pipelines.dbt_project import kkik_dbt_project
 from pipelines.resources import KoladaResource, ScbResource, SkolverketResource, WarehouseResource
 
@@ -18,5 +17,5 @@ def job_resources(tmp: Path, *, kolada_url: str = "snapshot") -> dict:
         "kolada": KoladaResource(base_url=kolada_url, api_version="v3"),
         "scb": ScbResource(base_url="snapshot"),
         "skolverket": SkolverketResource(base_url="snapshot"),
-        "dbt": DbtCliResource(project_dir=kkik_dbt_project),
+        "dbt": KkikDbtCliResource(project_dir=kkik_dbt_project),
     }

@@ -1,19 +1,32 @@
-"""The dbt models as Dagster assets; dbt tests show up as asset checks."""
+"""The dbt models as Dagster assets; dbt tests show up as asset checks.
+
+One ``dbt build`` per run, whatever the number of years (models rebuild every landed year from raw), and
+its parse is reused from the run before: the command line carries no ``--vars`` (they are part of dbt's
+partial-parse state check), and each warehouse has one dbt target folder of its own beside it
+(``<warehouse dir>/dbt_target/``), so ``partial_parse.msgpack`` written by one run is read by the next.
+The state check also hashes the profile's rendered ``path``: dbt is given it relative to the dbt project,
+so for the default warehouse it is the profile's own default, the one ``dagster-dbt project
+prepare-and-package`` parsed with, and even the first run after set-up reuses that parse.
+"""
 
 # No `from __future__ import annotations` here: Dagster reads the `context` annotation at definition time.
 
-
 import json
-import shutil
-from typing import Any, Mapping
+import os
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from pipelines.config import DBT_PROJECT_DIR
 from pipelines.dbt_project import kkik_dbt_project
-from pipelines.partitions import single_run, years_of, yearly_partitions
-from pipelines.resources import WarehouseResource
 from pipelines.landing.schema import ensure_raw_tables
+from pipelines.quality.gx_suites import import_gx_in_background
+from pipelines.resources import WarehouseResource
 from pipelines.warehouse import connect, warehouse_lock
 
 
@@ -25,10 +38,59 @@ class KkikDbtTranslator(DagsterDbtTranslator):
         return schema or "dbt"
 
 
+class KkikDbtCliResource(DbtCliResource):
+    """dagster-dbt's CLI resource without the work it does in the Dagster process before each command.
+
+    dagster-dbt runs ``dbt --version`` in a subprocess to learn the version (≈ 2 s of dbt start-up per
+    run), and opens a dbt adapter in the Dagster process (importing dbt's config machinery and loading
+    profile and project, ≈ 2–3 s) only to fetch row counts or column metadata on request. The version
+    is the installed dbt-core's (the ``dbt`` beside this interpreter, see pipelines/dbt_project.py) and
+    the KKiK assets request no metadata, so neither is done.
+    """
+
+    @property
+    def _cli_version(self):  # dagster-dbt's private hook
+        from importlib.metadata import version as installed_version
+
+        from packaging import version
+
+        return version.parse(installed_version("dbt-core"))
+
+    def _initialize_dbt_core_adapter(self, args):  # dagster-dbt's private hook
+        return None
+
+
+#: The load's dbt command. dbt's unit tests check the models' logic on fixed fixture rows, not the loaded
+#: data, so they run with the test suite (tests/dbt builds the whole project), not in every load.
+BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test"]
+
+
+def dbt_target_dir(warehouse: WarehouseResource) -> Path:
+    """The dbt target folder of this warehouse: artifacts of the last run, and the parse the next one reuses."""
+    return warehouse.path.parent / "dbt_target"
+
+
+@contextmanager
+def dbt_process_path(warehouse: WarehouseResource) -> Iterator[None]:
+    """``KKIK_DUCKDB_PATH`` relative to the dbt project (dbt's working directory) while dbt's process starts.
+
+    The rest of the run keeps the absolute path: ``Settings`` resolves a relative one against the repository.
+    """
+    absolute = os.environ.get("KKIK_DUCKDB_PATH")
+    os.environ["KKIK_DUCKDB_PATH"] = os.path.relpath(warehouse.path.resolve(), DBT_PROJECT_DIR.resolve())
+    try:
+        yield
+    finally:
+        if absolute is None:
+            os.environ.pop("KKIK_DUCKDB_PATH", None)
+        else:
+            os.environ["KKIK_DUCKDB_PATH"] = absolute
+
+
+# Not partitioned by year: every build rebuilds every landed year from raw, so a model is one asset
+# materialised once per run, not once per year of the run's range (one event per model, not five).
 @dbt_assets(
     manifest=kkik_dbt_project.manifest_path,
-    partitions_def=yearly_partitions,
-    backfill_policy=single_run,
     dagster_dbt_translator=KkikDbtTranslator(),
 )
 def kkik_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
@@ -36,11 +98,35 @@ def kkik_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehou
     warehouse.export_for_dbt()
     with connect(warehouse.path) as con:  # dbt's sources must exist even for a source never landed
         ensure_raw_tables(con)
+    # the audit after this step validates with Great Expectations: import it while dbt works in its process
+    import_gx_in_background()
+    target = dbt_target_dir(warehouse)
+    started = time.perf_counter()
     with warehouse_lock(warehouse.path):  # the source steps of the run may still be writing
-        invocation = dbt.cli(["build", "--vars", json.dumps({"years": years_of(context)})], context=context)
+        with dbt_process_path(warehouse):  # dagster-dbt copies the environment when it starts dbt
+            invocation = dbt.cli(BUILD_ARGS, context=context, target_path=target)
         yield from invocation.stream()
-    # ≈1.5 MB per run; a failed run keeps its folder: the error message points to the dbt.log in it
-    shutil.rmtree(invocation.target_path, ignore_errors=True)
+    context.log.info(dbt_timings(target, time.perf_counter() - started))
+
+
+def dbt_timings(target: Path, seconds: float) -> str:
+    """One line on where the dbt step's time went: start-up and parse (and whether the parse was reused),
+    then the execution of models and tests, from the run's own ``run_results.json`` and ``dbt.log``."""
+    try:
+        results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))
+        log = (target / "dbt.log").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return f"dbt timings: invocation {seconds:.2f} s (no run_results.json)"
+    execute = float(results.get("elapsed_time") or 0.0)
+    run_log = log[log.rfind("Running with dbt="):]
+    parse = "full" if "Unable to do partial parsing" in run_log or "Partial parsing not enabled" in run_log else "reused"
+    by_type: dict[str, float] = {}
+    for result in results.get("results", []):
+        kind = result["unique_id"].split(".")[0]
+        by_type[kind] = by_type.get(kind, 0.0) + float(result.get("execution_time") or 0.0)
+    threads = ", ".join(f"{kind} {total:.2f} s" for kind, total in sorted(by_type.items()))
+    return (f"dbt timings: invocation {seconds:.2f} s, parse {seconds - execute:.2f} s ({parse}), "
+            f"execute {execute:.2f} s (thread time: {threads})")
 
 
 def dbt_asset_key(model_name: str) -> AssetKey:

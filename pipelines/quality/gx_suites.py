@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +41,28 @@ def suite_names(suites_dir: Path = SUITES_DIR) -> list[str]:
     return sorted(path.stem for path in suites_dir.glob("*.json"))
 
 
+def _quiet_gx() -> None:
+    """No analytics calls and no INFO chatter from GX (set before its first import)."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+
+
+def import_gx_in_background() -> threading.Thread:
+    """Start importing Great Expectations (3–5 s of imports here) in a daemon thread and return it.
+
+    GX is imported only where a suite runs, so the start-up of the definitions does not pay it; a step
+    before the audit that mostly waits (dbt, working in its own process) calls this so the audit does
+    not pay it either. ``run_suite``'s own import then finds the module loaded, or waits for this one.
+    """
+    def load() -> None:
+        _quiet_gx()
+        import great_expectations  # noqa: F401
+
+    thread = threading.Thread(target=load, name="import-great-expectations", daemon=True)
+    thread.start()
+    return thread
+
+
 def run_suite(name: str, frame: pd.DataFrame, *, results_dir: Path | None = None,
               suites_dir: Path = SUITES_DIR) -> SuiteOutcome:
     """Validate ``frame`` against suite ``name`` and turn its unexpected rows into flags.
@@ -47,8 +70,7 @@ def run_suite(name: str, frame: pd.DataFrame, *, results_dir: Path | None = None
     A suite whose expectations cannot be evaluated (a missing column, say) does not pass quietly: GX
     then reports success=False with errors, and so does this outcome (``errored`` > 0).
     """
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    _quiet_gx()
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
