@@ -37,4 +37,4 @@ dev: setup
 	KKIK_SOURCES=$(KKIK_SOURCES) DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1
 
 clean:
-	rm -rf data/warehouse.duckdb data/raw dbt_project/target
+	rm -rf data/warehouse.duckdb data/raw data/dbt_target dbt_project/target
