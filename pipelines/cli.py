@@ -41,18 +41,22 @@ def add_load(commands) -> None:
     load.set_defaults(run=cmd_load)
 
 
+def years_asked(years: list[int] | None, settings) -> list[int]:
+    """The years given with --year, sorted and once each; else the years the yearly load takes by default."""
+    if years:
+        return sorted(set(years))
+    from pipelines.jobs import default_years, latest_year
+
+    return default_years(latest_year(settings))
+
+
 def cmd_load(args) -> int:
     from pipelines.config import Settings, SettingsError
     from pipelines.preflight import BadArguments, check_sources, check_years
 
     try:
         settings = Settings.from_env()
-        if args.year:
-            years = sorted(set(args.year))
-        else:
-            from pipelines.jobs import default_years, latest_year
-
-            years = default_years(latest_year(settings))
+        years = years_asked(args.year, settings)
         check_years(years, settings)
         check_sources(settings, allow_mixed=args.allow_mixed_sources)
     except (BadArguments, SettingsError) as problem:
@@ -184,12 +188,7 @@ def cmd_refresh(args) -> int:
 
     try:
         settings = Settings.from_env()
-        if args.year:
-            years = sorted(set(args.year))
-        else:
-            from pipelines.jobs import default_years, latest_year
-
-            years = default_years(latest_year(settings))
+        years = years_asked(args.year, settings)
         check_years(years, settings)
     except (BadArguments, SettingsError) as problem:
         return fail("refresh", str(problem))
