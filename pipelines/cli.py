@@ -34,11 +34,37 @@ def add_load(commands) -> None:
                     "KKIK_SKOLVERKET_URL, KKIK_INBOX_DIR). Exit 0 published, 1 failed or blocked, 2 bad arguments.")
     load.add_argument("--year", type=int, action="append",
                       help="a year (period) to load; repeat for several. Default: the four latest years and the year before")
+    add_kpis_argument(load)
     load.add_argument("--parallel", action="store_true",
                       help="run the source steps in parallel processes (the job's executor, as scheduled runs do)")
     load.add_argument("--allow-mixed-sources", action="store_true",
                       help="run even though some sources are live and others the bundled snapshot")
     load.set_defaults(run=cmd_load)
+
+
+def add_kpis_argument(parser) -> None:
+    parser.add_argument("--kpis", metavar="all|ID,ID,…|G<group>",
+                        help="Kolada figures to land besides the KKiK catalogue (always landed): all (every figure "
+                             "in Kolada's KPI list), a comma list of KPI ids, or a Kolada KPI group id. They reach "
+                             "fct_kpi_value, dim_kpi and the watch; kkik_result and the report stay the KKiK set")
+
+
+def kpis_asked(text: str | None, settings) -> str | None:
+    """``--kpis`` parsed (and, when Kolada is the bundled snapshot, resolved against its metadata) before
+    anything runs; its text for the run config, None for the default (the KKiK catalogue only)."""
+    from pipelines.config import SNAPSHOT, SNAPSHOT_DIR
+    from pipelines.kpi_selection import KpiSelectionError, check_against_bundled, parse_kpis
+    from pipelines.preflight import BadArguments
+
+    try:
+        selection = parse_kpis(text)
+        if selection.is_kkik_only:
+            return None
+        if settings.kolada_url == SNAPSHOT:
+            check_against_bundled(selection, SNAPSHOT_DIR / "kolada")
+    except KpiSelectionError as problem:
+        raise BadArguments(str(problem)) from None
+    return selection.spec
 
 
 def years_asked(years: list[int] | None, settings) -> list[int]:
@@ -59,12 +85,54 @@ def cmd_load(args) -> int:
         years = years_asked(args.year, settings)
         check_years(years, settings)
         check_sources(settings, allow_mixed=args.allow_mixed_sources)
+        kpis = kpis_asked(args.kpis, settings)
     except (BadArguments, SettingsError) as problem:
         return fail("load", str(problem))
     from pipelines.load_command import rerun_command, run_load
 
-    extra = ["--parallel"] * args.parallel + ["--allow-mixed-sources"] * args.allow_mixed_sources
-    return run_load(years, settings, parallel=args.parallel, rerun=rerun_command(years, bool(args.year), extra))
+    extra = ([f"--kpis {kpis}"] if kpis else []) + ["--parallel"] * args.parallel \
+        + ["--allow-mixed-sources"] * args.allow_mixed_sources
+    return run_load(years, settings, parallel=args.parallel, rerun=rerun_command(years, bool(args.year), extra),
+                    kpis=kpis)
+
+
+# -- backfill -----------------------------------------------------------------------------------------
+
+
+def add_backfill(commands) -> None:
+    backfill = commands.add_parser(
+        "backfill", help="load a range of years in one run (a new installation: --from 1994 --to 2022)",
+        description="Land every source for the years FROM..TO in one Dagster run over the partition range (one "
+                    "Kolada query per 25 figures × 25 years, pages streamed to disk, one dbt build, one audit, "
+                    "one publication), as `kkik load --year FROM … --year TO` does. Exit 0 published, 1 failed "
+                    "or blocked, 2 bad arguments.")
+    backfill.add_argument("--from", dest="first", type=int, required=True, help="the first year (period)")
+    backfill.add_argument("--to", dest="last", type=int, required=True, help="the last year (period)")
+    add_kpis_argument(backfill)
+    backfill.add_argument("--allow-mixed-sources", action="store_true",
+                          help="run even though some sources are live and others the bundled snapshot")
+    backfill.set_defaults(run=cmd_backfill)
+
+
+def cmd_backfill(args) -> int:
+    from pipelines.config import Settings, SettingsError
+    from pipelines.preflight import BadArguments, check_sources, check_years
+
+    if args.first > args.last:
+        return fail("backfill", f"--from {args.first} is after --to {args.last}")
+    years = list(range(args.first, args.last + 1))
+    try:
+        settings = Settings.from_env()
+        check_years(years, settings)
+        check_sources(settings, allow_mixed=args.allow_mixed_sources)
+        kpis = kpis_asked(args.kpis, settings)
+    except (BadArguments, SettingsError) as problem:
+        return fail("backfill", str(problem))
+    from pipelines.load_command import run_load
+
+    rerun = " ".join(["kkik backfill", f"--from {args.first} --to {args.last}", *([f"--kpis {kpis}"] if kpis else []),
+                      *["--allow-mixed-sources"] * args.allow_mixed_sources])
+    return run_load(years, settings, parallel=False, rerun=rerun, kpis=kpis, command="backfill")
 
 
 # -- watch --------------------------------------------------------------------------------------------
@@ -222,7 +290,7 @@ def cmd_changes(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kkik", description="The KKiK pipeline: yearly load and data-error watch.")
     commands = parser.add_subparsers(dest="command", required=True)
-    for add in (add_load, add_watch, add_accept, add_report, add_publish, add_refresh, add_changes):
+    for add in (add_load, add_backfill, add_watch, add_accept, add_report, add_publish, add_refresh, add_changes):
         add(commands)
     return parser
 

@@ -64,12 +64,23 @@ def _unverified_scb_tables() -> list[str]:
 
 
 #: The job each command runs (a function in pipelines/definitions.py), and the run config it adds.
-COMMAND_JOBS = {"load": ("yearly_load_job", {}), "refresh": ("kolada_refresh_job", REFRESH_RUN_CONFIG)}
+COMMAND_JOBS = {"load": ("yearly_load_job", {}), "backfill": ("yearly_load_job", {}),
+                "refresh": ("kolada_refresh_job", REFRESH_RUN_CONFIG)}
 
 
-def run_load(years: list[int], settings: Settings, *, parallel: bool, rerun: str, command: str = "load") -> int:
-    """Run ``kkik_yearly_load`` (or, for ``command="refresh"``, ``kolada_refresh``) for ``years``; returns the
-    exit code (0 published, 1 failed)."""
+def kpis_run_config(job_config: dict, kpis: str | None) -> dict:
+    """The job's run config with the Kolada step's ``kpis`` (``kkik load --kpis``) added."""
+    if not kpis:
+        return job_config
+    kolada = job_config.get("ops", {}).get("raw_kolada", {}).get("config", {})
+    return {**job_config, "ops": {**job_config.get("ops", {}), "raw_kolada": {"config": {**kolada, "kpis": kpis}}}}
+
+
+def run_load(years: list[int], settings: Settings, *, parallel: bool, rerun: str, command: str = "load",
+             kpis: str | None = None) -> int:
+    """Run ``kkik_yearly_load`` (or, for ``command="refresh"``, ``kolada_refresh``) for ``years`` as one run
+    over the partition range; ``kpis`` the figures besides the KKiK catalogue (``--kpis``). Returns the exit
+    code (0 published, 1 failed)."""
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -77,7 +88,7 @@ def run_load(years: list[int], settings: Settings, *, parallel: bool, rerun: str
         for line in banner(years, settings, log_path, command):
             console.line(line)
         try:
-            success, tracker = _execute(years, parallel, console, command)
+            success, tracker = _execute(years, parallel, console, command, kpis)
         except Exception:  # noqa: BLE001 - a failure before the run (definitions, instance): one clear line
             traceback.print_exc()  # fd 2: the log
             console.line(f"kkik {command} FAILED before the run started; the published mart was left as it was.")
@@ -100,7 +111,8 @@ def run_load(years: list[int], settings: Settings, *, parallel: bool, rerun: str
     return 0
 
 
-def _execute(years: list[int], parallel: bool, console: Console, command: str = "load") -> tuple[bool, RunTracker]:
+def _execute(years: list[int], parallel: bool, console: Console, command: str = "load",
+             kpis: str | None = None) -> tuple[bool, RunTracker]:
     """Run the job in this process (or with the job's multiprocess executor) and show its stages."""
     from dagster import DagsterInstance, execute_job, reconstructable
     from dagster._core.utils import make_new_run_id
@@ -115,7 +127,7 @@ def _execute(years: list[int], parallel: bool, console: Console, command: str = 
     job = getattr(definitions, job_name)
     invocation = uuid.uuid4().hex
     tags = {**range_tags(years), INVOCATION_TAG: invocation}
-    run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}, **job_config}
+    run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}, **kpis_run_config(job_config, kpis)}
     with DagsterInstance.get() as instance, ExitStack() as stack:
         run_id = None if parallel else make_new_run_id()
         tracker = RunTracker(instance, run_id=run_id, invocation=invocation,

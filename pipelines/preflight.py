@@ -20,7 +20,7 @@ class BadArguments(ValueError):
 
 
 def partition_years() -> tuple[int, int]:
-    """The first and last year the job's partitions cover (2010 to the last full year)."""
+    """The first and last year the job's partitions cover (1994, Kolada's first period, to the last full year)."""
     from pipelines.partitions import yearly_partitions
 
     return int(yearly_partitions.get_first_partition_key()), int(yearly_partitions.get_last_partition_key())

@@ -223,6 +223,9 @@ def stage_account(stage: Stage) -> str:
         for _, meta in stage.metadata_of("kkik_audit__kkik_flag"):
             open_errors, errors, warnings = meta.get("open_errors", 0), meta.get("errors", 0), meta.get("warnings", 0)
             blocking = f"{open_errors:,} open (block publication)" if open_errors else "none open"
+            outside = meta.get("open_errors_outside_kkik", 0)
+            if outside:
+                blocking += f", {outside:,} open outside the KKiK set (listed, not blocking)"
             return f"{errors:,} error flags, {blocking}; {warnings:,} warnings"
         return ""
     if stage.name == "publish":

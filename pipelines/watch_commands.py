@@ -129,9 +129,10 @@ def _peers(municipalities, similar_groups):
 
 
 def _print_summary(report: dict, what: str) -> None:
+    outside = report.get("open_errors_outside_kkik", 0)
     print(f"kkik watch ({what}): {report['flags']} flags — {report['open_errors']} open errors "
-          f"(block publication), {report['errors'] - report['open_errors']} accepted errors, "
-          f"{report['warnings']} warnings")
+          f"(block publication), {outside} open errors outside the KKiK set (not blocking), "
+          f"{report['errors'] - report['open_errors'] - outside} accepted errors, {report['warnings']} warnings")
     for rule_id, n in sorted(report["by_rule"].items(), key=lambda item: -item[1])[:10]:
         print(f"  {n:>6}  {rule_id}")
     print(f"  report: {report['html']}\n  flags:  {report['csv']}")

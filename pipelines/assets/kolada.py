@@ -31,6 +31,9 @@ class KoladaFetch(Config):
     #: a refresh (``kkik refresh``, the Kolada sensor): only the values changed since the warehouse last landed
     #: these figures and years (``from_date``), merged by key with Kolada's deletions applied
     changes_only: bool = False
+    #: the figures besides the KKiK catalogue (``kkik load --kpis``): ``kkik`` (none), ``all`` (every figure
+    #: in Kolada's KPI list) or a comma list of KPI ids and KPI group ids (pipelines/kpi_selection.py)
+    kpis: str = "kkik"
 
 
 @multi_asset(
@@ -41,9 +44,15 @@ class KoladaFetch(Config):
 )
 def raw_kolada(context: AssetExecutionContext, config: KoladaFetch, kolada: KoladaResource,
                warehouse: WarehouseResource):
-    """Fetch KKiK values for the run's years and Kolada's metadata, and land them (or, as a refresh, only
+    """Fetch the values of the KKiK figures (and of ``config.kpis``) for the run's years and Kolada's metadata, and land them (or, as a refresh, only
     the values changed since the warehouse last landed them)."""
+    from pipelines.kpi_selection import KpiSelectionError, parse_kpis
+
     years = years_of(context)
+    try:
+        selection = parse_kpis(config.kpis)
+    except KpiSelectionError as problem:
+        raise Failure(str(problem)) from None
     from_date = None
     if config.changes_only:
         from pipelines.refresh import RefreshNotPossible, plan_from_warehouse
@@ -54,15 +63,19 @@ def raw_kolada(context: AssetExecutionContext, config: KoladaFetch, kolada: Kola
             raise Failure(str(problem)) from None
         context.log.info(f"kolada refresh: asking for the values changed on or after {from_date}")
     with kolada.open_client() as client:
-        summary = land_kolada(
-            client,
-            kpi_ids=kkik_kpi_ids(),
-            years=years,
-            raw_dir=warehouse.raw_path,
-            duckdb_path=warehouse.path,
-            progress=context.log.info,
-            from_date=from_date,
-        )
+        try:
+            summary = land_kolada(
+                client,
+                kpi_ids=kkik_kpi_ids(),
+                years=years,
+                raw_dir=warehouse.raw_path,
+                duckdb_path=warehouse.path,
+                progress=context.log.info,
+                from_date=from_date,
+                selection=selection,
+            )
+        except KpiSelectionError as problem:
+            raise Failure(f"{problem}; nothing was landed") from None
     common = {"load_id": summary.load_id, "raw_folder": str(summary.raw_folder), "http_requests": summary.requests}
     for entity in KOLADA_ENTITIES:
         rows = summary.value_rows if entity == "data" else summary.metadata_rows[entity]

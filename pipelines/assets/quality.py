@@ -57,6 +57,7 @@ def kkik_flag(context: AssetExecutionContext, warehouse: WarehouseResource):
                           "accepted", "message"]]
     return MaterializeResult(metadata={
         "flags": summary.flags, "errors": summary.errors, "open_errors": summary.open_errors,
+        "open_errors_outside_kkik": summary.open_errors_outside_kkik,
         "accepted_errors": summary.accepted_errors, "warnings": summary.warnings,
         "publishable": summary.publishable,
         "gx": MetadataValue.json(summary.gx),

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
+from pipelines.kpi_selection import KpiSelection, resolve_kpis
 from pipelines.landing.raw_files import RawLoadFolder, start_load
 from pipelines.landing.schema import METADATA_ENTITIES, ensure_raw_tables
 from pipelines.landing.tables import MergeCounts, merge_by_key
@@ -128,6 +129,7 @@ def land_kolada(
     load_id: str | None = None,
     progress: Callable[[str], None] | None = None,
     from_date: str | None = None,
+    selection: KpiSelection | None = None,
 ) -> LandingSummary:
     """Fetch Kolada metadata and the values of ``kpi_ids`` for ``years`` and land them.
 
@@ -137,6 +139,10 @@ def land_kolada(
 
     With ``from_date`` (``YYYY-MM-DD``) it is a load of changes (``kkik refresh``): no metadata, only the
     values changed on or after that day, merged by key with ``isdeleted`` values removed; other values stay.
+
+    ``selection`` (``kkik load --kpis``) adds figures beyond ``kpi_ids``, resolved against the KPI list and
+    groups fetched in this load (pipelines/kpi_selection.py); an id Kolada does not have raises
+    ``KpiSelectionError`` before any value is fetched, with nothing written to the warehouse.
     """
     run = start_load(raw_dir, SOURCE, years, load_id, progress)
     folder, say = run.folder, run.say
@@ -150,6 +156,7 @@ def land_kolada(
         "municipality_groups": client.municipality_group_pages,
     }
     group_records: list[dict] = []  # a few hundred groups: kept for the comparison with the catalogue
+    kpi_records: list[dict] = []  # ~6,100 ids: what ``selection`` is resolved against
     for entity, pages in page_iterators.items():
         summary.metadata_rows[entity] = 0
         if from_date is not None:  # a load of changes: the catalogue is refreshed by the full loads
@@ -159,8 +166,14 @@ def land_kolada(
             summary.metadata_rows[entity] += len(page.records)
             if entity == "kpi_groups":
                 group_records.extend(page.records)
+            elif entity == "kpi":
+                kpi_records.extend({"id": record.get("id")} for record in page.records)
         say(f"kolada {entity}: {summary.metadata_rows[entity]} records")
 
+    catalogue_ids = list(kpi_ids)
+    if selection is not None and from_date is None:
+        kpi_ids = resolve_kpis(selection, kpi_records, group_records, catalogue_ids)
+        say(f"kolada --kpis {selection.spec}: {len(kpi_ids)} figures ({len(catalogue_ids)} of the KKiK catalogue)")
     records = 0
     for page in client.data_pages(kpi_ids, run.years, from_date=from_date):
         folder.write_page("data", page.url, page.fetched_at, page.body)
@@ -169,7 +182,7 @@ def land_kolada(
 
     groups = kkik_groups(group_records)
     if groups:
-        summary.kkik_group_diff = compare_with_catalogue(group_member_ids(groups), set(kpi_ids))
+        summary.kkik_group_diff = compare_with_catalogue(group_member_ids(groups), set(catalogue_ids))
         say(f"kolada KKiK groups vs catalogue: {summary.kkik_group_diff}")
     summary.pages = folder.pages_written
     summary.requests = client.request_count - requests_before

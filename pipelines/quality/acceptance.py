@@ -71,6 +71,21 @@ def _key_strings(flags: pd.DataFrame) -> list[tuple[str, ...]]:
 
 
 def open_error_mask(flags: pd.DataFrame) -> pd.Series:
-    """The flags that block publication: errors no reviewer has accepted (the one definition)."""
+    """The open errors: error flags no reviewer has accepted, on any figure (the one definition)."""
     accepted = flags["accepted"].astype(bool) if "accepted" in flags.columns else False
     return (flags["severity"] == "error") & ~accepted
+
+
+def outside_kkik_mask(flags: pd.DataFrame) -> pd.Series:
+    """Flags on a figure outside the KKiK set (``is_kkik`` false: a Kolada figure a ``kkik load --kpis …``
+    brought). A flag without a figure (the gate, GX) or with an unknown one counts as KKiK."""
+    if "is_kkik" not in flags.columns:
+        return pd.Series(False, index=flags.index)
+    return flags["is_kkik"].eq(False)
+
+
+def blocking_mask(flags: pd.DataFrame) -> pd.Series:
+    """The flags that block publication: open errors on the KKiK set. Open errors on other figures are
+    listed and counted, but the KKiK report does not wait on figures it does not show. The publish step's
+    SQL (pipelines/quality/publish.py ``BLOCKING``) is this on the stored flags."""
+    return open_error_mask(flags) & ~outside_kkik_mask(flags)

@@ -14,7 +14,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipelines.quality.acceptance import apply_acceptances, open_error_mask, read_acceptances
+from pipelines.quality.acceptance import (
+    apply_acceptances,
+    blocking_mask,
+    open_error_mask,
+    outside_kkik_mask,
+    read_acceptances,
+)
 from pipelines.quality.flags import FLAG_COLUMNS
 from pipelines.quality.gx_suites import run_suite
 from pipelines.quality.completeness import audit_gate
@@ -29,7 +35,8 @@ FLAG_TABLE_DDL = f"""create table if not exists {FLAG_TABLE} (
     flag_rank integer, kpi_id varchar, municipality_id varchar, year integer, gender varchar,
     rule_id varchar not null, severity varchar not null, observed_value double, expected_low double,
     expected_high double, expected_value double, message varchar not null, source varchar, contact varchar,
-    impact_score double, would_change_colour boolean, is_synthetic boolean, accepted boolean not null,
+    impact_score double, would_change_colour boolean, is_synthetic boolean, is_kkik boolean,
+    accepted boolean not null,
     accepted_by varchar, acceptance_reason varchar, accepted_on varchar, rule_group varchar not null, load_id varchar not null,
     flagged_at timestamptz not null)"""
 #: GX findings are checks of the mart's own rules: an error there would change the published mart itself
@@ -45,8 +52,11 @@ class AuditSummary:
     flags: int
     errors: int
     warnings: int
+    #: open errors on the KKiK set: they block publication
     open_errors: int
     accepted_errors: int
+    #: open errors on figures outside the KKiK set: listed and counted, not blocking
+    open_errors_outside_kkik: int = 0
     by_group: dict[str, dict[str, int]] = field(default_factory=dict)
     gx: dict[str, dict] = field(default_factory=dict)
 
@@ -125,6 +135,8 @@ def audit_mart(
         inputs = inputs or read_watch_inputs(con)
         result_frame = con.execute(f"select * from {AUDIT_SCHEMA}.kkik_result").df()
         gate = audit_gate(con, years=years, audit_schema=AUDIT_SCHEMA, published_schema=PUBLISHED_SCHEMA)
+        outside_kkik = [kpi for (kpi,) in con.execute(
+            f"select kpi_id from {AUDIT_SCHEMA}.dim_kpi where not is_kkik").fetchall()]
 
     flags, gx_summary = watch_and_validate(
         inputs.values, inputs.kpis, inputs.municipalities, years=years, similar_groups=inputs.similar_groups,
@@ -136,6 +148,7 @@ def audit_mart(
     )
     flags.insert(0, "flag_rank", np.arange(1, len(flags) + 1))
     flags["rule_group"] = rule_group(flags["rule_id"])
+    flags["is_kkik"] = ~flags["kpi_id"].isin(outside_kkik)
     flags["load_id"] = load_id
     flags["flagged_at"] = pd.Timestamp(datetime.now(UTC))
     _write_flags(duckdb_path, flags, years)
@@ -144,7 +157,8 @@ def audit_mart(
     summary = AuditSummary(
         load_id=load_id, years=years, flags=len(flags), errors=int(errors.sum()),
         warnings=int((flags["severity"] == "warning").sum()),
-        open_errors=int(open_error_mask(flags).sum()), accepted_errors=int((errors & flags["accepted"]).sum()),
+        open_errors=int(blocking_mask(flags).sum()), accepted_errors=int((errors & flags["accepted"]).sum()),
+        open_errors_outside_kkik=int((open_error_mask(flags) & outside_kkik_mask(flags)).sum()),
         by_group={group: frame["severity"].value_counts().to_dict() for group, frame in flags.groupby("rule_group")},
         gx=gx_summary,
     )
@@ -173,6 +187,7 @@ def _write_flags(duckdb_path: Path, flags: pd.DataFrame, years: list[int]) -> No
         con.execute(FLAG_TABLE_DDL)
         # a flag table written before flags carried is_synthetic
         con.execute(f"alter table {FLAG_TABLE} add column if not exists is_synthetic boolean")
+        con.execute(f"alter table {FLAG_TABLE} add column if not exists is_kkik boolean")
         con.register("incoming", flags)
         with transaction(con):
             placeholders = ",".join("?" for _ in years)

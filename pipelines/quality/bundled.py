@@ -49,21 +49,22 @@ def bundled_kpis() -> pd.DataFrame:
 
 
 def _group_kinds(catalogue: pd.DataFrame, kpi_ids: pd.Series) -> pd.DataFrame:
-    """The kind of similar-kommuner group of every figure, by the warehouse's int_kkik_kpis_joined (every
-    Kolada figure taken as a catalogue row, so figures outside KKiK get their area's group too)."""
+    """The kind of similar-kommuner group of every figure, by the warehouse's int_kpis_all (the catalogue
+    united with every Kolada figure, so figures outside KKiK get their area's group too)."""
     kolada = pd.DataFrame(_envelope("kpi.json.gz")).rename(columns={"id": "kpi_id"})
-    kolada["publication_date"] = pd.to_datetime(kolada["publication_date"], errors="coerce")
+    for column in ("publication_date", "prel_publication_date"):
+        kolada[column] = pd.to_datetime(kolada[column], errors="coerce")
     kolada["publ_period"] = pd.to_numeric(kolada["publ_period"], errors="coerce").astype("Int64")
-    rows = pd.concat([catalogue, pd.DataFrame({"kpi_id": kpi_ids[~kpi_ids.isin(catalogue["kpi_id"])]})],
-                     ignore_index=True).replace("", None)
+    rows = catalogue.replace("", None)
     for column in ("first_kkik_year", "last_kkik_year", "kkik_year_offset"):  # the seed's numbers, as dbt types them
         rows[column] = pd.to_numeric(rows[column], errors="coerce").astype("Int64")
     seed = pd.read_csv(DBT_PROJECT_DIR / "seeds" / "similar_group_kinds.csv", dtype=str)
     metadata = kolada[["kpi_id", "title", "description", "auspice", "operating_area", "is_divided_by_gender",
-                       "publ_period", "publication_date"]]
-    joined = run_model("int_kkik_kpis_joined", {"kkik_catalogue": rows, "int_kolada_kpis_latest": metadata,
-                                                "similar_group_kinds": seed})
-    return joined[["kpi_id", "similar_group_kind"]]
+                       "municipality_type", "perspective", "has_ou_data", "publ_period", "prel_publication_date",
+                       "publication_date"]]
+    joined = run_model("int_kpis_all", {"kkik_catalogue": rows, "int_kolada_kpis_latest": metadata,
+                                        "similar_group_kinds": seed}, views=["int_kolada_kpi_kinds"])
+    return joined.loc[joined["kpi_id"].isin(kpi_ids), ["kpi_id", "similar_group_kind"]]
 
 
 @lru_cache(maxsize=1)

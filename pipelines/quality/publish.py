@@ -60,11 +60,16 @@ class PublishSummary:
     revised_cells: int | None = None
 
 
+#: The stored flags that block publication: acceptance.blocking_mask in SQL (open errors on the KKiK set; a
+#: flag written before flags carried is_kkik counts as KKiK).
+BLOCKING = "severity = 'error' and not accepted and coalesce(is_kkik, true)"
+
+
 def open_error_flags(con) -> list[tuple]:
-    """The error flags no reviewer has accepted, most important first."""
+    """The error flags that block publication (no reviewer accepted them, on the KKiK set), most important first."""
     return con.execute(
         f"""select kpi_id, municipality_id, year, gender, rule_id, message from {FLAG_TABLE}
-            where severity = 'error' and not accepted order by flag_rank"""
+            where {BLOCKING} order by flag_rank"""
     ).fetchall()
 
 

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from pipelines.quality.acceptance import open_error_mask
+from pipelines.quality.acceptance import blocking_mask, open_error_mask, outside_kkik_mask
 from pipelines.quality.flags import FLAG_COLUMNS, UNIT_SUFFIX, format_number
 
 #: Column order of the CSV; any further input columns (accepted_on, rule_group, load_id ...) follow.
@@ -179,7 +179,8 @@ def summarise(ranked: pd.DataFrame) -> dict:
     return {
         "flags": len(ranked),
         "errors": int(errors.sum()),
-        "open_errors": int(open_error_mask(ranked).sum()),
+        "open_errors": int(blocking_mask(ranked).sum()),
+        "open_errors_outside_kkik": int((open_error_mask(ranked) & outside_kkik_mask(ranked)).sum()),
         "accepted_errors": int((errors & accepted).sum()),
         "warnings": int((severity == "warning").sum()),
         "colour_changing": int(ranked["would_change_colour"].sum()),

@@ -250,7 +250,7 @@ def colours(candidates: pd.DataFrame, kommun_values: pd.DataFrame) -> pd.Series:
 
 def run_model(name: str, frames: Mapping[str, pd.DataFrame], views: Sequence[str] = ()) -> pd.DataFrame:
     """One of the project's models on frames landed under the names it refs (the bundled metadata of
-    ``kkik watch --values``: int_municipalities_classified, int_similar_kommun_groups, int_kkik_kpis_joined,
+    ``kkik watch --values``: int_municipalities_classified, int_similar_kommun_groups, int_kpis_all,
     int_kolada_kpi_kinds); ``views`` are models it refs that are rendered first, in order."""
     with duckdb.connect(":memory:") as con:
         refs = {}

@@ -1,5 +1,5 @@
--- The values of the KKiK key figures from every source, conformed: deleted values dropped, codes
--- checked against the municipality list, the KKiK report year derived (see int_kkik_kpis_joined).
+-- The values of every figure (the KKiK key figures and any other Kolada figure landed) from every source, conformed: deleted values dropped, codes
+-- checked against the municipality list, the KKiK report year derived (see int_kpis_all).
 -- Precedence: Kolada's published value wins; a survey or own-reporting file fills only what Kolada does
 -- not have (a figure-year not yet published there, or a figure Kolada does not carry). A file that
 -- disagrees with Kolada is the error watch's business, not a silent overwrite.
@@ -38,8 +38,9 @@ all_values as (
     select * from survey_values_not_in_kolada
 ),
 
+-- a figure neither in the catalogue nor in Kolada's metadata is dropped here (kkik_unknown_code lists it)
 kkik_kpis as (
-    select kpi_id, kkik_year_offset from {{ ref('int_kkik_kpis_joined') }}
+    select kpi_id, kkik_year_offset from {{ ref('int_kpis_all') }}
 ),
 
 municipalities as (

@@ -4,14 +4,18 @@
 -- in the loaded years even when no kommun has a value (grey rows, so a report shows the gap).
 -- Every mean is an ordered aggregate (`avg(value order by municipality_id)`): a float sum in no fixed order
 -- differs in the last bits between two builds of the same data.
-with kpi_values as (
-    select * from {{ ref('fct_kpi_value') }}
-),
-
-kpis as (
+-- The KKiK set only (dim_kpi.is_kkik): fct_kpi_value also holds every other Kolada figure landed.
+with kpis as (
     select kpi_id, direction, first_kkik_year, last_kkik_year, kkik_year_offset, is_divided_by_gender,
         similar_group_kind
     from {{ ref('dim_kpi') }}
+    where is_kkik
+),
+
+kpi_values as (
+    select fct_kpi_value.*
+    from {{ ref('fct_kpi_value') }} as fct_kpi_value
+    semi join kpis on fct_kpi_value.kpi_id = kpis.kpi_id
 ),
 
 kommuner as (

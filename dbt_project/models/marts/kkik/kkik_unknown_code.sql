@@ -18,7 +18,7 @@ kolada_kpis as (
 ),
 
 catalogue_kpis as (
-    select kpi_id from {{ ref('int_kkik_kpis_joined') }}
+    select kpi_id from {{ ref('int_kpis_all') }}
 ),
 
 known_kpis as (

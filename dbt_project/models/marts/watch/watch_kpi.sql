@@ -9,7 +9,6 @@ select
     is_divided_by_gender,
     collection_method,
     source_agency,
-    -- no KKiK figure is a plain count of people (rules.yml's additive_kpis lists exceptions)
-    false as is_additive,
+    is_additive,
     similar_group_kind
 from {{ ref('dim_kpi') }}
