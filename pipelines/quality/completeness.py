@@ -70,8 +70,9 @@ def load_gate_rules(path: Path = GATE_PATH) -> GateRules:
 def audit_gate(con, *, years: Sequence[int], audit_schema: str, published_schema: str,
                rules: GateRules | None = None) -> pd.DataFrame:
     """The gate's flags for the audit mart in ``audit_schema`` against the publication in ``published_schema``."""
-    kpis = con.execute(
-        f"select kpi_id, first_kkik_year, last_kkik_year, kkik_year_offset from {audit_schema}.dim_kpi").df()
+    # the figures the KKiK years expect: the catalogue's (dim_kpi also lists every other Kolada figure)
+    kpis = con.execute(f"select kpi_id, first_kkik_year, last_kkik_year, kkik_year_offset from {audit_schema}.dim_kpi "
+                       "where is_kkik").df()
     return gate_flags(read_coverage(con, audit_schema), read_coverage(con, published_schema),
                       read_unknown_codes(con, audit_schema), kpis, years=years, rules=rules)
 
