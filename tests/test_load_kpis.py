@@ -48,7 +48,8 @@ def write_snapshot_files(values: pd.DataFrame, folder) -> None:
 def kolada_url(tmp_path_factory):
     snapshot = tmp_path_factory.mktemp("kolada_snapshot") / "kolada"
     shutil.copytree(SNAPSHOT_DIR / "kolada", snapshot)
-    values = pd.read_parquet(PROJECT / "tests" / "fixtures" / "kolada" / "non_kkik_values.parquet")
+    values = pd.read_parquet(PROJECT / "tests" / "fixtures" / "kolada" / "non_kkik_values.parquet").rename(
+        columns={"kpi_id": "kpi", "municipality_id": "municipality", "year": "period"})
     assert set(values["kpi"]) == set(NON_KKIK) and not set(NON_KKIK) & set(kkik_kpi_ids())
     write_snapshot_files(values, snapshot / "data" / "real")
     with SnapshotServer([KoladaApp(snapshot_dir=snapshot)]) as server:

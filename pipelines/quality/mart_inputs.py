@@ -31,11 +31,18 @@ class WatchInputs:
     tables: WatchTables | None = None
 
 
-def read_watch_inputs(con: duckdb.DuckDBPyConnection, schema: str = AUDIT_SCHEMA) -> WatchInputs:
-    """Every frame ``run_watch`` takes, from ``schema`` (the audit copy of the mart) and staging."""
+def read_watch_inputs(con: duckdb.DuckDBPyConnection, schema: str = AUDIT_SCHEMA,
+                      years: list[int] | None = None) -> WatchInputs:
+    """Every frame ``run_watch`` takes, from ``schema`` (the audit copy of the mart) and staging.
+
+    With ``years`` (the checked years) the values are those years and later only: the history the rules
+    compare with is joined on in SQL (the watch models), so the earlier years need not cross into Python
+    (9 M values of every Kolada figure would take several GiB as a frame)."""
     # the watch's four input models (dbt_project/models/marts/watch/): the mart's tables in the watch's columns
+    since = f" where year >= {min(int(y) for y in years)}" if years else ""
     values = con.execute(
         f"select kpi_id, municipality_id, year, gender, value, status, source, is_synthetic from {schema}.watch_value"
+        + since
     ).df()
     kpis = con.execute(f"select * from {schema}.watch_kpi").df()
     municipalities = con.execute(f"select * from {schema}.watch_municipality").df()
