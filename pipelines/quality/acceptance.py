@@ -74,3 +74,13 @@ def open_error_mask(flags: pd.DataFrame) -> pd.Series:
     """The flags that block publication: errors no reviewer has accepted (the one definition)."""
     accepted = flags["accepted"].astype(bool) if "accepted" in flags.columns else False
     return (flags["severity"] == "error") & ~accepted
+
+
+def flag_counts(flags: pd.DataFrame) -> dict[str, int]:
+    """``flags, errors, open_errors, accepted_errors, warnings``: the counts the audit, the asset checks and
+    the report show (an open error blocks publication, :func:`open_error_mask`)."""
+    errors = flags["severity"] == "error"
+    open_errors = open_error_mask(flags)
+    return {"flags": len(flags), "errors": int(errors.sum()), "open_errors": int(open_errors.sum()),
+            "accepted_errors": int((errors & ~open_errors).sum()),
+            "warnings": int((flags["severity"] == "warning").sum())}

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipelines.quality.acceptance import apply_acceptances, open_error_mask, read_acceptances
+from pipelines.quality.acceptance import apply_acceptances, flag_counts, read_acceptances
 from pipelines.quality.flags import FLAG_COLUMNS
 from pipelines.quality.gx_suites import run_suite
 from pipelines.quality.completeness import audit_gate
@@ -140,11 +140,8 @@ def audit_mart(
     flags["flagged_at"] = pd.Timestamp(datetime.now(UTC))
     _write_flags(duckdb_path, flags, years)
 
-    errors = flags["severity"] == "error"
     summary = AuditSummary(
-        load_id=load_id, years=years, flags=len(flags), errors=int(errors.sum()),
-        warnings=int((flags["severity"] == "warning").sum()),
-        open_errors=int(open_error_mask(flags).sum()), accepted_errors=int((errors & flags["accepted"]).sum()),
+        load_id=load_id, years=years, **flag_counts(flags),
         by_group={group: frame["severity"].value_counts().to_dict() for group, frame in flags.groupby("rule_group")},
         gx=gx_summary,
     )
