@@ -57,6 +57,7 @@ sys.path.insert(0, str(ROOT))
 from pipelines.quality import load_rules, run_watch
 from pipelines.quality.bundled import bundled_kpis, bundled_municipalities, bundled_similar_groups
 from pipelines.quality.warehouse import colours as watch_colours
+from pipelines.quality.warehouse import run_model
 
 ERROR_TYPES = [
     "x100", "div100", "share_0_1", "x10", "digit_swap", "copy_last_year", "km_swap", "t_inconsistent",
@@ -163,10 +164,12 @@ def inject(values: pd.DataFrame, evaluation: pd.DataFrame, kind: str, rate: floa
         cells = pick(eligible)
         return assign(cells, cells["new"])
     if kind == "copy_last_year":
-        periods = values.groupby("kpi_id")["year"].unique()
-        previous = {(k, y): max([p for p in periods[k] if p < y], default=-1) for k, y in
-                    ev[["kpi_id", "year"]].drop_duplicates().itertuples(index=False)}
-        prev = ev.assign(year=[previous[(k, y)] for k, y in zip(ev["kpi_id"], ev["year"])])
+        # the previous period as the mart and the watch define it (model watch_kpi_period); values are kommuner'
+        kommuner = pd.DataFrame({"municipality_id": values["municipality_id"].unique(), "is_kommun": True})
+        periods = run_model("watch_kpi_period", {"watch_value": values, "watch_municipality": kommuner})
+        previous = periods.set_index(["kpi_id", "year"])["previous_year"]
+        prev = ev.assign(year=previous.reindex(pd.MultiIndex.from_frame(ev[["kpi_id", "year"]]))
+                         .fillna(-1).astype(int).to_numpy())
         ev["prev"] = v.set_index(KEY)["value"].reindex(pd.MultiIndex.from_frame(prev[KEY])).to_numpy()
         cells = pick(ev[ev["prev"].notna() & (ev["prev"] != ev["value"])])
         return assign(cells, cells["prev"])

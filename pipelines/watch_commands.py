@@ -48,11 +48,11 @@ def watch_mart(year: int, out_dir: Path) -> int:
 
 def watch_file(values_path: Path, out: Path, year: int | None, html: Path | None) -> int:
     """Check a values file against the bundled catalogue; write the flags to ``out`` (.csv/.parquet)."""
+    from pipelines.quality.acceptance import flag_counts
     from pipelines.quality.values_file import (
         ValuesFileError,
         check_output_path,
         check_writable,
-        open_errors,
         read_values_file,
         watch_values,
         write_flags,
@@ -77,9 +77,10 @@ def watch_file(values_path: Path, out: Path, year: int | None, html: Path | None
                      title=f"KKiK data-error watch: {values_path.name}",
                      peers=_peers(municipalities, bundled_similar_groups()))
     checked = year or int(values["year"].max())
-    n_open = open_errors(flags)
-    print(f"kkik watch: {values_path} ({checked}): {len(flags)} flags, {n_open} open errors, "
-          f"{int((flags['severity'] == 'warning').sum())} warnings → {out}")
+    counts = flag_counts(flags)
+    n_open = counts["open_errors"]
+    print(f"kkik watch: {values_path} ({checked}): {counts['flags']} flags, {n_open} open errors, "
+          f"{counts['warnings']} warnings → {out}")
     for _, flag in flags.head(5).iterrows():
         print(f"  [{flag['severity']}] {flag['message']}")
     return EXIT_OPEN_ERRORS if n_open else EXIT_CLEAN

@@ -16,7 +16,9 @@ from dagster import (
 )
 
 from pipelines.assets.dbt import dbt_asset_key
-from pipelines.partitions import single_run, years_of, yearly_partitions
+from pipelines.partitions import single_run, yearly_partitions, years_of
+from pipelines.publishing.tables import AUDITED_MODELS
+from pipelines.quality.acceptance import flag_counts
 from pipelines.quality.audit import FLAG_TABLE, audit_mart
 from pipelines.quality.publish import PublicationBlocked, ReadersCopyFailed, publish_mart
 from pipelines.resources import WarehouseResource
@@ -36,8 +38,6 @@ RULE_GROUP_TARGETS = {
     "definition": "dim_kpi",
     "great_expectations": "kkik_result",
 }
-AUDITED_MODELS = ("dim_kpi", "dim_municipality", "fct_kpi_value", "fct_population", "kkik_result",
-                  "kkik_source_comparison", "kkik_coverage", "kkik_unknown_code")
 
 
 @asset(
@@ -107,20 +107,18 @@ def published_mart(context: AssetExecutionContext, warehouse: WarehouseResource)
 def rule_group_checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource):
     """Passes when the group has no open error flag; warnings show as a WARN-severity failure."""
     with connect(warehouse.path, read_only=True) as con:
-        rows = con.execute(
-            f"""select rule_group, severity, accepted, count(*) from {FLAG_TABLE}
-                where load_id = ? group by all""",
+        flags = con.execute(
+            f"select rule_group, severity, coalesce(accepted, false) as accepted from {FLAG_TABLE} where load_id = ?",
             [context.run.run_id],
-        ).fetchall()
+        ).df()
         examples = {group: con.execute(
             f"""select kpi_id, municipality_id, year, gender, rule_id, severity, message from {FLAG_TABLE}
                 where load_id = ? and rule_group = ? order by flag_rank limit 10""",
             [context.run.run_id, group]).df() for group in RULE_GROUP_TARGETS}
     for check_key in context.selected_asset_check_keys:
         group = check_key.name.removeprefix("watch_")
-        counts = {(severity, accepted): n for g, severity, accepted, n in rows if g == group}
-        open_errors = counts.get(("error", False), 0)
-        warnings = counts.get(("warning", False), 0) + counts.get(("warning", True), 0)
+        counts = flag_counts(flags[flags["rule_group"] == group])
+        open_errors, warnings = counts["open_errors"], counts["warnings"]
         frame = examples[group]
         yield AssetCheckResult(
             check_name=check_key.name,
@@ -129,7 +127,7 @@ def rule_group_checks(context: AssetCheckExecutionContext, warehouse: WarehouseR
             severity=AssetCheckSeverity.ERROR if open_errors else AssetCheckSeverity.WARN,
             metadata={
                 "open_errors": open_errors,
-                "accepted_errors": counts.get(("error", True), 0),
+                "accepted_errors": counts["accepted_errors"],
                 "warnings": warnings,
                 "flags": MetadataValue.md(frame.to_markdown(index=False) if len(frame) else "no flags"),
             },

@@ -21,6 +21,9 @@ class PublishedTable:
     #: True: copied from ``kkik_audit`` at each publication; False: kept in ``kkik`` across publications and
     #: appended to by the publish step itself (``kkik_revision``)
     from_audit: bool = True
+    #: True: a dbt model of the audit mart (what the watch audits); False: written by the pipeline itself
+    #: (``kkik_flag`` by the watch, ``kkik_revision`` by the publish step)
+    from_dbt: bool = True
 
 
 #: The published data tables (the audit-built ones in the order of ``pipelines.quality.publish.MART_TABLES``).
@@ -36,10 +39,14 @@ PUBLISHED_TABLES = (
     PublishedTable("kkik_source_comparison", ("kpi_id", "municipality_id", "year", "gender")),
     PublishedTable("kkik_coverage", ("kpi_id", "year", "gender")),
     PublishedTable("kkik_flag", ("flag_rank", "kpi_id", "municipality_id", "year", "gender", "rule_id"),
-                   per_run_columns=("load_id", "flagged_at")),
+                   per_run_columns=("load_id", "flagged_at"), from_dbt=False),
     # its load ids and times are its content (the history of changes), not per-run columns
-    PublishedTable("kkik_revision", ("changed_at", "kpi_id", "municipality_id", "year", "gender"), from_audit=False),
+    PublishedTable("kkik_revision", ("changed_at", "kpi_id", "municipality_id", "year", "gender"), from_audit=False,
+                   from_dbt=False),
 )
+#: The dbt models of the audit mart the watch audits (the kkik_flag asset's dependencies): every published
+#: table dbt builds, and the gate's list of codes no dimension knows (read by the audit, not published).
+AUDITED_MODELS = tuple(table.name for table in PUBLISHED_TABLES if table.from_dbt) + ("kkik_unknown_code",)
 
 #: The one table of the run's own facts: which load published, when, and how many rows each table has.
 PUBLICATION_TABLE = "kkik_publication"

@@ -86,6 +86,18 @@ def outside_kkik_mask(flags: pd.DataFrame) -> pd.Series:
 
 def blocking_mask(flags: pd.DataFrame) -> pd.Series:
     """The flags that block publication: open errors on the KKiK set. Open errors on other figures are
-    listed and counted, but the KKiK report does not wait on figures it does not show. The publish step's
-    SQL (pipelines/quality/publish.py ``BLOCKING``) is this on the stored flags."""
+    listed and counted, but the KKiK report does not wait on figures it does not show. The publish
+    step reads the stored flags through this mask too (pipelines/quality/publish.py)."""
     return open_error_mask(flags) & ~outside_kkik_mask(flags)
+
+
+def flag_counts(flags: pd.DataFrame) -> dict[str, int]:
+    """``flags, errors, open_errors, open_errors_outside_kkik, accepted_errors, warnings``: the counts the
+    audit, the asset checks and the report show (``open_errors`` are the blocking ones, :func:`blocking_mask`;
+    open errors on figures outside the KKiK set are counted apart)."""
+    errors = flags["severity"] == "error"
+    open_errors = open_error_mask(flags)
+    return {"flags": len(flags), "errors": int(errors.sum()), "open_errors": int(blocking_mask(flags).sum()),
+            "open_errors_outside_kkik": int((open_errors & outside_kkik_mask(flags)).sum()),
+            "accepted_errors": int((errors & ~open_errors).sum()),
+            "warnings": int((flags["severity"] == "warning").sum())}

@@ -14,16 +14,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipelines.quality.acceptance import (
-    apply_acceptances,
-    blocking_mask,
-    open_error_mask,
-    outside_kkik_mask,
-    read_acceptances,
-)
+from pipelines.quality.acceptance import apply_acceptances, flag_counts, read_acceptances
+from pipelines.quality.completeness import audit_gate
 from pipelines.quality.flags import FLAG_COLUMNS
 from pipelines.quality.gx_suites import run_suite
-from pipelines.quality.completeness import audit_gate
 from pipelines.quality.mart_inputs import AUDIT_SCHEMA, PUBLISHED_SCHEMA, WatchInputs, read_watch_inputs
 from pipelines.quality.rules import load_rules
 from pipelines.quality.warehouse import WatchTables
@@ -153,12 +147,8 @@ def audit_mart(
     flags["flagged_at"] = pd.Timestamp(datetime.now(UTC))
     _write_flags(duckdb_path, flags, years)
 
-    errors = flags["severity"] == "error"
     summary = AuditSummary(
-        load_id=load_id, years=years, flags=len(flags), errors=int(errors.sum()),
-        warnings=int((flags["severity"] == "warning").sum()),
-        open_errors=int(blocking_mask(flags).sum()), accepted_errors=int((errors & flags["accepted"]).sum()),
-        open_errors_outside_kkik=int((open_error_mask(flags) & outside_kkik_mask(flags)).sum()),
+        load_id=load_id, years=years, **flag_counts(flags),
         by_group={group: frame["severity"].value_counts().to_dict() for group, frame in flags.groupby("rule_group")},
         gx=gx_summary,
     )

@@ -23,7 +23,6 @@ from pipelines.quality.warehouse import WatchTables, build_tables, normalised_ra
 KEY = ["kpi_id", "municipality_id", "year", "gender"]
 CELL = ["kpi_id", "municipality_id", "gender"]
 
-VALUE_COLUMNS = ["kpi_id", "municipality_id", "year", "gender", "value", "status"]
 KPI_COLUMNS = ["kpi_id", "title", "unit", "direction", "is_divided_by_gender", "collection_method", "source_agency",
                "is_additive", "similar_group_kind"]
 MUNICIPALITY_COLUMNS = ["municipality_id", "name", "county_id", "is_kommun", "similar_group", "is_participant"]

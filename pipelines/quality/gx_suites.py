@@ -37,10 +37,6 @@ class SuiteOutcome:
     flags: pd.DataFrame
 
 
-def suite_names(suites_dir: Path = SUITES_DIR) -> list[str]:
-    return sorted(path.stem for path in suites_dir.glob("*.json"))
-
-
 def _quiet_gx() -> None:
     """No analytics calls and no INFO chatter from GX (set before its first import)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from pipelines.quality.acceptance import blocking_mask, open_error_mask, outside_kkik_mask
+from pipelines.quality.acceptance import flag_counts
 from pipelines.quality.flags import FLAG_COLUMNS, UNIT_SUFFIX, format_number
 
 #: Column order of the CSV; any further input columns (accepted_on, rule_group, load_id ...) follow.
@@ -172,17 +172,10 @@ def review_by_cell(ranked: pd.DataFrame) -> pd.DataFrame:
 def summarise(ranked: pd.DataFrame) -> dict:
     """Counts over all flags: an error is *open* (blocks publication) until it is accepted."""
     severity = ranked["severity"].astype(object)
-    errors = (severity == "error").to_numpy()
-    accepted = ranked["accepted"].to_numpy(dtype=bool)
     by_rule = ranked["rule_id"].astype(object).fillna("(none)").value_counts(sort=False)
     by_severity = severity.fillna("(none)").value_counts(sort=False)
     return {
-        "flags": len(ranked),
-        "errors": int(errors.sum()),
-        "open_errors": int(blocking_mask(ranked).sum()),
-        "open_errors_outside_kkik": int((open_error_mask(ranked) & outside_kkik_mask(ranked)).sum()),
-        "accepted_errors": int((errors & accepted).sum()),
-        "warnings": int((severity == "warning").sum()),
+        **flag_counts(ranked),
         "colour_changing": int(ranked["would_change_colour"].sum()),
         "by_rule": {str(k): int(v) for k, v in sorted(by_rule.items(), key=lambda kv: (-kv[1], str(kv[0])))},
         "by_severity": {str(k): int(v) for k, v in sorted(by_severity.items(), key=lambda kv: str(kv[0]))},

@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipelines.quality.acceptance import open_error_mask
 from pipelines.quality.audit import watch_and_validate
 from pipelines.quality.bundled import bundled_kpis, bundled_municipalities, bundled_similar_groups
 
@@ -188,7 +187,3 @@ def write_flags(flags: pd.DataFrame, out: Path) -> None:
             flags.to_csv(out, index=False, encoding="utf-8-sig")
     except OSError as exc:
         raise ValuesFileError(f"{out}: cannot be written: {exc.strerror or exc}") from exc
-
-
-def open_errors(flags: pd.DataFrame) -> int:
-    return int(open_error_mask(flags).sum())

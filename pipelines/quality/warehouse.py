@@ -33,8 +33,19 @@ WATCH_MODELS_DIR = MODELS_DIR / "marts" / "watch"
 MACROS_DIR = DBT_PROJECT_DIR / "macros"
 #: The watch's inputs: built from the mart by dbt, or landed from frames by :func:`build_tables`.
 INPUT_MODELS = ("watch_value", "watch_kpi", "watch_municipality", "watch_similar_group", "watch_similar_member")
+#: The shared models upstream of the watch (int_similar_kommun_group_chosen, also kkik_result's) read the
+#: warehouse's intermediate relations: on landed inputs each is this view over the input that holds it.
+INPUT_ALIASES = {
+    "int_similar_kommun_groups": "select municipality_id, similar_group_kind, group_year, "
+                                 "similar_group as similar_group_id from watch_similar_group",
+    "stg_kolada__municipality_group_members": "select similar_group as group_id, municipality_id, "
+                                              "true as is_latest_load from watch_similar_member",
+    "int_kkik_kpis_joined": "select * from watch_kpi",
+    "int_kpi_values_conformed": "select * from watch_value",
+}
 #: What the rules read, in dependency order.
-DERIVED_MODELS = ("watch_kpi_period", "watch_kpi_history", "watch_number", "watch_cell", "watch_similar_peer",
+DERIVED_MODELS = ("watch_kpi_period", "watch_kpi_history", "watch_number", "watch_cell",
+                  "int_similar_kommun_group_chosen", "watch_similar_peer",
                   "watch_group_stat", "watch_similar_stat", "watch_period_stat", "watch_missing_cell")
 #: DuckDB on the two cores of a reviewer's laptop: the whole of Kolada (9 M values) stays within 4 GiB of
 #: the process (DuckDB spills to its temp directory beyond its share)
@@ -206,6 +217,9 @@ def build_tables(inputs: Mapping[str, pd.DataFrame], *, years: Sequence[int] | N
             con.execute(f"create temp table {name} as select * from {name}_frame")
             con.unregister(f"{name}_frame")
             refs[name] = name
+        for alias, sql in INPUT_ALIASES.items():
+            con.execute(f"create temp view {alias} as {sql}")
+            refs[alias] = alias
         run_models(con, DERIVED_MODELS, refs, variables)
         tables = _fetch(con, refs, years)
         tables.raw = raw_rows(con, "watch_value", years)

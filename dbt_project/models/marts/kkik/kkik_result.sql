@@ -25,14 +25,8 @@ kommuner as (
 ),
 
 similar_group_members as (
-    select group_id, municipality_id
-    from {{ ref('stg_kolada__municipality_group_members') }}
-    where is_latest_load
-),
-
-similar_groups as (
-    select municipality_id, similar_group_kind, group_year, similar_group_id
-    from {{ ref('int_similar_kommun_groups') }}
+    select municipality_id, similar_group_kind, year, member_id
+    from {{ ref('int_similar_kommun_group_chosen') }}
 ),
 
 kommun_values as (
@@ -91,29 +85,10 @@ scaffold as (
     cross join kommuner
 ),
 
--- the kommun's group of similar kommuner for the figure's area (dim_kpi.similar_group_kind): Kolada's group
--- of the value's year where there is one, else its newest; the overall group where Kolada has none of the kind
-kpi_similar_groups as (
-    select
-        kpi_years.kpi_id,
-        similar_groups.municipality_id,
-        kpi_years.year,
-        similar_groups.similar_group_id
-    from (select distinct kpi_id, year from shown_cells) as kpi_years
-    inner join kpis on kpi_years.kpi_id = kpis.kpi_id
-    inner join similar_groups
-        on similar_groups.similar_group_kind in (kpis.similar_group_kind, 'övergripande')
-    qualify row_number() over (
-        partition by kpi_years.kpi_id, similar_groups.municipality_id, kpi_years.year
-        order by {{ similar_group_order('similar_groups.similar_group_kind', 'similar_groups.group_year',
-                                        'kpis.similar_group_kind', 'kpi_years.year') }}
-    ) = 1
-),
-
 with_values as (
     select
         scaffold.*,
-        kpi_similar_groups.similar_group_id,
+        kpis.similar_group_kind,
         kommun_values.value,
         kommun_values.status,
         coalesce(kommun_values.is_synthetic, false) as is_synthetic,
@@ -123,10 +98,6 @@ with_values as (
             between kpis.first_kkik_year and coalesce(kpis.last_kkik_year, 9999) as is_in_kkik_set
     from scaffold
     inner join kpis on scaffold.kpi_id = kpis.kpi_id
-    left join kpi_similar_groups
-        on scaffold.kpi_id = kpi_similar_groups.kpi_id
-        and scaffold.municipality_id = kpi_similar_groups.municipality_id
-        and scaffold.year = kpi_similar_groups.year
     left join kommun_values
         on scaffold.kpi_id = kommun_values.kpi_id
         and scaffold.municipality_id = kommun_values.municipality_id
@@ -182,9 +153,13 @@ similar_means as (
         avg(peer_values.value order by peer_values.municipality_id) as similar_group_mean,
         count(peer_values.value) as similar_group_n
     from ranked
-    inner join similar_group_members on ranked.similar_group_id = similar_group_members.group_id
+    -- the members of the kommun's group for the figure's area (int_similar_kommun_group_chosen)
+    inner join similar_group_members
+        on ranked.municipality_id = similar_group_members.municipality_id
+        and ranked.similar_group_kind = similar_group_members.similar_group_kind
+        and ranked.year = similar_group_members.year
     inner join kommun_values as peer_values
-        on similar_group_members.municipality_id = peer_values.municipality_id
+        on similar_group_members.member_id = peer_values.municipality_id
         and ranked.kpi_id = peer_values.kpi_id
         and ranked.year = peer_values.year
         and ranked.gender = peer_values.gender
