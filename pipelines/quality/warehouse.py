@@ -40,7 +40,7 @@ INPUT_ALIASES = {
                                  "similar_group as similar_group_id from watch_similar_group",
     "stg_kolada__municipality_group_members": "select similar_group as group_id, municipality_id, "
                                               "true as is_latest_load from watch_similar_member",
-    "int_kkik_kpis_joined": "select * from watch_kpi",
+    "int_kpis_all": "select * from watch_kpi",
     "int_kpi_values_conformed": "select * from watch_value",
 }
 #: What the rules read, in dependency order.

@@ -17,7 +17,7 @@ members as (
 ),
 
 figure_kinds as (
-    select distinct similar_group_kind from {{ ref('int_kkik_kpis_joined') }}
+    select distinct similar_group_kind from {{ ref('int_kpis_all') }}
 ),
 
 value_years as (
