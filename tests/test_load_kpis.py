@@ -26,6 +26,7 @@ from pipelines.snapshot.server import SnapshotServer
 from tests.test_cli import PROJECT, isolated_env, run_kkik, set_isolated_env
 
 NON_KKIK = ("N01724", "N00230", "N01964", "N05832")
+FIXTURE = PROJECT / "tests" / "fixtures" / "kolada" / "non_kkik_values.parquet"
 YEARS = ("--from", "2018", "--to", "2022")  # make run's years, whose real gaps are accepted
 
 
@@ -49,7 +50,7 @@ def write_snapshot_files(values: pd.DataFrame, folder) -> None:
 def kolada_url(tmp_path_factory):
     snapshot = tmp_path_factory.mktemp("kolada_snapshot") / "kolada"
     shutil.copytree(SNAPSHOT_DIR / "kolada", snapshot)
-    values = pd.read_parquet(PROJECT / "tests" / "fixtures" / "kolada" / "non_kkik_values.parquet").rename(
+    values = pd.read_parquet(FIXTURE).rename(
         columns={"kpi_id": "kpi", "municipality_id": "municipality", "year": "period"})
     assert set(values["kpi"]) == set(NON_KKIK) and not set(NON_KKIK) & set(kkik_kpi_ids())
     write_snapshot_files(values, snapshot / "data" / "real")
@@ -61,6 +62,9 @@ def mart(tmp) -> dict[str, pd.DataFrame]:
     with duckdb.connect(str(tmp / "warehouse.duckdb"), read_only=True) as con:
         return {
             "fct": con.execute("select kpi_id, count(*) as n from kkik.fct_kpi_value group by kpi_id").df(),
+            # every value the server had for the four, of a municipality Kolada lists
+            "served": con.execute("select kpi_id, count(*) as n from read_parquet(?) semi join kkik.dim_municipality "
+                                  "using (municipality_id) group by kpi_id", [str(FIXTURE)]).df(),
             "dim": con.execute("select kpi_id, is_kkik, title, unit, direction, operating_area, municipality_type, "
                                "publication_date from kkik.dim_kpi").df(),
             "result": con.execute("select * from kkik.kkik_result order by kpi_id, municipality_id, year, gender"
@@ -88,7 +92,8 @@ def test_a_backfill_with_kpis_lands_every_figure_and_publishes_the_kkik_result_u
     before, after = mart(default), mart(wide)
 
     landed = dict(zip(after["fct"]["kpi_id"], after["fct"]["n"]))
-    assert all(landed.get(kpi, 0) > 3000 for kpi in NON_KKIK)  # 4 years × 290 kommuner × T (K/M)
+    served = dict(zip(after["served"]["kpi_id"], after["served"]["n"]))
+    assert {kpi: landed.get(kpi) for kpi in NON_KKIK} == served and sum(served.values()) > 13_000
     assert not set(NON_KKIK) & set(before["fct"]["kpi_id"])
 
     dim = after["dim"].set_index("kpi_id")
@@ -106,7 +111,11 @@ def test_a_backfill_with_kpis_lands_every_figure_and_publishes_the_kkik_result_u
     flags = after["flags"]
     outside = flags[flags["kpi_id"].isin(NON_KKIK)]
     assert len(outside) > 0 and not outside["is_kkik"].any()  # the watch ran on them
-    assert flags[~flags["kpi_id"].isin(NON_KKIK)]["is_kkik"].fillna(True).all()
+    # is_kkik on every flag: its figure is in the catalogue, or it has none (the gate, GX); those block
+    in_catalogue = flags["kpi_id"].isna() | flags["kpi_id"].isin(kkik_kpi_ids())
+    assert (flags["is_kkik"].astype(bool) == in_catalogue).all()
+    blocking = (flags["severity"] == "error") & ~flags["accepted"] & flags["is_kkik"]
+    assert not blocking.any() and ((flags["severity"] == "error") & ~flags["accepted"] & ~flags["is_kkik"]).any()
 
 
 def test_an_unknown_kpi_id_is_refused_before_anything_is_written(tmp_path, monkeypatch, capsys):
