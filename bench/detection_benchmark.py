@@ -307,7 +307,7 @@ def main(argv=None) -> int:
              "rules": parse_overrides(args.overrides, load_rules()) if args.overrides else None}
     _init(state)
     clean = watch(values)
-    state["clean_index"] = pd.MultiIndex.from_frame(clean[FLAG_KEY])
+    state["clean_index"] = _STATE["clean_index"] = pd.MultiIndex.from_frame(clean[FLAG_KEY])
     clean_cells = clean[KEY].drop_duplicates()
     tasks = [(seed, kind) for seed in range(args.seed_start, args.seed_start + args.seeds) for kind in args.types]
     print(f"{len(values)} values, {len(evaluation)} cells of {latest} checked (years of "
