@@ -48,7 +48,7 @@ HIT_COLUMNS = KEY + ["observed_value", "expected_low", "expected_high", "expecte
 
 W_COLOUR, W_GREY, W_ERROR, D_MAX = 10.0, 5.0, 3.0, 3.0
 
-UNIT_SUFFIX = {"percent": " %", "days": " days", "kr": " kr", "count": "", "index": "", "signed": "", "unknown": ""}
+UNIT_SUFFIX = {"percent": " %", "days": " days", "kr": " kr", "count": "", "index": "", "ratio": "", "signed": "", "unknown": ""}
 #: appended to every flag on a figure whose kind Kolada's metadata does not tell
 UNKNOWN_KIND_NOTE = (" (The kind of this figure cannot be told from Kolada's metadata: only the statistical "
                      "rules were run, no range or unit rule.)")

@@ -28,7 +28,7 @@ from pipelines.quality.parameters import PARAMETERS, Shared
 SEVERITIES = ("error", "warning")
 #: the kinds of figure (dbt model int_kolada_kpi_kinds for figures outside the KKiK catalogue): ``signed``
 #: can be negative (a change, a result), ``unknown`` could not be told from Kolada's metadata
-UNITS = ("percent", "days", "kr", "count", "index", "signed", "unknown")
+UNITS = ("percent", "days", "kr", "count", "index", "ratio", "signed", "unknown")
 GENDERS = ("T", "K", "M")
 
 DEFAULT_RULES_PATH = EXPECTATIONS_DIR / "rules.yml"

@@ -84,3 +84,40 @@ def test_unknown_kpi_is_for_ids_kolada_does_not_know(values):
     wrong = values[values["kpi_id"] == SHARE].assign(kpi_id="N99999")
     flags = watch_values(pd.concat([values, wrong]), years=[2022], today=TODAY)
     assert set(flags.loc[flags["rule_id"] == "integrity.unknown_kpi", "kpi_id"]) == {"N99999"}
+
+
+#: real Kolada titles whose words mislead a naive reading (bundled catalogue, snapshot/kolada/kpi.json.gz)
+TITLE_KINDS = {
+    "N00227": "count",  # "Deltidsanställda (1-99 %) månadsavlönade, kommun, antal": ", antal" wins over the %
+    "N52001": "kr",  # "Försäljning i dagligvaruhandel, mkr": "dagligvaruhandel" holds "andel"
+    "N52002": "index",  # "Försäljningsindex dagligvaruhandel, index"
+    "N07549": "count",  # "Anmälda misshandelsbrott mot kvinna, …, antal/100 000 inv": "misshandel"
+    "N03105": "ratio",  # "Kassalikviditet kommunen, (%)": per cent, but not a share of a whole
+    "N02847": "ratio",  # "Framskrivning, förväntad försörjningskvot, 20-66 år, om 10 år"
+    "N40010": "signed",  # "Nettokostnad flyktingmottagande, kr/inv": a net cost (income can exceed cost)
+    "N03009": "signed",  # "Generella statsbidrag och utjämning kommun, kr/inv": a net payer is negative
+    "N03103": "signed",  # "Självfinansieringsgrad för kommunens investeringar, andel (%)"
+    "N07821": "count",  # "Bilväg i kommunen, total, meter"
+    "N45972": "count",  # "Solcellsanläggningar 20 kW – 1000 kW, installerad effekt(MW)"
+}
+KINDS_FIXTURE = FIXTURE.with_name("non_kkik_kinds_values.parquet")
+RATIO, NET_COST = "N03105", "N40010"
+
+
+def test_kinds_read_whole_words_and_the_last_unit_word_of_real_titles():
+    kinds = bundled_kpis().set_index("kpi_id")
+    assert {k: kinds.at[k, "unit"] for k in TITLE_KINDS} == TITLE_KINDS
+    assert kinds.at["N00227", "is_additive"]  # a plain count of people: T = K + M
+
+
+def test_a_ratio_may_pass_100_and_a_net_cost_may_be_negative_but_a_ratio_may_not_be_negative():
+    values = pd.read_parquet(KINDS_FIXTURE)
+    latest = values[values["year"] == 2022]
+    assert (latest.loc[latest["kpi_id"] == RATIO, "value"] > 100).sum() > 100  # real kassalikviditet > 100 %
+    assert (latest.loc[latest["kpi_id"] == NET_COST, "value"] < 0).sum() > 50  # real negative net costs
+    flags = watch_values(values, years=[2022], today=TODAY)
+    assert not flags["rule_id"].isin(["range.share_bounds", "range.share_scale", "range.negative"]).any()
+    dirty = _set(values, RATIO, "0180", "T", lambda v: -v)
+    flags = watch_values(dirty, years=[2022], today=TODAY)
+    assert "range.negative" in _rules_on(flags, RATIO, "0180")
+    assert "range.share_bounds" not in _rules_on(flags, RATIO, "0180")
