@@ -34,8 +34,6 @@ def add_load(commands) -> None:
                     "KKIK_SKOLVERKET_URL, KKIK_INBOX_DIR). Exit 0 published, 1 failed or blocked, 2 bad arguments.")
     load.add_argument("--year", type=int, action="append",
                       help="a year (period) to load; repeat for several. Default: the four latest years and the year before")
-    load.add_argument("--parallel", action="store_true",
-                      help="run the source steps in parallel processes (the job's executor, as scheduled runs do)")
     load.add_argument("--allow-mixed-sources", action="store_true",
                       help="run even though some sources are live and others the bundled snapshot")
     load.set_defaults(run=cmd_load)
@@ -63,8 +61,8 @@ def cmd_load(args) -> int:
         return fail("load", str(problem))
     from pipelines.load_command import rerun_command, run_load
 
-    extra = ["--parallel"] * args.parallel + ["--allow-mixed-sources"] * args.allow_mixed_sources
-    return run_load(years, settings, parallel=args.parallel, rerun=rerun_command(years, bool(args.year), extra))
+    extra = ["--allow-mixed-sources"] * args.allow_mixed_sources
+    return run_load(years, settings, rerun=rerun_command(years, bool(args.year), extra))
 
 
 # -- watch --------------------------------------------------------------------------------------------
