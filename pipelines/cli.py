@@ -35,8 +35,6 @@ def add_load(commands) -> None:
     load.add_argument("--year", type=int, action="append",
                       help="a year (period) to load; repeat for several. Default: the four latest years and the year before")
     add_kpis_argument(load)
-    load.add_argument("--parallel", action="store_true",
-                      help="run the source steps in parallel processes (the job's executor, as scheduled runs do)")
     load.add_argument("--allow-mixed-sources", action="store_true",
                       help="run even though some sources are live and others the bundled snapshot")
     load.set_defaults(run=cmd_load)
@@ -90,9 +88,8 @@ def cmd_load(args) -> int:
         return fail("load", str(problem))
     from pipelines.load_command import rerun_command, run_load
 
-    extra = ([f"--kpis {kpis}"] if kpis else []) + ["--parallel"] * args.parallel \
-        + ["--allow-mixed-sources"] * args.allow_mixed_sources
-    return run_load(years, settings, parallel=args.parallel, rerun=rerun_command(years, bool(args.year), extra),
+    extra = ([f"--kpis {kpis}"] if kpis else []) + ["--allow-mixed-sources"] * args.allow_mixed_sources
+    return run_load(years, settings, rerun=rerun_command(years, bool(args.year), extra),
                     kpis=kpis)
 
 
@@ -132,7 +129,7 @@ def cmd_backfill(args) -> int:
 
     rerun = " ".join(["kkik backfill", f"--from {args.first} --to {args.last}", *([f"--kpis {kpis}"] if kpis else []),
                       *["--allow-mixed-sources"] * args.allow_mixed_sources])
-    return run_load(years, settings, parallel=False, rerun=rerun, kpis=kpis, command="backfill")
+    return run_load(years, settings, rerun=rerun, kpis=kpis, command="backfill")
 
 
 # -- watch --------------------------------------------------------------------------------------------

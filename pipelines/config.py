@@ -32,6 +32,12 @@ LIVE_INBOX_DIR = "data/inbox"
 #: Skolverket has no stable live URL (the export URLs change with each release): production must set one.
 NOT_SET = ""
 
+#: Kolada's polite rate for the live API (calls per second); ``KKIK_KOLADA_CALLS_PER_SECOND`` overrides it.
+LIVE_KOLADA_CALLS_PER_SECOND = 5.0
+#: The rate against the bundled snapshot: our own server on loopback needs no politeness, and at 5 calls/s
+#: its 11 answers would cost 2 s of waiting in every load.
+SNAPSHOT_CALLS_PER_SECOND = 1000.0
+
 #: The sources of a load, in the order the banner names them.
 SOURCE_NAMES = ("Kolada", "SCB", "Skolverket", "inbox")
 
@@ -71,6 +77,19 @@ def _url(name: str, sources: str, live_default: str) -> str:
     return value.strip().rstrip("/")
 
 
+def _calls_per_second(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        rate = float(value)
+    except ValueError:
+        rate = 0.0
+    if not rate > 0:
+        raise SettingsError(f"{name} must be a number of calls per second > 0, not {value!r}")
+    return rate
+
+
 @dataclass(frozen=True)
 class Settings:
     """What a load needs to know about its environment."""
@@ -82,6 +101,8 @@ class Settings:
     quality_dir: Path
     kolada_url: str
     kolada_api_version: str
+    #: calls per second to Kolada: 5 live, unlimited (1000) against the snapshot; ``KKIK_KOLADA_CALLS_PER_SECOND``
+    kolada_calls_per_second: float
     scb_url: str
     scb_api_version: str
     #: ``NOT_SET`` (empty) when live and not configured: ``kkik load`` refuses before anything runs
@@ -132,13 +153,17 @@ class Settings:
         duckdb_path = _path("KKIK_DUCKDB_PATH", "data/warehouse.duckdb")
         sources = _sources_default()
         inbox = os.environ.get("KKIK_INBOX_DIR", "").strip() or (SNAPSHOT if sources == SNAPSHOT else LIVE_INBOX_DIR)
+        kolada_url = _url("KKIK_KOLADA_URL", sources, LIVE_KOLADA_URL)
         return cls(
             duckdb_path=duckdb_path,
             published_dir=_path("KKIK_PUBLISHED_DIR", str(published_dir_beside(duckdb_path))),
             raw_dir=_path("KKIK_RAW_DIR", "data/raw"),
             quality_dir=_path("KKIK_QUALITY_DIR", "data/quality"),
-            kolada_url=_url("KKIK_KOLADA_URL", sources, LIVE_KOLADA_URL),
+            kolada_url=kolada_url,
             kolada_api_version=version,
+            kolada_calls_per_second=_calls_per_second(
+                "KKIK_KOLADA_CALLS_PER_SECOND",
+                SNAPSHOT_CALLS_PER_SECOND if kolada_url == SNAPSHOT else LIVE_KOLADA_CALLS_PER_SECOND),
             scb_url=_url("KKIK_SCB_URL", sources, LIVE_SCB_URL),
             scb_api_version=scb_version,
             # Skolverket publishes kommun results as export files whose URLs change with each release:

@@ -7,8 +7,7 @@ that file by three routes, all covered by pointing file descriptors 1 and 2 at i
 * dagster-dbt re-emits each dbt event with ``sys.stdout.write`` (dbt's own stdout is a pipe it reads);
 * Dagster's console logger is a ``logging.StreamHandler`` on ``sys.stderr``, created when the run starts;
 * Dagster's compute-log capture (``LocalComputeLogManager``) tees each step's fds 1 and 2 into
-  ``$DAGSTER_HOME/storage/<run>/compute_logs`` and back to the original fds; child processes of
-  ``--parallel`` inherit the fds.
+  ``$DAGSTER_HOME/storage/<run>/compute_logs`` and back to the original fds.
 
 ``sys.stdout``/``sys.stderr`` stay the real file objects (the compute-log capture needs their ``fileno``).
 The terminal is reached through a duplicate of the original fd 1. dbt is asked for no colours and

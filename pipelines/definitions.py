@@ -29,11 +29,10 @@ defs = Definitions(
 
 
 def yearly_load_job():
-    """The yearly job, resolved: ``reconstructable`` needs a module-level function so child processes
-    of the multiprocess executor can import it."""
+    """The yearly job, resolved (``kkik load``)."""
     return defs.get_job_def("kkik_yearly_load")
 
 
 def kolada_refresh_job():
-    """The refresh job, resolved (``kkik refresh``; module level for ``reconstructable``)."""
+    """The refresh job, resolved (``kkik refresh``)."""
     return defs.get_job_def("kolada_refresh")

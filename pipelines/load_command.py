@@ -12,15 +12,15 @@ from __future__ import annotations
 import os
 import time
 import traceback
-import uuid
 from collections.abc import Sequence
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Self
 
 from pipelines.config import PROJECT_ROOT, SNAPSHOT, Settings
 from pipelines.console import Console, display_path, output_to_log
 from pipelines.jobs import REFRESH_RUN_CONFIG
-from pipelines.run_progress import INVOCATION_TAG, RunTracker, Stage, stage_account
+from pipelines.run_progress import RunTracker, Stage, stage_account
 
 SOURCE_DESCRIPTIONS = {
     "Kolada": "the bundled snapshot, served on loopback (partly synthetic values)",
@@ -76,7 +76,7 @@ def kpis_run_config(job_config: dict, kpis: str | None) -> dict:
     return {**job_config, "ops": {**job_config.get("ops", {}), "raw_kolada": {"config": {**kolada, "kpis": kpis}}}}
 
 
-def run_load(years: list[int], settings: Settings, *, parallel: bool, rerun: str, command: str = "load",
+def run_load(years: list[int], settings: Settings, *, rerun: str, command: str = "load",
              kpis: str | None = None) -> int:
     """Run ``kkik_yearly_load`` (or, for ``command="refresh"``, ``kolada_refresh``) for ``years`` as one run
     over the partition range; ``kpis`` the figures besides the KKiK catalogue (``--kpis``). Returns the exit
@@ -88,7 +88,7 @@ def run_load(years: list[int], settings: Settings, *, parallel: bool, rerun: str
         for line in banner(years, settings, log_path, command):
             console.line(line)
         try:
-            success, tracker = _execute(years, parallel, console, command, kpis)
+            success, tracker = _execute(years, console, command, kpis)
         except Exception:  # noqa: BLE001 - a failure before the run (definitions, instance): one clear line
             traceback.print_exc()  # fd 2: the log
             console.line(f"kkik {command} FAILED before the run started; the published mart was left as it was.")
@@ -111,12 +111,13 @@ def run_load(years: list[int], settings: Settings, *, parallel: bool, rerun: str
     return 0
 
 
-def _execute(years: list[int], parallel: bool, console: Console, command: str = "load",
+def _execute(years: list[int], console: Console, command: str = "load",
              kpis: str | None = None) -> tuple[bool, RunTracker]:
-    """Run the job in this process (or with the job's multiprocess executor) and show its stages."""
-    from dagster import DagsterInstance, execute_job, reconstructable
+    """Run the job in this process (its executor is in-process: one DuckDB writer) and show its stages."""
+    from dagster import DagsterInstance
     from dagster._core.utils import make_new_run_id
 
+    from pipelines.dagster_sqlite import relax_instance_durability
     from pipelines.dbt_project import ensure_manifest
 
     ensure_manifest()  # before the definitions import: they read the manifest
@@ -124,23 +125,17 @@ def _execute(years: list[int], parallel: bool, console: Console, command: str = 
     from pipelines.jobs import range_tags
 
     job_name, job_config = COMMAND_JOBS[command]
-    job = getattr(definitions, job_name)
-    invocation = uuid.uuid4().hex
-    tags = {**range_tags(years), INVOCATION_TAG: invocation}
+    job = getattr(definitions, job_name)()
     run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}, **kpis_run_config(job_config, kpis)}
+    relax_instance_durability(Path(os.environ["DAGSTER_HOME"]))  # no disk flush per Dagster event
     with DagsterInstance.get() as instance, ExitStack() as stack:
-        run_id = None if parallel else make_new_run_id()
-        tracker = RunTracker(instance, run_id=run_id, invocation=invocation,
-                             job_steps={node.name for node in job().graph.node_defs})
+        run_id = make_new_run_id()
+        tracker = RunTracker(instance, run_id=run_id, job_steps={node.name for node in job.graph.node_defs})
         display = StageDisplay(console, tracker)
         stack.enter_context(display)
         stack.enter_context(tracker.watching(display.finished, display.tick))
-        if parallel:
-            result = execute_job(reconstructable(job), instance=instance, tags=tags,
-                                 run_config=run_config)
-        else:
-            result = job().execute_in_process(instance=instance, tags=tags, run_config=run_config,
-                                                          run_id=run_id, raise_on_error=False)
+        result = job.execute_in_process(instance=instance, tags=range_tags(years), run_config=run_config,
+                                        run_id=run_id, raise_on_error=False)
         success = result.success
     return success, tracker
 

@@ -53,4 +53,4 @@ def run_refresh(years: list[int], settings: Settings, *, explicit_years: bool) -
     print(f"kkik refresh: {check.values:,} values changed in Kolada since {plan.from_date} ({asked})")
     from pipelines.load_command import run_load
 
-    return run_load(years, settings, parallel=False, rerun=rerun, command="refresh")
+    return run_load(years, settings, rerun=rerun, command="refresh")

@@ -10,10 +10,12 @@ from typing import Iterator
 from dagster import ConfigurableResource
 
 from pipelines.config import (
+    LIVE_KOLADA_CALLS_PER_SECOND,
     LIVE_KOLADA_URL,
     LIVE_SCB_URL,
     NOT_SET,
     SNAPSHOT,
+    SNAPSHOT_CALLS_PER_SECOND,
     Settings,
     SettingsError,
     published_dir_beside,
@@ -56,13 +58,15 @@ class KoladaResource(ConfigurableResource):
 
     base_url: str = LIVE_KOLADA_URL
     api_version: str = "v3"
+    #: the client's minimum interval between calls is 1/this (Kolada's polite 5 live; see pipelines/config.py)
+    calls_per_second: float = LIVE_KOLADA_CALLS_PER_SECOND
 
     @contextmanager
     def open_client(self) -> Iterator["KoladaClient"]:  # noqa: F821 (imported lazily)
         from pipelines.sources.kolada import KoladaClient
 
         with kolada_base_url(self.base_url, self.api_version) as url:
-            with KoladaClient(url, api_version=self.api_version) as client:
+            with KoladaClient(url, api_version=self.api_version, calls_per_second=self.calls_per_second) as client:
                 yield client
 
 
@@ -101,7 +105,7 @@ class SkolverketResource(ConfigurableResource):
                 yield client
             return
         with snapshot_root("skolverket") as root:
-            with SkolverketClient(root) as client:
+            with SkolverketClient(root, calls_per_second=SNAPSHOT_CALLS_PER_SECOND) as client:
                 yield client
 
 
@@ -112,7 +116,8 @@ def resources_from_env() -> dict:
         "warehouse": WarehouseResource(duckdb_path=str(settings.duckdb_path), raw_dir=str(settings.raw_dir),
                                        quality_dir=str(settings.quality_dir),
                                        published_dir=str(settings.published_dir)),
-        "kolada": KoladaResource(base_url=settings.kolada_url, api_version=settings.kolada_api_version),
+        "kolada": KoladaResource(base_url=settings.kolada_url, api_version=settings.kolada_api_version,
+                                 calls_per_second=settings.kolada_calls_per_second),
         "scb": ScbResource(base_url=settings.scb_url, api_version=settings.scb_api_version),
         "skolverket": SkolverketResource(base_url=settings.skolverket_url),
     }

@@ -1,7 +1,7 @@
 """A load's progress as the operator sees it: the stages (sources, dbt, audit, publish, reports), read from Dagster.
 
-The job runs in this process (or in child processes with ``--parallel``); either way every step event is
-stored in the Dagster instance, so one reader serves both: ``RunTracker`` polls the run's step events
+The job runs in this process and every step event is stored in the Dagster instance, so the display reads
+it from there like any other reader: ``RunTracker`` polls the run's step events
 and groups them by stage, with a short account of each stage taken from the steps' own metadata
 (rows landed, models built, flags found). It never changes the run.
 """
@@ -30,8 +30,6 @@ WATCHED_EVENTS = {
     DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE,
     DagsterEventType.STEP_SKIPPED, DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_CHECK_EVALUATION,
 }
-#: The tag that finds a run started by ``execute_job`` (which does not take a run id).
-INVOCATION_TAG = "kkik/invocation"
 
 
 def stage_of(step_key: str) -> str:
@@ -103,13 +101,11 @@ def _plain(metadata) -> dict:
 class RunTracker:
     """Reads one run's step events from the instance (``poll``) and keeps a ``Stage`` per stage."""
 
-    def __init__(self, instance: DagsterInstance, *, run_id: str | None = None, invocation: str | None = None,
-                 job_steps: Collection[str] | None = None):
+    def __init__(self, instance: DagsterInstance, *, run_id: str, job_steps: Collection[str] | None = None):
         """``job_steps``: the step keys of the job being run (a refresh has only Kolada's source step);
         default: every step of ``STAGE_STEPS``."""
         self.instance = instance
         self.run_id = run_id
-        self.invocation = invocation
         self.stages: dict[str, Stage] = {
             name: Stage(name, {s for s in steps if job_steps is None or s in job_steps})
             for name, steps in STAGE_STEPS.items()}
@@ -117,14 +113,6 @@ class RunTracker:
         self.failures: list = []
         self._cursor: str | None = None
         self._lock = threading.Lock()
-
-    def _find_run(self) -> str | None:
-        if self.run_id is None and self.invocation is not None:
-            from dagster import RunsFilter
-
-            runs = self.instance.get_runs(filters=RunsFilter(tags={INVOCATION_TAG: self.invocation}), limit=1)
-            self.run_id = runs[0].run_id if runs else None
-        return self.run_id
 
     def _stage(self, step_key: str) -> Stage:
         name = stage_of(step_key)
@@ -137,9 +125,7 @@ class RunTracker:
     def poll(self) -> list[Stage]:
         """Read the events since the last poll; return the stages that finished (ok, failed) in them."""
         with self._lock:
-            run_id = self._find_run()
-            if run_id is None:
-                return []
+            run_id = self.run_id
             before = {name: stage.done for name, stage in self.stages.items()}
             while True:
                 connection = self.instance.get_records_for_run(run_id, cursor=self._cursor, of_type=WATCHED_EVENTS)

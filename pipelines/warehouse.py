@@ -1,9 +1,9 @@
 """Opening the DuckDB warehouse file: one short-lived connection per step, never one held open.
 
 DuckDB allows one process per file to write, and refuses (it does not wait) while another holds it.
-The source assets of a run may run in parallel processes, so every use of the file (our connections
-and the dbt subprocess) first takes an exclusive advisory lock on ``<file>.lock`` and waits for it:
-fetching runs in parallel, the short DuckDB writes take turns.
+Several processes may use the file (a load and its dbt subprocess, ``kkik watch``, a sensor's run), so
+every use of it first takes an exclusive advisory lock on ``<file>.lock`` and waits for it: the short
+DuckDB writes take turns.
 """
 
 from __future__ import annotations

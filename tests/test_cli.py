@@ -85,6 +85,39 @@ def test_the_default_is_live_and_skolverket_must_be_set(tmp_path, monkeypatch, c
     assert list(tmp_path.iterdir()) == []
 
 
+def test_the_removed_parallel_option_is_refused_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    set_isolated_env(monkeypatch, tmp_path)
+    assert cli.main(["load", "--year", "2022", "--parallel"]) == 2
+    assert "unrecognized arguments: --parallel" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("sources, setting, expected", [
+    ("snapshot", None, 1000.0),  # the loopback snapshot server: no waiting between calls
+    ("live", None, 5.0),  # the live API: Kolada's polite rate
+    ("live", "2.5", 2.5),
+    ("snapshot", "5", 5.0),
+])
+def test_the_kolada_rate_is_polite_live_and_free_on_the_snapshot(sources, setting, expected, tmp_path, monkeypatch):
+    set_isolated_env(monkeypatch, tmp_path, KKIK_SOURCES=sources)
+    if setting is not None:
+        monkeypatch.setenv("KKIK_KOLADA_CALLS_PER_SECOND", setting)
+    from pipelines.config import Settings
+    from pipelines.resources import resources_from_env
+
+    assert Settings.from_env().kolada_calls_per_second == expected
+    assert resources_from_env()["kolada"].calls_per_second == expected
+
+
+@pytest.mark.parametrize("setting", ["0", "-1", "fast"])
+def test_a_bad_kolada_rate_is_refused_naming_the_variable(setting, tmp_path, monkeypatch, capsys):
+    set_isolated_env(monkeypatch, tmp_path, KKIK_KOLADA_CALLS_PER_SECOND=setting)
+    assert cli.main(["load", "--year", "2022"]) == 2
+    assert f"KKIK_KOLADA_CALLS_PER_SECOND must be a number of calls per second > 0, not '{setting}'" in \
+        capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_watch_of_a_year_without_data_exits_2(tmp_path, monkeypatch, capsys):
     set_isolated_env(monkeypatch, tmp_path)
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
