@@ -77,6 +77,19 @@ def check_audit_mart(settings: Settings) -> None:
         raise BadArguments(f"{settings.duckdb_path} has no audit mart: run `kkik load` first")
 
 
+def refuses_without_audit_mart(command: str, settings: Settings) -> bool:
+    """True (after printing why to stderr) when ``kkik <command>`` has no built audit mart to work on: the
+    caller exits 2. One place for the refusal ``kkik watch``, ``kkik accept`` and ``kkik publish`` share."""
+    import sys
+
+    try:
+        check_audit_mart(settings)
+    except BadArguments as problem:
+        print(f"kkik {command}: {problem}", file=sys.stderr)
+        return True
+    return False
+
+
 def check_watch_year(year: int, settings: Settings) -> None:
     """The audit mart has values for ``year`` (else the watch would show a clean, empty page)."""
     from pipelines.quality.mart_inputs import AUDIT_SCHEMA

@@ -27,7 +27,7 @@ def last_load_years(con) -> list[int]:
 
 def publish_built_mart(years: list[int] | None = None, accepted_flags_path: Path | None = None) -> int:
     from pipelines.config import Settings
-    from pipelines.preflight import BadArguments, check_audit_mart
+    from pipelines.preflight import refuses_without_audit_mart
     from pipelines.quality.audit import audit_mart
     from pipelines.quality.publish import PublicationBlocked, open_error_flags, publish_mart
     from pipelines.summary import mart_summary
@@ -35,10 +35,7 @@ def publish_built_mart(years: list[int] | None = None, accepted_flags_path: Path
 
     settings = Settings.from_env()
     started = time.monotonic()
-    try:
-        check_audit_mart(settings)
-    except BadArguments as problem:
-        print(f"kkik publish: {problem}", file=sys.stderr)
+    if refuses_without_audit_mart("publish", settings):
         return EXIT_BAD_INPUT
     with connect(settings.duckdb_path, read_only=True) as con:
         years = years or last_load_years(con)

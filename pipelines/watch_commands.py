@@ -17,7 +17,7 @@ EXIT_CLEAN, EXIT_OPEN_ERRORS, EXIT_BAD_INPUT = 0, 1, 2
 def watch_mart(year: int, out_dir: Path) -> int:
     """Re-run the audit of the warehouse's audit mart for ``year`` and write the ranked report."""
     from pipelines.config import Settings
-    from pipelines.preflight import BadArguments, check_audit_mart
+    from pipelines.preflight import refuses_without_audit_mart
     from pipelines.publishing.revision import CHANGE_COLUMN, cells_changed_for_review, change_notes
     from pipelines.quality.audit import audit_mart
     from pipelines.quality.mart_inputs import read_watch_inputs
@@ -25,10 +25,7 @@ def watch_mart(year: int, out_dir: Path) -> int:
     from pipelines.warehouse import connect
 
     settings = Settings.from_env()
-    try:
-        check_audit_mart(settings)
-    except BadArguments as problem:
-        print(f"kkik watch: {problem}", file=sys.stderr)
+    if refuses_without_audit_mart("watch", settings):
         return EXIT_BAD_INPUT
     with connect(settings.duckdb_path, read_only=True) as con:
         inputs = read_watch_inputs(con)
@@ -90,6 +87,7 @@ def accept_open_errors(*, by: str, reason: str, rule: str | None, kpi: str | Non
                        year: int | None, path: Path | None) -> int:
     """Append the open error flags that match the filters to the accepted-flags file, with a reason."""
     from pipelines.config import Settings
+    from pipelines.preflight import refuses_without_audit_mart
     from pipelines.quality.acceptance import ACCEPTANCE_COLUMNS, ACCEPTED_FLAGS_PATH, FLAG_KEY
     from pipelines.quality.audit import FLAG_TABLE
     from pipelines.warehouse import connect
@@ -98,14 +96,21 @@ def accept_open_errors(*, by: str, reason: str, rule: str | None, kpi: str | Non
         print("kkik accept: --by and --reason are required: an acceptance needs a name and a reason", file=sys.stderr)
         return EXIT_BAD_INPUT
     path = path or ACCEPTED_FLAGS_PATH
+    settings = Settings.from_env()
+    if refuses_without_audit_mart("accept", settings):
+        return EXIT_BAD_INPUT
     conditions, params = ["severity = 'error'", "not accepted"], []
     for column, value in [("rule_id", rule), ("kpi_id", kpi), ("municipality_id", municipality), ("year", year)]:
         if value is not None:
             conditions.append(f"{column} = ?")
             params.append(value)
-    with connect(Settings.from_env().duckdb_path, read_only=True) as con:
+    with connect(settings.duckdb_path, read_only=True) as con:
         rows = con.execute(f"select distinct {', '.join(FLAG_KEY)} from {FLAG_TABLE} where {' and '.join(conditions)} "
                            "order by all", params).fetchall()
+    if not rows:
+        print(f"kkik accept: no open error flag matches these filters; {path} is unchanged "
+              "(`kkik watch --year Y` lists the open flags with their rule, figure, kommun and year)")
+        return EXIT_CLEAN
     new_file = not path.exists()
     with open(path, "a", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
@@ -113,8 +118,8 @@ def accept_open_errors(*, by: str, reason: str, rule: str | None, kpi: str | Non
             writer.writerow(ACCEPTANCE_COLUMNS)
         for row in rows:
             writer.writerow(["" if v is None else v for v in row] + [by, reason, date.today().isoformat()])
-    print(f"kkik accept: {len(rows)} open error flag(s) accepted in {path}; re-run `kkik load` (or "
-          f"`kkik watch`) so the audit applies them")
+    print(f"kkik accept: {len(rows)} open error flag(s) accepted in {path}; next: `kkik publish` audits the "
+          "built mart again with them and publishes it (no reload)")
     return EXIT_CLEAN
 
 

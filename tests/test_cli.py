@@ -130,6 +130,33 @@ def test_watch_of_a_year_without_data_exits_2(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "reports").exists()
 
 
+def test_accept_without_a_warehouse_exits_2_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    set_isolated_env(monkeypatch, tmp_path)
+    acceptances = tmp_path / "accepted.csv"
+    assert cli.main(["accept", "--by", "A", "--reason", "B", "--file", str(acceptances)]) == 2
+    assert "does not exist: run `kkik load` first" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # no warehouse, lock file or acceptances file
+
+
+def test_accept_names_kkik_publish_next_and_says_when_nothing_matches(tmp_path, monkeypatch, capsys):
+    set_isolated_env(monkeypatch, tmp_path)
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.execute("create schema kkik_audit")
+        con.execute("create table kkik_audit.fct_kpi_value as select 'N00914' as kpi_id, '0840' as municipality_id, "
+                    "2022 as year, 'T' as gender, 87.6 as value")
+        con.execute("create table kkik_audit.kkik_flag as select 'gender.total_between' as rule_id, 'N00914' as kpi_id, "
+                    "'0840' as municipality_id, 2022 as year, 'T' as gender, 'error' as severity, false as accepted")
+    acceptances = tmp_path / "accepted.csv"
+    assert cli.main(["accept", "--by", "A", "--reason", "B", "--rule", "range.negative",
+                     "--file", str(acceptances)]) == 0
+    assert "no open error flag matches these filters" in capsys.readouterr().out
+    assert not acceptances.exists()
+    assert cli.main(["accept", "--by", "A", "--reason", "B", "--rule", "gender.total_between",
+                     "--file", str(acceptances)]) == 0
+    assert "1 open error flag(s) accepted" in (out := capsys.readouterr().out) and "next: `kkik publish`" in out
+    assert acceptances.read_text(encoding="utf-8").splitlines()[1].startswith("gender.total_between,N00914,0840,2022,T,A,B,")
+
+
 def closed_pipe_run(args: list[str], env: dict[str, str]) -> tuple[int, str]:
     """Run kkik with its stdout read by nobody (``kkik … | head -1`` once head has gone)."""
     process = subprocess.Popen([*KKIK, *args], env=env, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -93,6 +93,19 @@ def default_report_year(con: duckdb.DuckDBPyConnection) -> int:
     return int(rows[0][0])
 
 
+def check_report_year(con: duckdb.DuckDBPyConnection, year: int, path: Path) -> None:
+    """An asked-for KKiK year must have a kommun value of a figure in the set: else the report would be a page of
+    grey cells that looks like a real, empty result (``--year 2030``)."""
+    years = [int(y) for (y,) in con.execute(f"""
+        select distinct kkik_year from {PUBLISHED_SCHEMA}.kkik_result
+        where is_in_kkik_set and value is not null order by kkik_year
+    """).fetchall()]
+    if year not in years:
+        shown = f"{years[0]}–{years[-1]}" if years else "none"
+        raise ReportDataError(f"KKiK {year} has no published values in {path} (KKiK years with values: {shown}); "
+                              "choose one of them, or leave out --year for the newest complete one")
+
+
 def read_mart(path: Path | None = None, year: int | None = None, warehouse: Path | None = None) -> MartFrames:
     """Read the published mart for the report of KKiK ``year`` (default: the newest published year)."""
     path = published_path(path, warehouse)
@@ -104,6 +117,8 @@ def read_mart(path: Path | None = None, year: int | None = None, warehouse: Path
         if missing:
             raise ReportDataError(f"{path}: schema {PUBLISHED_SCHEMA} lacks {', '.join(sorted(missing))}; "
                                   "has the mart been published?")
+        if year:
+            check_report_year(con, year, path)
         year = year or default_report_year(con)
         years = list(range(year - REPORT_YEARS + 1, year + 1))
         kpis = _query(con, f"""

@@ -127,6 +127,14 @@ def test_bad_input_names_the_problem(mart, tmp_path):
         build.load(tmp_path / "nothing.duckdb", None)
 
 
+@pytest.mark.parametrize("year", [2018, 2030, 1890])
+def test_a_year_without_published_values_is_refused_before_anything_is_written(mart, tmp_path, year):
+    # the hand-made mart has kommun values in KKiK 2019–2022 only; an empty year must not make a grey report
+    with pytest.raises(ReportDataError, match=rf"KKiK {year} has no published values .*2019–2022"):
+        build.load(mart, year)
+    assert build.load(mart, 2019).frames.year == 2019
+
+
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) is not installed")
 def test_pdf_renders_with_few_pages(mart, tmp_path):
     data = build.load(mart, 2022)
