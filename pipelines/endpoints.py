@@ -6,8 +6,8 @@ hands the client its URL, so the offline job runs the production clients over re
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from pipelines.config import SNAPSHOT
 from pipelines.snapshot.server import SnapshotServer

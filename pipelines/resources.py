@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from dagster import ConfigurableResource
 
@@ -62,7 +62,7 @@ class KoladaResource(ConfigurableResource):
     calls_per_second: float = LIVE_KOLADA_CALLS_PER_SECOND
 
     @contextmanager
-    def open_client(self) -> Iterator["KoladaClient"]:  # noqa: F821 (imported lazily)
+    def open_client(self) -> Iterator[KoladaClient]:  # noqa: F821 (imported lazily)
         from pipelines.sources.kolada import KoladaClient
 
         with kolada_base_url(self.base_url, self.api_version) as url:
@@ -77,7 +77,7 @@ class ScbResource(ConfigurableResource):
     api_version: str = "v2"
 
     @contextmanager
-    def open_client(self) -> Iterator["ScbClient"]:  # noqa: F821
+    def open_client(self) -> Iterator[ScbClient]:  # noqa: F821
         from pipelines.sources.scb import ScbClient
 
         if self.base_url != SNAPSHOT:
@@ -94,7 +94,7 @@ class SkolverketResource(ConfigurableResource):
     base_url: str = NOT_SET
 
     @contextmanager
-    def open_client(self) -> Iterator["SkolverketClient"]:  # noqa: F821
+    def open_client(self) -> Iterator[SkolverketClient]:  # noqa: F821
         from pipelines.sources.skolverket import SkolverketClient
 
         if self.base_url == NOT_SET:

@@ -199,8 +199,7 @@ def test_an_open_error_blocks_publication_until_a_reviewer_accepts_it(job, tmp_p
                            "and year = 2022 and gender = 'T'").fetchall()[0][0] < 100
 
     with open(accepted, "a", encoding="utf-8") as handle:
-        for rule_id in planted["rule_id"]:
-            handle.write(f"{rule_id},N15428,0180,2022,T,Test Reviewer,confirmed with the kommun (test),2026-11-23\n")
+        handle.writelines(f"{rule_id},N15428,0180,2022,T,Test Reviewer,confirmed with the kommun (test),2026-11-23\n" for rule_id in planted["rule_id"])
     summary, _ = audit_mart(path, years=YEARS, load_id="test-2", quality_dir=tmp_path / "q",
                             accepted_flags_path=accepted)
     assert summary.open_errors == 0

@@ -33,7 +33,7 @@ from xml.sax.saxutils import escape
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipelines.sources.skolverket import EXPORTS, parse_export, to_frame  # noqa: E402
+from pipelines.sources.skolverket import EXPORTS, parse_export, to_frame
 
 SNAPSHOT = ROOT / "snapshot" / "skolverket"
 FIXTURES = ROOT / "tests" / "fixtures" / "skolverket"

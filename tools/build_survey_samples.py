@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
-from build_skolverket_snapshot import write_xlsx  # noqa: E402  (the minimal, deterministic xlsx writer)
+from build_skolverket_snapshot import write_xlsx
 
 SNAPSHOT = ROOT / "snapshot" / "inbox"
 FIXTURES = ROOT / "tests" / "fixtures" / "surveys"

@@ -6,9 +6,8 @@ from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, asset, 
 
 from pipelines.landing.scb import land_scb
 from pipelines.landing.skolverket import land_skolverket
-from pipelines.partitions import single_run, years_of, yearly_partitions
+from pipelines.partitions import single_run, yearly_partitions, years_of
 from pipelines.resources import ScbResource, SkolverketResource, WarehouseResource
-
 
 SCB_TABLES = {
     "population": "Population per region, sex and year (SCB BE0101N1), the denominator table.",

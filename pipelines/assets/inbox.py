@@ -14,8 +14,13 @@ from dagster import (
 )
 
 from pipelines.config import SNAPSHOT_DIR, Settings
-from pipelines.inbox import find_new_files, land_inbox, load_schemas, municipality_ids_from_warehouse
-from pipelines.inbox import read_municipality_ids
+from pipelines.inbox import (
+    find_new_files,
+    land_inbox,
+    load_schemas,
+    municipality_ids_from_warehouse,
+    read_municipality_ids,
+)
 from pipelines.partitions import single_run, yearly_partitions
 from pipelines.resources import WarehouseResource
 

@@ -8,7 +8,7 @@ from dagster import AssetExecutionContext, AssetSpec, Config, Failure, Materiali
 from pipelines.catalogue import kkik_kpi_ids
 from pipelines.landing.kolada import land_kolada
 from pipelines.landing.schema import METADATA_ENTITIES
-from pipelines.partitions import single_run, years_of, yearly_partitions
+from pipelines.partitions import single_run, yearly_partitions, years_of
 from pipelines.resources import KoladaResource, WarehouseResource
 
 KOLADA_ENTITIES = (*METADATA_ENTITIES, "data")

@@ -8,9 +8,9 @@ employment series ends in 2021): a missing year is not an error of the load.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import pandas as pd
 

@@ -6,9 +6,9 @@ those years of that export in ``raw.skolverket__school_results``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import pandas as pd
 

@@ -15,9 +15,9 @@ import math
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 from urllib.parse import unquote
 
 from pipelines.config import SNAPSHOT_DIR
@@ -291,8 +291,7 @@ class ScbApp:
                                "timeWindow": int(self.time_window) if float(self.time_window).is_integer() else self.time_window,
                                "CORS": True})
         path = unquote(rest)
-        if path.startswith("START/"):
-            path = path[len("START/") :]
+        path = path.removeprefix("START/")
         table = self.v1_paths.get(path)
         if table is None:
             return problem(404, f"Non-existent table {path}")
@@ -352,7 +351,7 @@ class ScbApp:
                     selection[d] = [table.cube_codes.get(d, table.codes[d])[-1]]
                 elif not table.elimination[d]:
                     selection[d] = (
-                        [table.outside[d]] if d in table.outside and table.outside[d] else table.cube_codes.get(d, table.codes[d])
+                        [table.outside[d]] if table.outside.get(d) else table.cube_codes.get(d, table.codes[d])
                     )
         resolved: dict[str, list[str]] = {}
         for d in table.ids:

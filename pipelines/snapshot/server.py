@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Protocol, Sequence
+from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ class SnapshotServer:
         """The base URL a client of source ``name`` is configured with (e.g. ``…/kolada/v3`` is added by it)."""
         return f"{self.url}/{name}"
 
-    def start(self) -> "SnapshotServer":
+    def start(self) -> SnapshotServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="snapshot-server", daemon=True)
         self._thread.start()
         return self
@@ -71,7 +72,7 @@ class SnapshotServer:
         if self._thread:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> "SnapshotServer":
+    def __enter__(self) -> SnapshotServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -114,10 +115,10 @@ class SnapshotServer:
                 self.end_headers()
                 self.wfile.write(reply.body)
 
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_GET(self) -> None:
                 self._serve("GET")
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 self._serve("POST")
 
             def log_message(self, format: str, *args) -> None:  # keep test and CLI output clean

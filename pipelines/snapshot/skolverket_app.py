@@ -8,8 +8,8 @@ Content-Type of the format (``text/csv; charset=utf-8`` or the xlsx MIME type). 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from pipelines.config import SNAPSHOT_DIR
 from pipelines.snapshot.server import Reply

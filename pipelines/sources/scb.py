@@ -26,8 +26,9 @@ import logging
 import math
 import re
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Self, Sequence
+from typing import Self
 from urllib.parse import quote
 
 import pandas as pd
@@ -697,7 +698,7 @@ class ScbClient:
         self._metadata: dict[str, ScbMetadata] = {}
 
     @classmethod
-    def for_root(cls, root: str, *, api_version: str = "v2", **kwargs) -> "ScbClient":
+    def for_root(cls, root: str, *, api_version: str = "v2", **kwargs) -> ScbClient:
         """A client for a host root such as ``SnapshotServer.source_url("scb")``."""
         path = V2_ROOT_PATH if api_version == "v2" else V1_ROOT_PATH
         return cls(root.rstrip("/") + path, api_version=api_version, **kwargs)

@@ -69,8 +69,8 @@ import io
 import logging
 import re
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
 
 import pandas as pd
 import requests

@@ -8,8 +8,8 @@ from pathlib import Path
 from dagster import RunRequest, SkipReason, build_sensor_context
 
 from pipelines.assets.inbox import inbox_sensor
-from pipelines.inbox import land_inbox, read_municipality_ids
 from pipelines.config import SNAPSHOT_DIR
+from pipelines.inbox import land_inbox, read_municipality_ids
 
 GOOD = Path(__file__).resolve().parents[1] / "fixtures" / "surveys" / "good"
 LIVE_SOURCES = {"KKIK_KOLADA_URL": "http://127.0.0.1:9/kolada", "KKIK_SCB_URL": "http://127.0.0.1:9/scb",
