@@ -27,6 +27,7 @@ run: setup
 
 test: setup
 	$(BIN)/dagster-dbt project prepare-and-package --file pipelines/dbt_project.py
+	$(BIN)/ruff check .
 	$(BIN)/pytest
 
 bench: setup

@@ -65,9 +65,9 @@ class KoladaResource(ConfigurableResource):
     def open_client(self) -> Iterator[KoladaClient]:  # noqa: F821 (imported lazily)
         from pipelines.sources.kolada import KoladaClient
 
-        with kolada_base_url(self.base_url, self.api_version) as url:
-            with KoladaClient(url, api_version=self.api_version, calls_per_second=self.calls_per_second) as client:
-                yield client
+        with (kolada_base_url(self.base_url, self.api_version) as url,
+              KoladaClient(url, api_version=self.api_version, calls_per_second=self.calls_per_second) as client):
+            yield client
 
 
 class ScbResource(ConfigurableResource):
@@ -104,9 +104,9 @@ class SkolverketResource(ConfigurableResource):
             with SkolverketClient(self.base_url) as client:
                 yield client
             return
-        with snapshot_root("skolverket") as root:
-            with SkolverketClient(root, calls_per_second=SNAPSHOT_CALLS_PER_SECOND) as client:
-                yield client
+        with (snapshot_root("skolverket") as root,
+              SkolverketClient(root, calls_per_second=SNAPSHOT_CALLS_PER_SECOND) as client):
+            yield client
 
 
 def resources_from_env() -> dict:

@@ -616,9 +616,9 @@ def build_births(shared: Path, out: Path) -> dict:
         source="SCB",
         updated=updated,
         notes=[
-            "Snapshot: SCB's PX file BE0101D1 (PxWeb demo database, live births by region, maternal age, year and "
+            ("Snapshot: SCB's PX file BE0101D1 (PxWeb demo database, live births by region, maternal age, year and "
             "gender) re-shaped to json-stat2. Regional division of 2003 (e.g. Heby is 1917). Variable codes as in "
-            "SCB's FoddaK (Region, AlderModer, Kon, ContentsCode BE0101E2, Tid); region names as in the PX file."
+            "SCB's FoddaK (Region, AlderModer, Kon, ContentsCode BE0101E2, Tid); region names as in the PX file.")
         ],
         time_dim="Tid",
         ids=ids,
@@ -682,8 +682,8 @@ def build_landuse(shared: Path, out: Path) -> dict:
         updated=updated,
         notes=[
             ".. = Data not available",
-            "Snapshot: the PX file TAB005 of PxTools/PxWebApi's test database (land use per kommun, 2010 and 2015) "
-            "re-shaped to json-stat2; '..' cells are null values with status '..'.",
+            ("Snapshot: the PX file TAB005 of PxTools/PxWebApi's test database (land use per kommun, 2010 and 2015) "
+            "re-shaped to json-stat2; '..' cells are null values with status '..'."),
         ],
         time_dim="TIME",
         ids=ids,

@@ -199,7 +199,7 @@ def kolada_map(shared: Path):
                 stats["mean_abs_diff_2016"] = _fmt(early["diff"].abs().mean())
             tilde = merged[(merged["status"] == "~100") & merged["value_y"].notna()]
             if len(tilde):
-                vals = sorted(set(round(v, 1) for v in tilde["value_y"]))
+                vals = sorted({round(v, 1) for v in tilde["value_y"]})
                 shown = vals if len(vals) <= 3 else [vals[0], "...", vals[-1]]
                 stats["kolada_value_where_skolverket_tilde100"] = f"n={len(tilde)}: {' '.join(map(str, shown))}"
             if kpi in ("N15428", "N15505", "N15507"):
@@ -426,16 +426,16 @@ def write_readme(files, rows, examples) -> None:
         )
     if examples:
         lines += ["", "A few kommuner, 2022 (school year 2021/22):", "",
-                  "| kommun | Skolverket yrkesprogram samtliga (lägeskommun) | Kolada N15428 (hemkommun) | diff "
-                  "| Skolverket meritvärde kommunal | Kolada N15505 | Skolverket meritvärde samtliga | Kolada N15507 (hemkommun) |",
+                  ("| kommun | Skolverket yrkesprogram samtliga (lägeskommun) | Kolada N15428 (hemkommun) | diff "
+                  "| Skolverket meritvärde kommunal | Kolada N15505 | Skolverket meritvärde samtliga | Kolada N15507 (hemkommun) |"),
                   "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         a, b, c = examples.get("N15428"), examples.get("N15505"), examples.get("N15507")
         for mid in ("0180", "1480", "1280", "0162", "1440", "1860", "0604"):
-            def cell(df, col):
+            def cell(df, col, mid=mid):
                 if df is None or mid not in df.index:
                     return ""
                 v = df.loc[mid, col]
-                return "" if v != v else f"{v:.1f}"
+                return "" if v != v else f"{v:.1f}"  # noqa: PLR0124 - NaN
             diff = ""
             if a is not None and mid in a.index and a.loc[mid, "value_x"] == a.loc[mid, "value_x"]:
                 diff = f"{a.loc[mid, 'value_y'] - a.loc[mid, 'value_x']:+.1f}"

@@ -431,7 +431,7 @@ class ScbApp:
                     status[str(flat)] = "-"
             else:
                 value = None
-                status[str(flat)] = sorted(symbols)[0] if symbols else ".."
+                status[str(flat)] = min(symbols) if symbols else ".."
             values.append(value)
             for k in range(len(out_dims) - 1, -1, -1):
                 counters[k] += 1

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Protocol
+from typing import Protocol, Self
 from urllib.parse import parse_qs, urlsplit
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class SnapshotServer:
         if self._thread:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> SnapshotServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:

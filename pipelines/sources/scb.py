@@ -967,8 +967,8 @@ def fetch_region_sex_year(
 
     kept = {name: set() for row in rows for name in row.dims if name != table.sex_var and name not in table.summed}
     for row in rows:
-        for name in kept:
-            kept[name].add(row.dims.get(name))
+        for name, codes in kept.items():
+            codes.add(row.dims.get(name))
     broken_down = {name: sorted(map(str, codes))[:5] for name, codes in kept.items() if len(codes) > 1}
     if broken_down:  # summing them would add up parts of different things (or a total and its parts)
         raise ValueError(f"{table.table_id}: {broken_down} are broken down; name them in `fixed` or `summed`")

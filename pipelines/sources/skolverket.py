@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -314,13 +315,13 @@ def parse_value(cell: object) -> tuple[float | None, str | None]:
     ``SourceResponseError`` naming the URL, row and column.
     """
     if isinstance(cell, bool):
-        raise ValueError(f"unexpected boolean cell {cell!r}")
+        raise ValueError(f"unexpected boolean cell {cell!r}")  # noqa: TRY004 - the parser names the cell
     if isinstance(cell, (int, float)):
-        if cell != cell:  # NaN
+        if math.isnan(cell):
             raise ValueError("empty (NaN) cell")
         return float(cell), None
     if not isinstance(cell, str):
-        raise ValueError(f"unexpected cell {cell!r}")
+        raise ValueError(f"unexpected cell {cell!r}")  # noqa: TRY004 - the parser names the cell
     text = cell.strip()
     if text in MARKERS:
         return None, text

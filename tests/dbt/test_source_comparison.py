@@ -30,7 +30,7 @@ def comparison(tmp_path_factory):
     for municipality, value in [("0180", 89.5084), ("1480", 81.9315)]:
         con.execute("insert into raw.kolada__data values ('L1', now(), 'u', 'N15428', ?, 2020, 'T', 1, null, ?, "
                     "false, false)", [municipality, value])
-    school = pd.DataFrame({
+    school = pd.DataFrame({  # noqa: F841 - DuckDB reads the frame by its name
         "load_id": "S1", "fetched_at": pd.Timestamp.now(tz="UTC"), "export": "betygsresultat_over_tid_ak9",
         "municipality_id": ["0180", "1480"], "municipality_name": ["Stockholm", "Göteborg"], "school_year": "2019/20",
         "year": 2020, "measure": "andel_behoriga_yrkesprogram", "gender": "T", "huvudman": "samtliga",
@@ -38,7 +38,7 @@ def comparison(tmp_path_factory):
         "unit": "procent", "source_label": "Andel (%) behöriga till yrkesprogram",
     })
     con.execute("insert into raw.skolverket__school_results by name select * from school")
-    population = pd.DataFrame({"load_id": "P1", "fetched_at": pd.Timestamp.now(tz="UTC"), "municipality_id": "0180",
+    population = pd.DataFrame({  # noqa: F841 - DuckDB reads the frame by its name"load_id": "P1", "fetched_at": pd.Timestamp.now(tz="UTC"), "municipality_id": "0180",
                                "region_level": "kommun", "year": 2020, "gender": "T", "population": 975551.0,
                                "status": pd.array([None], dtype="string")})
     con.execute("insert into raw.scb__population by name select * from population")
@@ -58,6 +58,6 @@ def test_figures_that_agree_up_to_rounding(comparison):
 
 
 def test_figures_that_differ_name_the_populations(comparison):
-    kolada, agency, difference, agrees, population = comparison["1480"]
+    _kolada, _agency, difference, agrees, population = comparison["1480"]
     assert difference == pytest.approx(0.8315) and agrees is False
     assert "hemkommun" in population and "lägeskommun" in population

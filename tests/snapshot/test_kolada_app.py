@@ -127,13 +127,15 @@ def test_synthetic_records_are_marked(root):
 
 def test_snapshot_files_keep_real_and_synthetic_apart():
     for path in (DEFAULT_SNAPSHOT_DIR / "data" / "real").glob("*.json.gz"):
-        records = json.load(gzip.open(path))
+        with gzip.open(path) as file:
+            records = json.load(file)
         assert records and not any("synthetic" in r for r in records), path
     synthetic = list((DEFAULT_SNAPSHOT_DIR / "data" / "synthetic").glob("*.json.gz"))
     assert synthetic
     for path in synthetic:
         assert ".synthetic." in path.name
-        assert all(r["synthetic"] is True for r in json.load(gzip.open(path))), path
+        with gzip.open(path) as file:
+            assert all(r["synthetic"] is True for r in json.load(file)), path
 
 
 def test_data_pagination_and_other_forms(root):

@@ -394,10 +394,10 @@ def test_connection_refused_is_a_source_error():
 
 
 def test_client_against_the_snapshot_server():
-    with SnapshotServer([SkolverketApp()]) as server:
-        with SkolverketClient(server.source_url("skolverket"), calls_per_second=1000) as client:
-            pages = {key: client.fetch(key) for key in EXPORTS}
-            df = client.frame(["behorighet_gymnasiet_ak9", "kostnader"])
+    with (SnapshotServer([SkolverketApp()]) as server,
+          SkolverketClient(server.source_url("skolverket"), calls_per_second=1000) as client):
+        pages = {key: client.fetch(key) for key in EXPORTS}
+        df = client.frame(["behorighet_gymnasiet_ak9", "kostnader"])
     for key, page in pages.items():
         assert page.body == (SNAPSHOT / EXPORTS[key].path).read_bytes(), key
     counts = {key: len(page.payload) for key, page in pages.items()}
