@@ -85,15 +85,17 @@ def revision_lines(con, max_figures: int = 10) -> list[str]:
 
 
 def watch_lines(con) -> list[str]:
-    """The error watch of the audited mart: flags by severity, accepted or not."""
+    """The error watch of the audited mart: flags by severity, the errors split as the publication gate sees
+    them (:func:`pipelines.quality.acceptance.flag_counts`: open and blocking, open outside the KKiK set, accepted)."""
     if not _exists(con, "kkik_audit", "kkik_flag"):
         return []
-    severity = dict(con.execute(
-        """select severity || case when accepted then ' accepted' else '' end, count(*)
-           from kkik_audit.kkik_flag group by all"""
-    ).fetchall())
-    return ["error watch: " + ", ".join(f"{n:,} {label}" for label, n in sorted(severity.items()))
-            + " (kkik_audit.kkik_flag; `kkik watch --year YYYY` writes the report)"]
+    from pipelines.quality.acceptance import flag_counts
+
+    counts = flag_counts(con.execute("select severity, accepted, is_kkik from kkik_audit.kkik_flag").df())
+    parts = [f"{counts['open_errors']:,} open errors (blocking)",
+             f"{counts['open_errors_outside_kkik']:,} open errors outside the KKiK set (not blocking)",
+             f"{counts['accepted_errors']:,} accepted errors", f"{counts['warnings']:,} warnings"]
+    return ["error watch: " + ", ".join(parts) + " (kkik_audit.kkik_flag; `kkik watch --year YYYY` writes the report)"]
 
 
 def quarantine_lines(con) -> list[str]:

@@ -81,7 +81,7 @@ def outside_kkik_mask(flags: pd.DataFrame) -> pd.Series:
     brought). A flag without a figure (the gate, GX) or with an unknown one counts as KKiK."""
     if "is_kkik" not in flags.columns:
         return pd.Series(False, index=flags.index)
-    return flags["is_kkik"].eq(False)
+    return flags["is_kkik"].eq(False).fillna(False).astype(bool)  # a missing is_kkik (NA) counts as KKiK
 
 
 def blocking_mask(flags: pd.DataFrame) -> pd.Series:
