@@ -54,7 +54,7 @@ def read_watch_inputs(con: duckdb.DuckDBPyConnection, schema: str = AUDIT_SCHEMA
     ).df()
     previous, current = _metadata_of_last_two_loads(con, schema)
     return WatchInputs(values, kpis, municipalities, similar_groups, comparison, previous, current,
-                       read_tables(con, schema))
+                       read_tables(con, schema, years))
 
 
 def _metadata_of_last_two_loads(con, schema: str) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
