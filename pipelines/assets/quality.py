@@ -108,7 +108,8 @@ def rule_group_checks(context: AssetCheckExecutionContext, warehouse: WarehouseR
     """Passes when the group has no open error flag; warnings show as a WARN-severity failure."""
     with connect(warehouse.path, read_only=True) as con:
         flags = con.execute(
-            f"select rule_group, severity, coalesce(accepted, false) as accepted from {FLAG_TABLE} where load_id = ?",
+            f"select rule_group, severity, coalesce(accepted, false) as accepted, is_kkik from {FLAG_TABLE} "
+            "where load_id = ?",
             [context.run.run_id],
         ).df()
         examples = {group: con.execute(
@@ -127,6 +128,7 @@ def rule_group_checks(context: AssetCheckExecutionContext, warehouse: WarehouseR
             severity=AssetCheckSeverity.ERROR if open_errors else AssetCheckSeverity.WARN,
             metadata={
                 "open_errors": open_errors,
+                "open_errors_outside_kkik": counts["open_errors_outside_kkik"],
                 "accepted_errors": counts["accepted_errors"],
                 "warnings": warnings,
                 "flags": MetadataValue.md(frame.to_markdown(index=False) if len(frame) else "no flags"),

@@ -38,7 +38,8 @@ def comparison(tmp_path_factory):
         "unit": "procent", "source_label": "Andel (%) behöriga till yrkesprogram",
     })
     con.execute("insert into raw.skolverket__school_results by name select * from school")
-    population = pd.DataFrame({  # noqa: F841 - DuckDB reads the frame by its name"load_id": "P1", "fetched_at": pd.Timestamp.now(tz="UTC"), "municipality_id": "0180",
+    population = pd.DataFrame({"load_id": "P1",  # noqa: F841 - DuckDB reads the frame by its name
+                                "fetched_at": pd.Timestamp.now(tz="UTC"), "municipality_id": "0180",
                                "region_level": "kommun", "year": 2020, "gender": "T", "population": 975551.0,
                                "status": pd.array([None], dtype="string")})
     con.execute("insert into raw.scb__population by name select * from population")
