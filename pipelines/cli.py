@@ -34,13 +34,14 @@ def add_load(commands) -> None:
                     "KKIK_SKOLVERKET_URL, KKIK_INBOX_DIR). Exit 0 published, 1 failed or blocked, 2 bad arguments.")
     load.add_argument("--year", type=int, action="append",
                       help="a year (period) to load; repeat for several. Default: the four latest years and the year before")
-    add_kpis_argument(load)
-    load.add_argument("--allow-mixed-sources", action="store_true",
-                      help="run even though some sources are live and others the bundled snapshot")
+    add_run_arguments(load)
     load.set_defaults(run=cmd_load)
 
 
-def add_kpis_argument(parser) -> None:
+def add_run_arguments(parser) -> None:
+    """``--kpis`` and ``--allow-mixed-sources``: the options every command that runs the yearly job takes."""
+    parser.add_argument("--allow-mixed-sources", action="store_true",
+                        help="run even though some sources are live and others the bundled snapshot")
     parser.add_argument("--kpis", metavar="all|ID,ID,…|G<group>",
                         help="Kolada figures to land besides the KKiK catalogue (always landed): all (every figure "
                              "in Kolada's KPI list), a comma list of KPI ids, or a Kolada KPI group id. They reach "
@@ -75,22 +76,35 @@ def years_asked(years: list[int] | None, settings) -> list[int]:
 
 
 def cmd_load(args) -> int:
+    return run_yearly_job("load", args, lambda settings: years_asked(args.year, settings),
+                          lambda years, options: rerun_of_load(years, bool(args.year), options))
+
+
+def rerun_of_load(years: list[int], years_given: bool, options: list[str]) -> str:
+    from pipelines.load_command import rerun_command
+
+    return rerun_command(years, years_given, options)
+
+
+def run_yearly_job(command: str, args, years_of, rerun_of) -> int:
+    """The checks before anything is written (years, sources, ``--kpis``), then the yearly job: ``kkik load``
+    and ``kkik backfill`` differ only in how they name the years (``years_of(settings)``) and in the command
+    to run again (``rerun_of(years, options)``)."""
     from pipelines.config import Settings, SettingsError
     from pipelines.preflight import BadArguments, check_sources, check_years
 
     try:
         settings = Settings.from_env()
-        years = years_asked(args.year, settings)
+        years = years_of(settings)
         check_years(years, settings)
         check_sources(settings, allow_mixed=args.allow_mixed_sources)
         kpis = kpis_asked(args.kpis, settings)
     except (BadArguments, SettingsError) as problem:
-        return fail("load", str(problem))
-    from pipelines.load_command import rerun_command, run_load
+        return fail(command, str(problem))
+    from pipelines.load_command import run_load
 
-    extra = ([f"--kpis {kpis}"] if kpis else []) + ["--allow-mixed-sources"] * args.allow_mixed_sources
-    return run_load(years, settings, rerun=rerun_command(years, bool(args.year), extra),
-                    kpis=kpis)
+    options = ([f"--kpis {kpis}"] if kpis else []) + ["--allow-mixed-sources"] * args.allow_mixed_sources
+    return run_load(years, settings, rerun=rerun_of(years, options), kpis=kpis, command=command)
 
 
 # -- backfill -----------------------------------------------------------------------------------------
@@ -105,31 +119,16 @@ def add_backfill(commands) -> None:
                     "or blocked, 2 bad arguments.")
     backfill.add_argument("--from", dest="first", type=int, required=True, help="the first year (period)")
     backfill.add_argument("--to", dest="last", type=int, required=True, help="the last year (period)")
-    add_kpis_argument(backfill)
-    backfill.add_argument("--allow-mixed-sources", action="store_true",
-                          help="run even though some sources are live and others the bundled snapshot")
+    add_run_arguments(backfill)
     backfill.set_defaults(run=cmd_backfill)
 
 
 def cmd_backfill(args) -> int:
-    from pipelines.config import Settings, SettingsError
-    from pipelines.preflight import BadArguments, check_sources, check_years
-
     if args.first > args.last:
         return fail("backfill", f"--from {args.first} is after --to {args.last}")
-    years = list(range(args.first, args.last + 1))
-    try:
-        settings = Settings.from_env()
-        check_years(years, settings)
-        check_sources(settings, allow_mixed=args.allow_mixed_sources)
-        kpis = kpis_asked(args.kpis, settings)
-    except (BadArguments, SettingsError) as problem:
-        return fail("backfill", str(problem))
-    from pipelines.load_command import run_load
-
-    rerun = " ".join(["kkik backfill", f"--from {args.first} --to {args.last}", *([f"--kpis {kpis}"] if kpis else []),
-                      *["--allow-mixed-sources"] * args.allow_mixed_sources])
-    return run_load(years, settings, rerun=rerun, kpis=kpis, command="backfill")
+    return run_yearly_job("backfill", args, lambda _settings: list(range(args.first, args.last + 1)),
+                          lambda _years, options: " ".join(["kkik backfill", f"--from {args.first} --to {args.last}",
+                                                            *options]))
 
 
 # -- watch --------------------------------------------------------------------------------------------
