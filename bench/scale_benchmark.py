@@ -305,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", nargs="+", default=["500000", "1000000", "2000000", "all"],
                         help="numbers of values (whole figures are taken, so a little more), or 'all'")
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep each size's warehouse and pages (under --work) to profile a step again")
     args = parser.parse_args(argv)
     sizes = [None if s == "all" else int(s) for s in args.sizes]
     print(f"Kolada end to end ({args.values}): landing (first landing; 'rerun' the same pages again), dbt build, "
@@ -317,7 +319,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             m = measure(args.values, size, work)
         finally:
-            shutil.rmtree(work, ignore_errors=True)
+            if args.keep:
+                print(f"  kept: {work}", flush=True)
+            else:
+                shutil.rmtree(work, ignore_errors=True)
         n, land, floor, dbt, watch = m["info"]["values"], m["landing"], m["floor"], m["dbt"], m["watch"]
         rate, floor_rate = n / land["seconds"], n / floor["seconds"]
         total = land["seconds"] + dbt["seconds"] + (watch["seconds"] if watch else 0.0)

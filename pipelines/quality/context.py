@@ -230,9 +230,10 @@ class WatchContext:
 
     @cached_property
     def kommun_values(self) -> pd.DataFrame:
-        """Values of kommuner (the units that are coloured and compared), numbers only."""
+        """Values of kommuner (the units that are coloured and compared), numbers only: the key and value
+        columns (a copy of every column would hold a million rows twice over all of Kolada)."""
         v = self.values
-        return v.loc[v["is_kommun"] & v["value"].notna()]
+        return v.loc[v["is_kommun"] & v["value"].notna(), KEY + ["value"]]
 
     def lags(self, frame: pd.DataFrame, prefix: str, n_periods: int) -> np.ndarray:
         """The columns ``{prefix}_lag1`` … ``{prefix}_lag{n}`` of ``frame`` (watch_cell's history, or
@@ -284,10 +285,13 @@ class WatchContext:
     def stats_frame(self, frame: pd.DataFrame, measures, *, similar: bool = False) -> pd.DataFrame:
         """The statistics (``n, median, mad, q1, q3, scale``) for each row of ``frame``, in its order."""
         measures = np.broadcast_to(np.asarray(measures, dtype=object), (len(frame),))
+        # the last lookup only: a rule asks for several columns of one frame in a row, and a memo of every
+        # frame would keep each rule's cells alive to the end of the watch
         memo = self._cache.setdefault("stats_frame", {})
         key = (id(frame), len(frame), similar, hash(tuple(pd.unique(measures))))
         if key in memo and memo[key][0] is frame:
             return memo[key][1]
+        memo.clear()
         keys = ["kpi_id", "municipality_id", "year", "gender"] if similar else ["kpi_id", "year", "gender"]
         table = self.tables.similar_stats if similar else self.tables.group_stats
         probe = frame[keys].assign(measure=measures).reset_index(drop=True)
@@ -333,9 +337,10 @@ class WatchContext:
                         zip(self.municipalities["name"], self.municipalities["is_kommun"])))
 
     def target(self, rule) -> pd.DataFrame:
-        """Target-year cells the rule applies to (cached per ``applies_to``: rules often share it)."""
+        """Target-year cells the rule applies to. The selection is cached per ``applies_to`` (rules often
+        share it), the rows are not: a copy per selection would outlive its rules (GiBs over all of Kolada)."""
         memo = self._cache.setdefault("target", {})
+        cells = self.cells
         if rule.applies_to not in memo:
-            cells = self.cells
-            memo[rule.applies_to] = cells[rule.applies_to.mask(cells)]
-        return memo[rule.applies_to]
+            memo[rule.applies_to] = np.flatnonzero(np.asarray(rule.applies_to.mask(cells), dtype=bool))
+        return cells.iloc[memo[rule.applies_to]]

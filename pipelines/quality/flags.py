@@ -160,31 +160,40 @@ def render_messages(hits: pd.DataFrame, rule: Rule, ctx: WatchContext) -> list[s
     return messages
 
 
-def _source_and_contact(hits: pd.DataFrame, ctx: WatchContext) -> tuple[list[str], list[str]]:
-    """Who produced the figure, and whom the reviewer asks.
+def _source_and_contact(flags: pd.DataFrame, ctx: WatchContext) -> tuple[np.ndarray, np.ndarray]:
+    """Who produced the figure, and whom the reviewer asks (where the rule did not say: NaN in ``flags``).
 
     The municipality answers for the figures it reports itself (``municipality_reported``): the RKA
     checklist says "know who answers for the figure at home". For figures read from another source or
-    from an external survey, RKA (which runs Kolada) and the source agency answer.
+    from an external survey, RKA (which runs Kolada) and the source agency answer. The cell's own
+    ``source`` (watch_cell) is named where it has one.
     """
-    given = hits[KEY].astype({"year": "Int64"}).merge(ctx.values[KEY + ["source"]].astype({"year": "Int64"}),
-                                                      on=KEY, how="left")["source"].tolist()
-    sources, contacts = [], []
-    for i, (kpi_id, mid) in enumerate(zip(hits["kpi_id"].tolist(), hits["municipality_id"].tolist())):
+    given = _cell_column(flags, ctx, "source")
+    sources = flags["source"].to_numpy(dtype=object).copy()
+    contacts = flags["contact"].to_numpy(dtype=object).copy()
+    for i, (kpi_id, mid) in enumerate(zip(flags["kpi_id"].tolist(), flags["municipality_id"].tolist())):
+        if isinstance(sources[i], str) and isinstance(contacts[i], str):
+            continue
         kpi = ctx.kpi_info.get(kpi_id, {})
         agency, method = kpi.get("source_agency") or "", kpi.get("collection_method") or ""
-        method_label = METHOD_LABEL.get(method, method)
-        source = f"{agency} ({method_label})" if agency else (method_label or "unknown")
-        if given is not None and isinstance(given[i], str) and given[i]:
-            source = given[i]
-        sources.append(source)
-        if method == "municipality_reported" and isinstance(mid, str):
-            name, is_kommun = ctx.municipality_info.get(mid, ("", False))
-            label = f"{mid} {name}".strip()
-            contacts.append(f"kommunen {label}" if is_kommun else label)
-        else:
-            contacts.append(f"RKA / {agency}" if agency else "RKA")
+        if not isinstance(sources[i], str):
+            method_label = METHOD_LABEL.get(method, method)
+            sources[i] = given[i] if isinstance(given[i], str) and given[i] else (
+                f"{agency} ({method_label})" if agency else (method_label or "unknown"))
+        if not isinstance(contacts[i], str):
+            if method == "municipality_reported" and isinstance(mid, str):
+                name, is_kommun = ctx.municipality_info.get(mid, ("", False))
+                label = f"{mid} {name}".strip()
+                contacts[i] = f"kommunen {label}" if is_kommun else label
+            else:
+                contacts[i] = f"RKA / {agency}" if agency else "RKA"
     return sources, contacts
+
+
+def _cell_column(flags: pd.DataFrame, ctx: WatchContext, column: str) -> np.ndarray:
+    """``column`` of each flag's cell in watch_cell (None where the flag names no cell there)."""
+    cells = ctx.values[KEY + [column]].astype({"year": "Int64"})
+    return flags[KEY].astype({"year": "Int64"}).merge(cells, on=KEY, how="left")[column].to_numpy(dtype=object)
 
 
 def _replacement(hits: pd.DataFrame) -> np.ndarray:
@@ -223,13 +232,6 @@ def _colour_change(hits: pd.DataFrame, ctx: WatchContext) -> tuple[np.ndarray, n
     return out, grey
 
 
-def _synthetic(hits: pd.DataFrame, ctx: WatchContext) -> np.ndarray:
-    """Is the flagged value one the offline snapshot generated (``is_synthetic`` of its watch_cell)? A flag
-    on a cell without a row, or on a whole figure, is not."""
-    cells = ctx.values[KEY + ["is_synthetic"]].astype({"year": "Int64"})
-    return hits[KEY].astype({"year": "Int64"}).merge(cells, on=KEY, how="left")["is_synthetic"].eq(True).to_numpy()
-
-
 def _deviation(hits: pd.DataFrame, ctx: WatchContext) -> np.ndarray:
     observed = hits["observed_value"].to_numpy(dtype=float)
     low = hits["expected_low"].to_numpy(dtype=float)
@@ -253,11 +255,9 @@ def _deviation(hits: pd.DataFrame, ctx: WatchContext) -> np.ndarray:
     return np.where(whole_kpi, D_MAX, np.nan_to_num(dev))
 
 
-def assemble(hits: pd.DataFrame, rule: Rule, ctx: WatchContext) -> pd.DataFrame | None:
-    """Flags of one rule: hits plus rule id, severity, message, source, contact, colour change, impact.
-
-    ``None`` when the rule has no hits.
-    """
+def describe(hits: pd.DataFrame, rule: Rule, ctx: WatchContext) -> pd.DataFrame | None:
+    """One rule's hits as flags without their cell lookups: rule id, severity, message, and the source and
+    contact the rule named (NaN where it named none). ``None`` when the rule has no hits."""
     if hits is None or not len(hits):
         return None
     hits = hits.reset_index(drop=True)
@@ -265,14 +265,24 @@ def assemble(hits: pd.DataFrame, rule: Rule, ctx: WatchContext) -> pd.DataFrame 
     out["rule_id"] = rule.id
     out["severity"] = rule.severity
     out["message"] = render_messages(hits, rule, ctx)
-    source, contact = _source_and_contact(hits, ctx)
-    out["source"] = hits["source"] if "source" in hits.columns else source
-    out["contact"] = hits["contact"] if "contact" in hits.columns else contact
-    out["would_change_colour"], grey_to_colour = _colour_change(hits, ctx)
-    out["is_synthetic"] = _synthetic(hits, ctx)
+    for column in ("source", "contact"):
+        out[column] = hits[column].to_numpy(dtype=object) if column in hits.columns else None
+    return out
+
+
+def assemble(described: list[pd.DataFrame], ctx: WatchContext) -> pd.DataFrame:
+    """Every rule's flags (:func:`describe`) as one table: source, contact, colour change, ``is_synthetic``
+    and impact. The lookups over the checked cells run once for all rules, not once per rule."""
+    parts = [part for part in described if part is not None and len(part)]
+    if not parts:
+        return empty_flags()
+    out = pd.concat(parts, ignore_index=True)
+    out["source"], out["contact"] = _source_and_contact(out, ctx)
+    out["would_change_colour"], grey_to_colour = _colour_change(out, ctx)
+    out["is_synthetic"] = pd.Series(_cell_column(out, ctx, "is_synthetic")).eq(True).to_numpy()
     out["impact_score"] = (W_COLOUR * out["would_change_colour"] + W_GREY * grey_to_colour
-                           + W_ERROR * (rule.severity == "error")
-                           + _deviation(hits, ctx)).round(4)
+                           + W_ERROR * (out["severity"] == "error")
+                           + _deviation(out, ctx)).round(4)
     return _typed(out[FLAG_COLUMNS])
 
 

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
+from pipelines.quality.rules import load_rules
 from pipelines.quality.warehouse import WatchTables, read_tables
+from pipelines.quality.watch import model_vars
 
 AUDIT_SCHEMA = "kkik_audit"
 #: What BI tools read, written only by the publish step: the previous publication the gate compares with.
@@ -54,7 +56,7 @@ def read_watch_inputs(con: duckdb.DuckDBPyConnection, schema: str = AUDIT_SCHEMA
     ).df()
     previous, current = _metadata_of_last_two_loads(con, schema)
     return WatchInputs(values, kpis, municipalities, similar_groups, comparison, previous, current,
-                       read_tables(con, schema, years))
+                       read_tables(con, schema, years, variables=model_vars(load_rules())))
 
 
 def _metadata_of_last_two_loads(con, schema: str) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:

@@ -7,8 +7,8 @@ column); the robust statistics per figure, year and gender nationally (``watch_g
 kommun's similar kommuner (``watch_similar_stat``); the colour rule (macro ``kkik_colour``, also
 kkik_result's colour).
 
-The yearly load builds these models with dbt beside the audit mart (as views over it), and the audit reads them
-(:func:`read_tables`). A values file or a hand-made test world is checked through the *same model
+The yearly load builds these models with dbt beside the audit mart (as views over it, for analysts); the audit
+runs the same files for its checked years over the dbt-built inputs (:func:`read_tables`). A values file or a hand-made test world is checked through the *same model
 files*: :func:`build_tables` lands the frames in an in-memory DuckDB under the names of the watch's four
 input models and runs the downstream models' SQL, rendered with Jinja2 the way dbt renders it (``ref``,
 ``var`` and the project's macros), so no rule meets data prepared any other way.
@@ -226,9 +226,35 @@ def build_tables(inputs: Mapping[str, pd.DataFrame], *, years: Sequence[int] | N
         return tables
 
 
-def read_tables(con: duckdb.DuckDBPyConnection, schema: str, years: Sequence[int] | None = None) -> WatchTables:
-    """The watch models as dbt built them in ``schema`` (the audit mart's), for the checked ``years``."""
-    return _fetch(con, {name: f"{schema}.{name}" for name in DERIVED_MODELS}, list(years or []))
+def read_tables(con: duckdb.DuckDBPyConnection, schema: str, years: Sequence[int] | None = None,
+                variables: Mapping[str, Any] | None = None) -> WatchTables:
+    """The watch models over the mart in ``schema`` (the audit mart's), for the checked ``years``.
+
+    dbt builds the watch models beside the mart as views over every year (for analysts); the audit runs the
+    *same model files* here with ``var('watch_years')`` set to the checked years, as temporary tables on
+    ``con``, so the year filters reach the mart's tables: over all of Kolada (9 M values) the views would
+    compute every year's cells, peers and statistics to keep one year's (165 s, 11 GiB). The inputs are the
+    dbt-built input models in ``schema`` and the intermediate relations the shared models read; DuckDB works
+    within DUCKDB_SETTINGS and spills beyond them. ``variables``: further dbt variables (as build_tables).
+    """
+    years = list(years or [])
+    for name, value in DUCKDB_SETTINGS.items():
+        con.execute(f"set {name} = '{value}'")
+    refs = {name: f"{schema}.{name}" for name in INPUT_MODELS}
+    for alias in INPUT_ALIASES:  # the relations dbt built them from, wherever dbt put them
+        found = con.execute("select table_schema from information_schema.tables where table_name = ? "
+                            "order by table_schema = ? desc limit 1", [alias, schema]).fetchall()
+        if not found:
+            raise KeyError(f"the warehouse holds no {alias}: build the mart with dbt first")
+        refs[alias] = f"{found[0][0]}.{alias}"
+    run_models(con, DERIVED_MODELS, refs, {**(variables or {}), "watch_years": years})
+    try:
+        tables = _fetch(con, refs, years)
+        tables.raw = raw_rows(con, refs["watch_value"], years) if years else None
+    finally:
+        for name in DERIVED_MODELS:
+            con.execute(f"drop table if exists temp.{name}")
+    return tables
 
 
 def colours(candidates: pd.DataFrame, kommun_values: pd.DataFrame) -> pd.Series:

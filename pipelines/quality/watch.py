@@ -7,7 +7,7 @@ from datetime import date
 import pandas as pd
 
 from pipelines.quality.context import WatchContext
-from pipelines.quality.flags import FLAG_COLUMNS, assemble, empty_flags, rank
+from pipelines.quality.flags import assemble, describe, empty_flags, rank
 from pipelines.quality.outlier import _MEASURE
 from pipelines.quality.registry import CHECKS
 from pipelines.quality.rules import RuleSet
@@ -56,8 +56,5 @@ def run_watch(
         kpi_metadata_current=kpi_metadata_current, shared=dict(rules.parameters), tables=tables,
         model_vars=model_vars(rules),
     )
-    parts = [assemble(CHECKS[rule.check](ctx, rule), rule, ctx) for rule in rules.enabled()]
-    parts = [p for p in parts if p is not None and len(p)]
-    if not parts:
-        return empty_flags()
-    return rank(pd.concat(parts, ignore_index=True)[FLAG_COLUMNS])
+    flags = assemble([describe(CHECKS[rule.check](ctx, rule), rule, ctx) for rule in rules.enabled()], ctx)
+    return rank(flags) if len(flags) else empty_flags()

@@ -10,5 +10,7 @@ select
     status,
     source,
     coalesce(is_synthetic, false) as is_synthetic,
-    row_number() over (order by kpi_id, municipality_id, year, gender) as input_row
+    -- the row's place within its year: fct_kpi_value holds one row per key, so each row is the first of its
+    -- key; a window per year, not one over every row, lets a filter on the year reach the table
+    row_number() over (partition by year order by kpi_id, municipality_id, gender) as input_row
 from {{ ref('fct_kpi_value') }}
