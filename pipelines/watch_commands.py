@@ -20,23 +20,24 @@ def watch_mart(year: int, out_dir: Path) -> int:
     from pipelines.preflight import refuses_without_audit_mart
     from pipelines.publishing.revision import CHANGE_COLUMN, cells_changed_for_review, change_notes
     from pipelines.quality.audit import audit_mart
-    from pipelines.quality.mart_inputs import read_watch_inputs
-    from pipelines.quality.report import write_report
+    from pipelines.quality.mart_inputs import read_values_of, read_watch_inputs
+    from pipelines.quality.report import charted_kpis, write_report
     from pipelines.warehouse import connect
 
     settings = Settings.from_env()
     if refuses_without_audit_mart("watch", settings):
         return EXIT_BAD_INPUT
     with connect(settings.duckdb_path, read_only=True) as con:
-        inputs = read_watch_inputs(con)
+        inputs = read_watch_inputs(con, years=[year])  # the checked year and later: the models hold the history
         changes = cells_changed_for_review(con)
     summary, flags = audit_mart(settings.duckdb_path, years=[year], load_id=f"watch-{year}-{date.today()}",
                                 quality_dir=settings.quality_dir, inputs=inputs)
-    peers = _peers(inputs.municipalities, inputs.similar_groups)
     flags = change_notes(flags, changes)  # the report marks the flags on cells changed since the last publication
-    report = write_report(flags, inputs.values, inputs.kpis, inputs.municipalities,
+    with connect(settings.duckdb_path, read_only=True) as con:  # every year of the charted figures only
+        history = read_values_of(con, charted_kpis(flags))
+    report = write_report(flags, history, inputs.kpis, inputs.municipalities,
                           csv_path=out_dir / f"kkik_watch_{year}.csv", html_path=out_dir / f"kkik_watch_{year}.html",
-                          title=f"KKiK data-error watch {year}", peers=peers)
+                          title=f"KKiK data-error watch {year}", peers=inputs.tables.peers)
     _print_summary(report, f"year {year}")
     changed = flags.loc[flags[CHANGE_COLUMN] != "", ["kpi_id", "municipality_id", "year", "gender"]].drop_duplicates()
     print(f"  {len(changed):,} flagged cells changed from the previous publication (marked \"changed\" in the report)")
@@ -51,7 +52,7 @@ def watch_file(values_path: Path, out: Path, year: int | None, html: Path | None
         check_output_path,
         check_writable,
         read_values_file,
-        watch_values,
+        watch_values_with_tables,
         write_flags,
     )
 
@@ -60,19 +61,17 @@ def watch_file(values_path: Path, out: Path, year: int | None, html: Path | None
         if html is not None:
             check_writable(html)
         values = read_values_file(values_path)
-        flags = watch_values(values, years=[year] if year else None)
+        flags, tables = watch_values_with_tables(values, years=[year] if year else None)
         write_flags(flags, out)
     except ValuesFileError as problem:
         print(f"kkik watch: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if html is not None:
-        from pipelines.quality.bundled import bundled_kpis, bundled_municipalities, bundled_similar_groups
+        from pipelines.quality.bundled import bundled_kpis, bundled_municipalities
         from pipelines.quality.report import write_report
 
-        municipalities = bundled_municipalities()
-        write_report(flags, values, bundled_kpis(), municipalities, csv_path=None, html_path=html,
-                     title=f"KKiK data-error watch: {values_path.name}",
-                     peers=_peers(municipalities, bundled_similar_groups()))
+        write_report(flags, values, bundled_kpis(), bundled_municipalities(), csv_path=None, html_path=html,
+                     title=f"KKiK data-error watch: {values_path.name}", peers=tables.peers)
     checked = year or int(values["year"].max())
     counts = flag_counts(flags)
     n_open = counts["open_errors"]
@@ -121,17 +120,6 @@ def accept_open_errors(*, by: str, reason: str, rule: str | None, kpi: str | Non
     print(f"kkik accept: {len(rows)} open error flag(s) accepted in {path}; next: `kkik publish` audits the "
           "built mart again with them and publishes it (no reload)")
     return EXIT_CLEAN
-
-
-def _peers(municipalities, similar_groups):
-    """``municipality_id, peer_id`` pairs from each kommun's similar group (itself excluded)."""
-    import pandas as pd
-
-    owners = municipalities[["municipality_id", "similar_group"]].dropna()
-    pairs = owners.merge(similar_groups[["similar_group", "municipality_id"]].rename(columns={"municipality_id": "peer_id"}),
-                         on="similar_group")
-    pairs = pairs[pairs["municipality_id"] != pairs["peer_id"]]
-    return pd.DataFrame(pairs[["municipality_id", "peer_id"]]).reset_index(drop=True)
 
 
 def _print_summary(report: dict, what: str) -> None:

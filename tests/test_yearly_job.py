@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 import pytest
 from dagster import DagsterInstance, materialize
@@ -232,3 +234,7 @@ def test_watch_report_for_a_year(job, tmp_path, monkeypatch):
     csv_text = (tmp_path / "reports" / "kkik_watch_2022.csv").read_text(encoding="utf-8-sig")
     assert "<svg" in html and "Vänersborg" in html
     assert csv_text.splitlines()[0].count("rule_id") == 1 and len(csv_text.splitlines()) > 100
+    # the audit read 2022 only; the charts still draw 2021 (read for the charted figures) and a peer line
+    # (watch_similar_peer's pairs of the figure's area group)
+    assert re.search(r"History of \w+ in \d{4} \([TKM]\): 2021–2022: ", html)
+    assert html.count('<path class="peer"') > 10

@@ -76,3 +76,14 @@ def _metadata_of_last_two_loads(con, schema: str) -> tuple[pd.DataFrame | None, 
         for load_id in loads
     ]
     return frames[1], frames[0]
+
+
+def read_values_of(con: duckdb.DuckDBPyConnection, kpi_ids: list[str], schema: str = AUDIT_SCHEMA) -> pd.DataFrame:
+    """Every year of ``kpi_ids`` in ``watch_value`` (``kpi_id, municipality_id, year, gender, value``): the
+    history the watch report charts for its flagged figures, without the rest of the value table."""
+    con.register("report_kpis", pd.DataFrame({"kpi_id": pd.Series(list(kpi_ids), dtype=object)}))
+    try:
+        return con.execute(f"""select kpi_id, municipality_id, year, gender, value from {schema}.watch_value
+                               where kpi_id in (select kpi_id from report_kpis)""").df()
+    finally:
+        con.unregister("report_kpis")

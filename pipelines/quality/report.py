@@ -17,10 +17,16 @@ Usage::
   out (the CSV has them all).
 
 The chart of a flag shows the kommun's series of that KPI and gender over all years in ``values``
-(thick line), the median of its similar kommuner (``peers``; without ``peers`` the kommuner sharing its
-``similar_group``) and the national median of kommuner (thin lines), the flagged year (vertical line,
-the observed value as a red dot) and what the rule expected (the interval as a bar at the flagged year,
-the expected value as a hollow diamond).
+(thick line), the median of its similar kommuner and the national median of kommuner (thin lines), the
+flagged year (vertical line, the observed value as a red dot) and what the rule expected (the interval as a
+bar at the flagged year, the expected value as a hollow diamond).
+
+The similar kommuner are the warehouse's one definition: ``peers`` holds the rows of the model
+``watch_similar_peer`` (``similar_group_kind, year, municipality_id, peer_id``: the group
+int_similar_kommun_group_chosen picks, as kkik_result's similar-kommuner mean and the watch's
+``outlier.similar`` do). A chart uses the pairs of its figure's ``similar_group_kind`` (the ``kpis`` column;
+'övergripande' where it is absent) and of the flagged year, for every year it draws. Without such pairs
+(no ``peers``, a kommun without a group) the chart has no peer line.
 """
 
 from __future__ import annotations
@@ -68,6 +74,8 @@ def write_report(flags: pd.DataFrame, values: pd.DataFrame, kpis: pd.DataFrame, 
                  peers: pd.DataFrame | None = None, max_flags_in_html: int = 2000) -> dict:
     """Write the ranked flags as CSV and/or HTML (either path may be ``None``); return a summary dict.
 
+    ``values``: every year of the figures the page charts (:func:`charted_kpis`), the history its charts
+    draw; ``peers``: the rows of the model ``watch_similar_peer`` for the checked years (the peer line).
     Summary: ``flags, errors, open_errors, accepted_errors, warnings, colour_changing, by_rule,
     by_severity, csv, html`` (the paths written, as strings, or ``None``).
     """
@@ -218,29 +226,56 @@ def _lookup(frame: pd.DataFrame | None, key: str, column: str) -> dict:
 #: a series for a chart: (years, values), both numpy arrays, only finite values
 Series = tuple[np.ndarray, np.ndarray]
 EMPTY: Series = (np.array([], dtype=int), np.array([], dtype=float))
+#: the columns of the model watch_similar_peer the peer line reads
+PEER_COLUMNS = ["similar_group_kind", "year", "municipality_id", "peer_id"]
+#: the group kind of a figure the kpis frame does not place (the watch's KPI default)
+DEFAULT_GROUP_KIND = "övergripande"
+#: the flagged year of a chart whose flag has none: no pairs have it, so no peer line
+NO_YEAR = -1
 
 
-def histories(values: pd.DataFrame | None, municipalities: pd.DataFrame | None, peers: pd.DataFrame | None,
-              rows: list[dict]) -> dict[tuple, dict[str, Series]]:
-    """(kpi, kommun, gender) of each charted flag → its series per year, in DuckDB: ``own`` (the kommun's
-    values), ``peer`` (the median of its similar kommuner: ``peers``, else the kommuner sharing its
-    ``similar_group``) and ``nat`` (the median of all kommuner; of all units without ``is_kommun``)."""
+def series_key(row: dict) -> tuple:
+    """The key of a flag's chart in :func:`histories`: (kpi, kommun, gender, flagged year)."""
+    gender = row["gender"] if _present(row["gender"]) else "T"
+    return row["kpi_id"], row["municipality_id"], gender, int(row["year"]) if _present(row["year"]) else NO_YEAR
+
+
+def charted_kpis(flags: pd.DataFrame, max_flags_in_html: int = 2000) -> list[str]:
+    """The KPI ids whose history the HTML page may chart (the cells of its first ``max_flags_in_html`` rows
+    with a kommun): what a caller must give ``write_report`` in ``values``, every year of them."""
+    rows = review_by_cell(prepare_flags(flags, None, None)).head(max(0, int(max_flags_in_html)))
+    charted = rows[rows["kpi_id"].map(_present) & rows["municipality_id"].map(_present)]
+    return sorted(set(charted["kpi_id"].astype(str)))
+
+
+def histories(values: pd.DataFrame | None, kpis: pd.DataFrame | None, municipalities: pd.DataFrame | None,
+              peers: pd.DataFrame | None, rows: list[dict]) -> dict[tuple, dict[str, Series]]:
+    """:func:`series_key` of each charted flag → its series per year, in DuckDB: ``own`` (the kommun's
+    values), ``peer`` (the median of its similar kommuner: the ``peers`` pairs of the figure's
+    ``similar_group_kind`` and the flagged year) and ``nat`` (the median of all kommuner; of all units
+    without ``is_kommun``)."""
     need = ["kpi_id", "municipality_id", "year", "gender", "value"]
-    wanted = pd.DataFrame([(r["kpi_id"], r["municipality_id"], r["gender"] if _present(r["gender"]) else "T")
+    kinds = _lookup(kpis, "kpi_id", "similar_group_kind")
+    wanted = pd.DataFrame([(*series_key(r), kinds.get(r["kpi_id"]) if _present(kinds.get(r["kpi_id"]))
+                            else DEFAULT_GROUP_KIND)
                            for r in rows if _present(r["kpi_id"]) and _present(r["municipality_id"])],
-                          columns=["kpi_id", "municipality_id", "gender"], dtype=object).drop_duplicates()
+                          columns=["kpi_id", "municipality_id", "gender", "flag_year", "similar_group_kind"],
+                          dtype=object).drop_duplicates()
     if values is None or not len(values) or not len(wanted) or not set(need) <= set(values.columns):
         return {}
+    wanted["flag_year"] = wanted["flag_year"].astype(int)
     municipalities = municipalities if municipalities is not None else pd.DataFrame(columns=["municipality_id"])
     kommuner = municipalities.loc[municipalities["is_kommun"].map(_truthy), ["municipality_id"]] \
         if "is_kommun" in municipalities.columns else values[["municipality_id"]].drop_duplicates()
-    if peers is None or not {"municipality_id", "peer_id"} <= set(peers.columns):
-        groups = municipalities[["municipality_id", "similar_group"]].dropna() \
-            if "similar_group" in municipalities.columns else pd.DataFrame(columns=["municipality_id", "similar_group"])
-        peers = groups.merge(groups.rename(columns={"municipality_id": "peer_id"}), on="similar_group")
+    if peers is None:
+        peers = pd.DataFrame(columns=PEER_COLUMNS)
+    elif not set(PEER_COLUMNS) <= set(peers.columns):
+        raise ValueError(f"peers must hold the columns of watch_similar_peer {PEER_COLUMNS}; it has "
+                         f"{list(peers.columns)}")
+    pairs = peers[PEER_COLUMNS].astype({"similar_group_kind": object, "year": "Int64", "municipality_id": object,
+                                        "peer_id": object})
     with duckdb.connect(":memory:") as con:
-        for name, frame in (("given", values[need]), ("wanted", wanted), ("kommuner", kommuner),
-                            ("peers", peers[["municipality_id", "peer_id"]].astype(object))):
+        for name, frame in (("given", values[need]), ("wanted", wanted), ("kommuner", kommuner), ("peers", pairs)):
             con.register(name, frame)
         series = con.execute("""
             with v as (
@@ -253,20 +288,26 @@ def histories(values: pd.DataFrame | None, municipalities: pd.DataFrame | None, 
             national as (
                 select kpi_id, gender, year, median(value) as value
                 from v where municipality_id in (select municipality_id from kommuner) group by all
-            )
-            select w.*, 'own' as series, v.year, v.value from wanted as w inner join v using (kpi_id, municipality_id, gender)
+            ),
+            w as (select kpi_id, municipality_id, gender, flag_year, similar_group_kind from wanted)
+            select w.kpi_id, w.municipality_id, w.gender, w.flag_year, 'own' as series, v.year, v.value
+            from w inner join v using (kpi_id, municipality_id, gender)
             union all
-            select w.*, 'peer', v.year, median(v.value) from wanted as w
-            inner join peers as p on p.municipality_id = w.municipality_id and p.peer_id <> w.municipality_id
+            select w.kpi_id, w.municipality_id, w.gender, w.flag_year, 'peer', v.year, median(v.value) from w
+            inner join peers as p
+                on p.municipality_id = w.municipality_id and p.similar_group_kind = w.similar_group_kind
+                and cast(p.year as integer) = w.flag_year and p.peer_id <> w.municipality_id
             inner join v on v.municipality_id = p.peer_id and v.kpi_id = w.kpi_id and v.gender = w.gender
             group by all
             union all
-            select w.*, 'nat', n.year, n.value from wanted as w inner join national as n using (kpi_id, gender)
-            order by kpi_id, municipality_id, gender, series, year""").df()
+            select w.kpi_id, w.municipality_id, w.gender, w.flag_year, 'nat', n.year, n.value
+            from w inner join national as n using (kpi_id, gender)
+            order by all""").df()
     out: dict[tuple, dict[str, Series]] = {}
-    for (kpi, mid, gender, name), part in series.groupby(["kpi_id", "municipality_id", "gender", "series"]):
-        out.setdefault((kpi, mid, gender), {})[name] = (part["year"].to_numpy(dtype=int),
-                                                        part["value"].to_numpy(dtype=float))
+    for (kpi, mid, gender, flag_year, name), part in series.groupby(
+            ["kpi_id", "municipality_id", "gender", "flag_year", "series"]):
+        out.setdefault((kpi, mid, gender, int(flag_year)), {})[name] = (part["year"].to_numpy(dtype=int),
+                                                                        part["value"].to_numpy(dtype=float))
     return out
 
 
@@ -442,8 +483,7 @@ def _draw_charts(rows: list[dict], series: dict[tuple, dict[str, Series]], budge
         if not (_present(row["kpi_id"]) and _present(row["municipality_id"])):
             continue
         gender = row["gender"] if _present(row["gender"]) else "T"
-        own, peer, national = (series.get((row["kpi_id"], row["municipality_id"], gender), {}).get(name, EMPTY)
-                               for name in ("own", "peer", "nat"))
+        own, peer, national = (series.get(series_key(row), {}).get(name, EMPTY) for name in ("own", "peer", "nat"))
         chart = history_svg(own, peer, national, year=row["year"], observed=row["observed_value"],
                             low=row["expected_low"], high=row["expected_high"], expected=row["expected_value"],
                             label=f'History of {row["kpi_id"]} in {row["municipality_id"]} ({gender})')
@@ -471,5 +511,5 @@ def render_html(ranked: pd.DataFrame, summary: dict, values: pd.DataFrame, kpis:
         "chartable": sum(_present(r["kpi_id"]) and _present(r["municipality_id"]) for r in rows),
     }
     rest = len(_template().render(**page, drawn=page["chartable"]).encode())
-    drawn = _draw_charts(rows, histories(values, municipalities, peers, rows), max(0, HTML_BUDGET - rest))
+    drawn = _draw_charts(rows, histories(values, kpis, municipalities, peers, rows), max(0, HTML_BUDGET - rest))
     return _template().render(**page, drawn=drawn)

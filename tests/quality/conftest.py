@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 from datetime import date
 
 import pandas as pd
 import pytest
 
+from pipelines.config import SNAPSHOT_DIR
 from pipelines.quality import load_rules, run_watch
 
 TODAY = date(2023, 6, 1)
@@ -73,3 +76,16 @@ def watch(rules):
         return run_watch(values_frame(rows), kpis_frame(), muni, ruleset, years=years, today=TODAY, **kwargs)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def real_values(tmp_path_factory):
+    """N15428 (behöriga till yrkesprogram, real Kolada values) for every kommun, 2018–2022, T/K/M."""
+    with gzip.open(SNAPSHOT_DIR / "kolada" / "data" / "real" / "N15428.json.gz") as handle:
+        records = json.load(handle)
+    rows = [{"kpi_id": r["kpi"], "municipality_id": r["municipality"], "year": r["period"], "gender": v["gender"],
+             "value": v["value"]} for r in records if 2018 <= r["period"] <= 2022 for v in r["values"]]
+    frame = pd.DataFrame(rows)
+    path = tmp_path_factory.mktemp("values") / "n15428.csv"
+    frame.to_csv(path, index=False)
+    return frame, path

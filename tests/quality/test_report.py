@@ -40,7 +40,9 @@ def _values() -> pd.DataFrame:
 
 
 def _peers() -> pd.DataFrame:
-    return pd.DataFrame([(a, b) for a in IDS for b in IDS if a != b], columns=["municipality_id", "peer_id"])
+    """watch_similar_peer's rows: every kommun's overall group (the figures here name no area) in 2022."""
+    return pd.DataFrame([("övergripande", 2022, a, b) for a in IDS for b in IDS if a != b],
+                        columns=["similar_group_kind", "year", "municipality_id", "peer_id"])
 
 
 def _flags() -> pd.DataFrame:
@@ -150,12 +152,56 @@ def test_paths_may_be_none(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-def test_peers_default_to_the_similar_group(tmp_path):
+def _chart(page: str, rank: int) -> str:
+    return re.search(rf'<tr id="f{rank}".*?</tr>', page, re.DOTALL).group(0)
+
+
+def test_no_peer_line_without_the_pairs_of_the_figures_group_and_year(tmp_path):
+    """municipalities.similar_group is no longer paired up in Python, and pairs of another kind of group or
+    of another year than the flagged one draw no peer line."""
     municipalities = _municipalities().assign(similar_group=[None, "g", "g", "g"])
-    write_report(_flags(), _values(), _kpis(), municipalities, csv_path=None, html_path=tmp_path / "r.html")
-    page = (tmp_path / "r.html").read_text(encoding="utf-8")
-    chart = re.search(r'<tr id="f1".*?</tr>', page, re.DOTALL).group(0)
-    assert 'class="peer"' in chart
+    other = {"kind": _peers().assign(similar_group_kind="grundskola"), "year": _peers().assign(year=2021)}
+    for name, peers in [("none", None), *other.items()]:
+        write_report(_flags(), _values(), _kpis(), municipalities, csv_path=None, html_path=tmp_path / f"{name}.html",
+                     peers=peers)
+        page = (tmp_path / f"{name}.html").read_text(encoding="utf-8")
+        assert 'class="nat"' in _chart(page, 1) and 'class="peer"' not in _chart(page, 1), name
+        assert "no line without one" in page  # the legend says why a chart may lack it
+    _write(tmp_path, _flags())
+    assert 'class="peer"' in _chart((tmp_path / "out" / "report.html").read_text(encoding="utf-8"), 1)
+
+
+def test_the_peer_median_follows_the_figures_area_group(real_values):
+    """Real N15428 values (a grundskola figure) and the bundled Kolada groups: Stockholm's grundskola group
+    shares few members with its övergripande one, and the chart's peer line is the grundskola group's median
+    in every year drawn (the pairs of watch_similar_peer as `kkik watch --values` gets them)."""
+    from pipelines.quality.bundled import bundled_kpis, bundled_municipalities, bundled_similar_groups
+    from pipelines.quality.report import histories
+    from pipelines.quality.values_file import watch_values_with_tables
+
+    values, _ = real_values
+    kpis = bundled_kpis()
+    assert kpis.set_index("kpi_id").loc["N15428", "similar_group_kind"] == "grundskola"
+    _, tables = watch_values_with_tables(values, years=[2022])
+    groups = bundled_similar_groups()
+    own = groups[groups["owner_id"] == "0180"]
+
+    def members(kind: str) -> set[str]:
+        return set(own.loc[own["similar_group_kind"] == kind, "municipality_id"]) - {"0180"}
+
+    area, overall = members("grundskola"), members("övergripande")
+    assert area and overall and area != overall
+    flag = {"kpi_id": "N15428", "municipality_id": "0180", "year": 2022, "gender": "T"}
+    series = histories(values, kpis, bundled_municipalities(), tables.peers, [flag])[("N15428", "0180", "T", 2022)]
+    totals = values[values["gender"] == "T"]
+
+    def median(ids: set[str]) -> pd.Series:
+        return totals[totals["municipality_id"].isin(ids)].groupby("year")["value"].median()
+
+    years, peer = series["peer"]
+    assert years.tolist() == [2018, 2019, 2020, 2021, 2022]
+    assert np.allclose(peer, median(area).loc[years].to_numpy())
+    assert not np.allclose(peer, median(overall).loc[years].to_numpy())
 
 
 def test_review_list_has_one_row_per_cell_with_every_rule(tmp_path):

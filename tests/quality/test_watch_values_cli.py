@@ -3,28 +3,12 @@ the output formats, and clear errors for a bad file."""
 
 from __future__ import annotations
 
-import gzip
-import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from pipelines.cli import main
-from pipelines.config import SNAPSHOT_DIR
-
-
-@pytest.fixture(scope="module")
-def real_values(tmp_path_factory):
-    """N15428 (behöriga till yrkesprogram, real Kolada values) for every kommun, 2018–2022, T/K/M."""
-    with gzip.open(SNAPSHOT_DIR / "kolada" / "data" / "real" / "N15428.json.gz") as handle:
-        records = json.load(handle)
-    rows = [{"kpi_id": r["kpi"], "municipality_id": r["municipality"], "year": r["period"], "gender": v["gender"],
-             "value": v["value"]} for r in records if 2018 <= r["period"] <= 2022 for v in r["values"]]
-    frame = pd.DataFrame(rows)
-    path = tmp_path_factory.mktemp("values") / "n15428.csv"
-    frame.to_csv(path, index=False)
-    return frame, path
 
 
 def test_real_values_with_no_error_in_the_checked_year_exit_0(real_values, tmp_path):
