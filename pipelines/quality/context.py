@@ -126,6 +126,15 @@ def watch_inputs(raw: pd.DataFrame, kpis: pd.DataFrame, municipalities: pd.DataF
     }
 
 
+def frame_tables(values: pd.DataFrame, kpis: pd.DataFrame, municipalities: pd.DataFrame,
+                 similar_groups: pd.DataFrame | None, *, years: list[int], model_vars: dict | None) -> WatchTables:
+    """The watch models run on frames (a values file, a test world), as :meth:`WatchContext.build` runs them
+    when no warehouse built them: a caller that also needs the tables (the report's similar kommuner)
+    builds them here once and hands them to the watch."""
+    return build_tables(watch_inputs(values, normalise_kpis(kpis), normalise_municipalities(municipalities),
+                                     similar_groups), years=years, variables=model_vars)
+
+
 @dataclass
 class WatchContext:
     """Everything a rule needs: the watch models' rows for the checked years, and the input as given.
@@ -179,8 +188,7 @@ class WatchContext:
             years = [int(years)]
         years = sorted(int(y) for y in years)
         if tables is None:
-            tables = build_tables(watch_inputs(values, kpi_table, mun_table, similar_groups), years=years,
-                                  variables=model_vars)
+            tables = frame_tables(values, kpis, municipalities, similar_groups, years=years, model_vars=model_vars)
         raw = tables.raw if tables.raw is not None else normalised_raw(values, years)
         return cls(
             raw=_as_object(raw),

@@ -16,9 +16,9 @@ import pandas as pd
 
 from pipelines.quality.audit import watch_and_validate
 from pipelines.quality.bundled import bundled_kpis, bundled_municipalities, bundled_similar_groups
-from pipelines.quality.context import normalise_kpis, normalise_municipalities, watch_inputs
+from pipelines.quality.context import frame_tables
 from pipelines.quality.rules import load_rules
-from pipelines.quality.warehouse import WatchTables, build_tables
+from pipelines.quality.warehouse import WatchTables
 from pipelines.quality.watch import model_vars
 
 REQUIRED_COLUMNS = ["kpi_id", "municipality_id", "year", "gender", "value"]
@@ -158,11 +158,10 @@ def watch_values_with_tables(values: pd.DataFrame, *, years: list[int] | None = 
                              accepted_flags_path: Path | None = None) -> tuple[pd.DataFrame, WatchTables]:
     """:func:`watch_values`, and the watch models' rows the rules read (``tables.peers``, the model
     watch_similar_peer on the bundled groups: the report's similar kommuner). The models run once, here, as
-    ``WatchContext.build`` would run them on the same frames."""
+    ``WatchContext.build`` runs them (:func:`~pipelines.quality.context.frame_tables`)."""
     kpis, municipalities, groups = bundled_kpis(), bundled_municipalities(), bundled_similar_groups()
     years = sorted({int(y) for y in years or [int(values["year"].max())]})
-    tables = build_tables(watch_inputs(values, normalise_kpis(kpis), normalise_municipalities(municipalities), groups),
-                          years=years, variables=model_vars(load_rules()))
+    tables = frame_tables(values, kpis, municipalities, groups, years=years, model_vars=model_vars(load_rules()))
     flags, _ = watch_and_validate(values, kpis, municipalities, years=years, similar_groups=groups,
                                   accepted_flags_path=accepted_flags_path, today=today, tables=tables)
     return flags, tables
