@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Self
 from urllib.parse import urljoin
 
+import orjson
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import DecodeError, InvalidHeader, MaxRetryError, ProtocolError, ReadTimeoutError
@@ -210,6 +211,10 @@ def parse_json(url: str, response: requests.Response) -> object:
     if "html" in content_type.lower() or body.lstrip()[:1] == b"<":
         snippet = body[:80].decode("utf-8", "replace").replace("\n", " ")
         raise SourceResponseError(url, f"expected JSON, got an HTML page (status {response.status_code}): {snippet!r}")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass  # orjson refuses NaN and Infinity, which json reads (the landing quarantines such a value)
     try:
         return json.loads(body)
     except ValueError as exc:
