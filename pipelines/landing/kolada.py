@@ -20,6 +20,8 @@ Why it looks like this:
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -50,6 +52,9 @@ MAX_PAGE_BYTES = 16 * 1024 * 1024
 #: and fails with "Out of Memory" under a smaller limit.
 DUCKDB_MEMORY_LIMIT = "1500MB"
 
+#: The staging DuckDB's memory (PageStager: one thread reading a batch of pages; it spills beyond this).
+STAGER_MEMORY_LIMIT = "512MB"
+
 #: A data record as DuckDB reads it. Fields whose type the source may get wrong are read as JSON and
 #: checked in SQL (a wrong type goes to quarantine instead of failing the whole read).
 DATA_RECORD_TYPE = (
@@ -67,6 +72,8 @@ _BAD_COUNT = (
     "list_filter(r.values, lambda e: coalesce(json_type(e.count), 'NULL') not in ('NULL', 'UBIGINT', 'BIGINT'))"
 )
 _PERIOD_TEXT = "coalesce(r.period ->> '$', '')"
+#: a page file's number (``data/page-0042.json`` → 42): what a value row keeps of its page
+PAGE_NUMBER = "regexp_extract({path}, 'page-(\\d+)\\.json$', 1)::integer"
 
 #: The first problem of a record, as (reason_code, reason); NULL for a good record. Order matters: a
 #: record is named by its first problem only.
@@ -117,6 +124,72 @@ class LandingSummary:
     #: the day in Kolada's clock the load started (its first answer's Date, Europe/Stockholm): the next
     #: refresh of these cells asks ``from_date`` = this day
     as_of: str | None = None
+
+
+class PageStager:
+    """Reads the data pages into value rows while the next pages are fetched: a thread of its own with a
+    DuckDB of its own (one thread, so the fetch keeps the other core), in a staging file in the raw folder
+    (``.staging.duckdb``, removed by :meth:`close`). The raw tables are still written in one transaction
+    after the last page (:func:`write_raw_tables` reads the staged rows); what the thread does is the
+    ``read_json`` of the pages, which would otherwise wait for the fetch to end.
+    """
+
+    BATCH = 32  # pages per read_json: fewer statements, and DuckDB's reader buffers stay small
+
+    def __init__(self, folder: RawLoadFolder, kpi_ids: Sequence[str], years: Sequence[int]):
+        self.path = folder.root / ".staging.duckdb"
+        self._kpis, self._years = list(kpi_ids), list(years)
+        self._queue: queue.Queue[Path | None] = queue.Queue()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="kolada-page-stager", daemon=True)
+        self._thread.start()
+
+    def add(self, page: Path) -> None:
+        """A data page written to disk: stage it with the next batch."""
+        if self._error is not None:
+            raise self._error
+        self._queue.put(page)
+
+    def finish(self) -> str:
+        """Wait for the last batch; the staged relation for :func:`write_raw_tables` (attached as
+        ``kolada_staging``). Raises what the thread met."""
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return "kolada_staging.kolada_values"
+
+    def close(self) -> None:
+        """Stop the thread (when the fetch failed) and remove the staging file."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        for path in (self.path, self.path.with_name(self.path.name + ".wal")):
+            path.unlink(missing_ok=True)
+
+    def _run(self) -> None:
+        ended = False  # the end (None) was taken from the queue
+        try:
+            with duckdb.connect(str(self.path)) as con:
+                con.execute("set threads = 1")
+                con.execute(f"set memory_limit = '{STAGER_MEMORY_LIMIT}'")
+                con.execute("set preserve_insertion_order = false")
+                stage_data_pages(con, [], self._kpis, self._years)  # the table, empty
+                batch: list[str] = []
+                while True:
+                    page = self._queue.get()
+                    ended = page is None
+                    if page is not None:
+                        batch.append(str(page))
+                    if batch and (page is None or len(batch) >= self.BATCH):
+                        stage_data_pages(con, batch, self._kpis, self._years, create=False)
+                        batch = []
+                    if page is None:
+                        return
+        except Exception as error:  # noqa: BLE001 -- raised again in the fetching thread by add() or finish()
+            self._error = error
+            while not ended:  # take what add() still sends until finish() or close() ends it
+                ended = self._queue.get() is None
 
 
 def land_kolada(
@@ -175,20 +248,25 @@ def land_kolada(
         kpi_ids = resolve_kpis(selection, kpi_records, group_records, catalogue_ids)
         say(f"kolada --kpis {selection.spec}: {len(kpi_ids)} figures ({len(catalogue_ids)} of the KKiK catalogue)")
     records = 0
-    for page in client.data_pages(kpi_ids, run.years, from_date=from_date):
-        folder.write_page("data", page.url, page.fetched_at, page.body)
-        records += len(page.records)
-        say(f"kolada data: {records} records so far ({folder.pages_written} pages)")
+    stager = PageStager(folder, list(kpi_ids), run.years)
+    try:
+        for page in client.data_pages(kpi_ids, run.years, from_date=from_date):
+            stager.add(folder.write_page("data", page.url, page.fetched_at, page.body))
+            records += len(page.records)
+            say(f"kolada data: {records} records so far ({folder.pages_written} pages)")
+        staged = stager.finish()
 
-    groups = kkik_groups(group_records)
-    if groups:
-        summary.kkik_group_diff = compare_with_catalogue(group_member_ids(groups), set(catalogue_ids))
-        say(f"kolada KKiK groups vs catalogue: {summary.kkik_group_diff}")
-    summary.pages = folder.pages_written
-    summary.requests = client.request_count - requests_before
-    summary.as_of = kolada_day(client.first_answer_at or run.started).isoformat()
+        groups = kkik_groups(group_records)
+        if groups:
+            summary.kkik_group_diff = compare_with_catalogue(group_member_ids(groups), set(catalogue_ids))
+            say(f"kolada KKiK groups vs catalogue: {summary.kkik_group_diff}")
+        summary.pages = folder.pages_written
+        summary.requests = client.request_count - requests_before
+        summary.as_of = kolada_day(client.first_answer_at or run.started).isoformat()
 
-    write_raw_tables(duckdb_path, folder, summary, list(kpi_ids), run.started)
+        write_raw_tables(duckdb_path, folder, summary, list(kpi_ids), run.started, staging=(stager.path, staged))
+    finally:
+        stager.close()
     say(f"kolada landed {summary.value_rows} values: {summary.inserted} inserted, {summary.updated} updated, "
         f"{summary.deleted} deleted, {summary.unchanged} unchanged, {summary.quarantined} quarantined")
     folder.mark_complete({**summary.__dict__, "raw_folder": str(folder.root)})
@@ -196,20 +274,26 @@ def land_kolada(
 
 
 def write_raw_tables(duckdb_path: Path, folder: RawLoadFolder, summary: LandingSummary, kpi_ids: list[str],
-                     started: datetime) -> None:
+                     started: datetime, staging: tuple[Path, str] | None = None) -> None:
     """Read the load's pages from ``folder`` into raw: merge the values, append changed metadata, log the
-    load; all in one transaction, so a failure anywhere leaves raw as it was. Fills ``summary``'s counts."""
+    load; all in one transaction, so a failure anywhere leaves raw as it was. Fills ``summary``'s counts.
+
+    ``staging``: the staging file and relation a :class:`PageStager` filled with the data pages' rows while
+    they were fetched; without it the data pages are read here."""
     summary.as_of = summary.as_of or kolada_day(started).isoformat()  # no answer's Date: this machine's clock
     with connect(duckdb_path) as con:
         # the load's working tables spill to disk beyond this, so memory stays flat whatever the size
         con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
         con.execute("set preserve_insertion_order = false")
         ensure_raw_tables(con)
+        if staging is not None:
+            con.execute("attach ? as kolada_staging (read_only)", [str(staging[0])])
         with transaction(con):
             _read_manifest(con, folder)
             for entity in METADATA_ENTITIES:
                 summary.metadata_landed[entity] = _land_metadata(con, folder, entity, summary.load_id)
-            _read_data_pages(con, folder, summary.load_id, kpi_ids, summary.years)
+            _read_data_pages(con, folder, summary.load_id, kpi_ids, summary.years,
+                             staged=staging[1] if staging else None)
             summary.quarantined = _land_quarantine(con, summary.load_id)
             _check_each_key_once(con)
             summary.value_rows = con.execute("select count(*) from kolada_incoming").fetchall()[0][0]
@@ -255,16 +339,18 @@ def _files_param(folder: RawLoadFolder, entity: str) -> list[str]:
 
 
 def _read_manifest(con: duckdb.DuckDBPyConnection, folder: RawLoadFolder) -> None:
-    """``kolada_pages``: each page file's number, URL and fetch time, from the load's manifest on disk (the
-    value rows carry the page number, not its long URL, so the load's working table stays small)."""
+    """``kolada_pages``: each page file's entity, number, URL and fetch time, from the load's manifest on disk
+    (the value rows carry the data page's number, not its long URL, so the load's working table stays small);
+    ``kolada_data_pages`` the data pages among them."""
     con.execute(
-        """create or replace temp table kolada_pages as
-           select row_number() over ()::integer as page_id, $root || '/' || file as path, url as page_url,
-                  to_timestamp(fetched_at) as fetched_at
-           from read_json($manifest, format='newline_delimited',
-                          columns={entity: 'VARCHAR', file: 'VARCHAR', url: 'VARCHAR', fetched_at: 'DOUBLE'})""",
+        f"""create or replace temp table kolada_pages as
+            select entity, {PAGE_NUMBER.format(path='file')} as page_id, $root || '/' || file as path,
+                   url as page_url, to_timestamp(fetched_at) as fetched_at
+            from read_json($manifest, format='newline_delimited',
+                           columns={{entity: 'VARCHAR', file: 'VARCHAR', url: 'VARCHAR', fetched_at: 'DOUBLE'}})""",
         {"root": str(folder.root), "manifest": str(folder.manifest_path)},
     )
+    con.execute("create or replace temp view kolada_data_pages as select * from kolada_pages where entity = 'data'")
 
 
 def _land_metadata(con: duckdb.DuckDBPyConnection, folder: RawLoadFolder, entity: str, load_id: str) -> int:
@@ -296,43 +382,63 @@ def _land_metadata(con: duckdb.DuckDBPyConnection, folder: RawLoadFolder, entity
     return con.execute("select count(*) from kolada_metadata").fetchall()[0][0]
 
 
-def _read_data_pages(con: duckdb.DuckDBPyConnection, folder: RawLoadFolder, load_id: str, kpi_ids: list[str],
-                     years: list[int]) -> None:
-    """One read of the data pages into ``kolada_values``: a row per value of a good record, a row per bad
-    record (its first problem and the record as read); then the views ``kolada_incoming`` (the good values,
-    shaped like ``raw.kolada__data``) and ``kolada_scope`` (the kpi × period cells this load refreshes:
-    everything that was asked for)."""
+def _data_values_sql(source: str) -> str:
+    """The select that turns data pages (``source``: read_json of page files, with ``filename``) into
+    ``kolada_values`` rows: a row per value of a good record, a row per bad record (its first problem and
+    the record as read); ``page_id`` is the data page's number (its file name). Parameters $kpis, $years."""
     problem_code = "case " + " ".join(f"when {cond} then '{code}'" for code, cond, _ in RECORD_CHECKS) + " end"
     # the text is made for bad records only: the conditions are not evaluated twice for the good ones
     problem_text = "case " + " ".join(f"when {cond} then {text}" for _, cond, text in RECORD_CHECKS) + " end"
-    files = _files_param(folder, "data")
-    source = (
-        f"""read_json($files, columns={{values: '{DATA_RECORD_TYPE}[]'}}, filename=true, format='unstructured',
-                      maximum_object_size={MAX_PAGE_BYTES})"""
-        if files else f"(select null::varchar as filename, []::{DATA_RECORD_TYPE}[] as values where false)"
-    )
-    con.execute(
-        f"""create or replace temp table kolada_values as
-            select page_id, kpi, municipality, period, e.gender, e.count::integer as count,
-                   nullif(e.status, '') as status, e.value::double as value, coalesce(e.isdeleted, false) as isdeleted,
-                   synthetic, reason_code, reason, record
-            from (select p.page_id, r.kpi, coalesce(r.synthetic, false) as synthetic, reason_code,
-                         case when reason_code is not null then {problem_text} end as reason,
-                         case when reason_code is null then r.municipality ->> '$' end as municipality,
-                         case when reason_code is null then try_cast(r.period ->> '$' as integer) end as period,
-                         case when reason_code is not null then to_json(r) end as record,
-                         unnest(case when reason_code is null then r.values else [null] end) as e
-                  from (select filename, r, {problem_code} as reason_code
-                        from (select filename, unnest(values) as r from {source})) as checked
-                  join kolada_pages as p on p.path = checked.filename)""",
-        {"files": files, "kpis": kpi_ids, "years": years} if files else {"kpis": kpi_ids, "years": years},
-    )
+    return f"""
+        select page_id, kpi, municipality, period, e.gender, e.count::integer as count,
+               nullif(e.status, '') as status, e.value::double as value, coalesce(e.isdeleted, false) as isdeleted,
+               synthetic, reason_code, reason, record
+        from (select {PAGE_NUMBER.format(path='filename')} as page_id, r.kpi,
+                     coalesce(r.synthetic, false) as synthetic, reason_code,
+                     case when reason_code is not null then {problem_text} end as reason,
+                     case when reason_code is null then r.municipality ->> '$' end as municipality,
+                     case when reason_code is null then try_cast(r.period ->> '$' as integer) end as period,
+                     case when reason_code is not null then to_json(r) end as record,
+                     unnest(case when reason_code is null then r.values else [null] end) as e
+              from (select filename, r, {problem_code} as reason_code
+                    from (select filename, unnest(values) as r from {source})) as checked)"""
+
+
+def _page_source(files: Sequence[str]) -> str:
+    """read_json of the data page ``files`` ($files), or an empty relation of the same shape."""
+    if files:
+        return (f"read_json($files, columns={{values: '{DATA_RECORD_TYPE}[]'}}, filename=true, "
+                f"format='unstructured', maximum_object_size={MAX_PAGE_BYTES})")
+    return f"(select null::varchar as filename, []::{DATA_RECORD_TYPE}[] as values where false)"
+
+
+def stage_data_pages(con: duckdb.DuckDBPyConnection, files: Sequence[str], kpi_ids: Sequence[str],
+                     years: Sequence[int], *, table: str = "kolada_values", create: bool = True,
+                     temporary: bool = False) -> None:
+    """Read data page ``files`` into ``table`` (created, or appended to with ``create=False``; a temporary
+    table of the connection with ``temporary``)."""
+    params = {"kpis": list(kpi_ids), "years": list(years), **({"files": list(files)} if files else {})}
+    sql = _data_values_sql(_page_source(files))
+    kind = "temp table" if temporary else "table"
+    con.execute(f"create or replace {kind} {table} as {sql}" if create else f"insert into {table} {sql}", params)
+
+
+def _read_data_pages(con: duckdb.DuckDBPyConnection, folder: RawLoadFolder, load_id: str, kpi_ids: list[str],
+                     years: list[int], staged: str | None = None) -> None:
+    """``kolada_values`` (the relation ``staged``, which :class:`PageStager` filled while the pages were
+    fetched, or one read of the data pages now); then the views ``kolada_incoming`` (the good values,
+    shaped like ``raw.kolada__data``) and ``kolada_scope`` (the kpi × period cells this load refreshes:
+    everything that was asked for)."""
+    if staged is None:
+        stage_data_pages(con, _files_param(folder, "data"), kpi_ids, years, temporary=True)
+    else:
+        con.execute(f"create or replace temp view kolada_values as select * from {staged}")
     con.execute("create or replace temp table kolada_load as select $load_id as load_id", {"load_id": load_id})
     con.execute(
         """create or replace temp view kolada_incoming as
            select l.load_id, p.fetched_at, p.page_url, v.kpi, v.municipality, v.period, v.gender, v.count,
                   v.status, v.value, v.isdeleted, v.synthetic
-           from kolada_values as v join kolada_pages as p using (page_id) cross join kolada_load as l
+           from kolada_values as v join kolada_data_pages as p using (page_id) cross join kolada_load as l
            where v.reason_code is null"""
     )
     con.execute(
@@ -350,7 +456,7 @@ def _check_each_key_once(con: duckdb.DuckDBPyConnection) -> None:
         f"""with twice as (select {keys}, count(*) as n from kolada_values where reason_code is null
                            group by all having count(*) > 1 order by all limit 3)
             select {keys}, any_value(n), string_agg(distinct page_url, ' and ' order by page_url)
-            from twice join kolada_values using ({keys}) join kolada_pages using (page_id)
+            from twice join kolada_values using ({keys}) join kolada_data_pages using (page_id)
             group by all order by all"""
     ).fetchall()
     if duplicates:
@@ -365,7 +471,7 @@ def _land_quarantine(con: duckdb.DuckDBPyConnection, load_id: str) -> int:
     con.execute(
         """insert into raw.kolada__data_quarantine
            select distinct $load_id, p.fetched_at, p.page_url, b.record, b.reason, b.reason_code
-           from kolada_values as b join kolada_pages as p using (page_id)
+           from kolada_values as b join kolada_data_pages as p using (page_id)
            anti join raw.kolada__data_quarantine as q
              on q.record::varchar = b.record::varchar and q.reason_code is not distinct from b.reason_code
            where b.reason_code is not null""",

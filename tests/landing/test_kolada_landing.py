@@ -105,6 +105,8 @@ def test_landing_keeps_pages_and_fills_raw_tables(httpserver, tmp_path):
     assert query(tmp_path, "select distinct page_url, epoch(fetched_at) from raw.kolada__data") == [
         (data_entry["url"], pytest.approx(data_entry["fetched_at"], abs=1e-3))]
     assert query(tmp_path, "select count(*) from raw.load_log") == [(1,)]
+    # the pages were read into value rows while they were fetched (PageStager); its file is gone
+    assert not list(folder.glob(".staging.duckdb*"))
 
 
 def test_a_second_landing_of_the_same_answers_changes_nothing(httpserver, tmp_path):
@@ -167,6 +169,24 @@ def test_a_bad_page_lands_nothing_and_keeps_what_was_fetched(httpserver, tmp_pat
     assert len(folders) == 2
     failed = [f for f in folders if not (f / SUCCESS_MARKER).exists()]
     assert len(failed) == 1 and (failed[0] / "kpi" / "page-0001.json").exists()
+    assert not list(failed[0].glob(".staging.duckdb*"))  # the staged rows of the failed load are gone too
+
+
+def test_a_page_duckdb_cannot_read_fails_the_landing_and_leaves_raw_as_it_was(httpserver, tmp_path):
+    """A page the client accepts but DuckDB's reader refuses (a record larger than any page: here a text of
+    17 MiB) fails in the stager's thread; the landing raises it and writes nothing."""
+    serve_kolada(httpserver)
+    land(httpserver, tmp_path, [2019])
+    before = data_rows(tmp_path)
+    huge = copy.deepcopy(fixture("data_records.json"))
+    huge[0]["values"][0]["status"] = "x" * (17 * 1024 * 1024)
+    httpserver.clear()
+    serve_kolada(httpserver, data_records=huge)
+    with pytest.raises(duckdb.Error):
+        land(httpserver, tmp_path, [2019, 2020])
+    assert data_rows(tmp_path) == before
+    failed = [f for f in (tmp_path / "raw" / "kolada").iterdir() if not (f / SUCCESS_MARKER).exists()]
+    assert len(failed) == 1 and not list(failed[0].glob(".staging.duckdb*"))
 
 
 # --------------------------------------------------------------------------- pages on disk, DuckDB alone
