@@ -52,8 +52,9 @@ MAX_PAGE_BYTES = 16 * 1024 * 1024
 #: and fails with "Out of Memory" under a smaller limit.
 DUCKDB_MEMORY_LIMIT = "1500MB"
 
-#: The staging DuckDB's memory (PageStager: one thread reading a batch of pages; it spills beyond this).
-STAGER_MEMORY_LIMIT = "512MB"
+#: The staging DuckDB's memory (PageStager: one thread reading a batch of pages; it spills beyond this). Not
+#: 512 MB: DuckDB's JSON reader ran out of it on a batch of 32 pages of the whole file.
+STAGER_MEMORY_LIMIT = "1GB"
 
 #: A data record as DuckDB reads it. Fields whose type the source may get wrong are read as JSON and
 #: checked in SQL (a wrong type goes to quarantine instead of failing the whole read).
@@ -134,7 +135,7 @@ class PageStager:
     ``read_json`` of the pages, which would otherwise wait for the fetch to end.
     """
 
-    BATCH = 32  # pages per read_json: fewer statements, and DuckDB's reader buffers stay small
+    BATCH = 16  # pages per read_json: fewer statements, and DuckDB's reader buffers stay small
 
     def __init__(self, folder: RawLoadFolder, kpi_ids: Sequence[str], years: Sequence[int]):
         self.path = folder.root / ".staging.duckdb"
