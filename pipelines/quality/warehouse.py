@@ -16,9 +16,11 @@ input models and runs the downstream models' SQL, rendered with Jinja2 the way d
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -145,9 +147,12 @@ def _fetch(con: duckdb.DuckDBPyConnection, relation: Mapping[str, str], years: S
 
 
 def _connect() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB within DUCKDB_SETTINGS. It spills beyond its memory limit into the system's temp
+    folder: an in-memory database's default is ``.tmp`` in the current directory (a work tree, say)."""
     con = duckdb.connect(":memory:")
     for name, value in DUCKDB_SETTINGS.items():
         con.execute(f"set {name} = '{value}'")
+    con.execute("set temp_directory = ?", [str(Path(tempfile.gettempdir()) / "kkik-watch-duckdb")])
     return con
 
 
