@@ -226,16 +226,6 @@ def check_records(url: str, entity: str, records: list) -> None:
                 )
 
 
-def record_keys(entity: str, record: dict) -> list[tuple]:
-    """The keys a record claims, each to be received once per query: (kpi, municipality, period, gender)
-    for every value of a data record (a record without values still claims its (kpi, municipality, period)),
-    ``(id,)`` for metadata."""
-    if entity != "data":
-        return [(record.get("id"),)]
-    head = (record["kpi"], record["municipality"], record["period"])
-    return [(*head, value.get("gender")) for value in record["values"]] or [(*head, None)]
-
-
 @dataclass
 class QueryAccount:
     """What one paginated query must add up to, fed page by page; the one place for every pagination check.
@@ -247,7 +237,8 @@ class QueryAccount:
     * ``count`` (the query's total, on every page) the same on every page: a total that changes means the
       data changed while it was paged, so values moved between pages;
     * no empty page while ``count`` says more, nor one that links on;
-    * data records within the KPIs and years asked for, and each key (``record_keys``) once;
+    * data records within the KPIs and years asked for, and each key once (a value's kpi, municipality,
+      period and gender; a metadata record's id);
     * at the end, the records received equal ``count``.
 
     Memory is one tuple per record of the query (~25,000 for a KKiK query), forgotten with the query.
@@ -263,6 +254,7 @@ class QueryAccount:
     received: int = 0
     largest_page: int = 0
     fetched: list[str] = field(default_factory=list)
+    #: metadata queries: the ids received
     keys: set[tuple] = field(default_factory=set)
     #: data queries: (kpi, municipality, period) → the genders received for it
     heads: dict[tuple, list] = field(default_factory=dict)
@@ -304,21 +296,8 @@ class QueryAccount:
             )
         if self.entity == "data":
             self._add_data_records(url, records)
-        for index, record in enumerate(records if self.entity != "data" else ()):
-            for key in record_keys(self.entity, record):
-                try:
-                    seen = key in self.keys
-                except TypeError:  # a list or object where Kolada sends a code
-                    raise SourceResponseError(
-                        url, f"{self.entity} record {index} has a key that is not a plain value: {_snippet(record)}"
-                    ) from None
-                if seen:
-                    raise SourceResponseError(
-                        url,
-                        f"{self.entity} record {index} repeats {key}, already received in this query "
-                        f"(the same record twice): {_snippet(record)}",
-                    )
-                self.keys.add(key)
+        else:
+            self._add_metadata_records(url, records)
         self.received += len(records)
         self.largest_page = max(self.largest_page, len(records))
         if self.count is not None and self.received > self.count:
@@ -328,12 +307,29 @@ class QueryAccount:
                 f"{self.received}, more than its total (count {self.count})",
             )
 
+    def _add_metadata_records(self, url: str, records: list[dict]) -> None:
+        """Each metadata record's ``id`` once in the query."""
+        for index, record in enumerate(records):
+            key = (record.get("id"),)
+            try:
+                seen = key in self.keys
+            except TypeError:  # a list or object where Kolada sends a code
+                raise SourceResponseError(
+                    url, f"{self.entity} record {index} has a key that is not a plain value: {_snippet(record)}"
+                ) from None
+            if seen:
+                raise SourceResponseError(
+                    url,
+                    f"{self.entity} record {index} repeats {key}, already received in this query "
+                    f"(the same record twice): {_snippet(record)}",
+                )
+            self.keys.add(key)
+
     def _add_data_records(self, url: str, records: list[dict]) -> None:
         """Each data record within the KPIs and years asked for, and each value key (kpi, municipality,
         period, gender) once in the query. Kept per record, not per value: a (kpi, municipality, period) and
         the genders received for it (a record without values claims the gender None), so a query of a
-        million values costs a set lookup per record (the same checks as :func:`record_keys`, at the pace of a
-        landing of all of Kolada)."""
+        million values costs a set lookup per record, at the pace of a landing of all of Kolada."""
         heads = self.heads
         for index, record in enumerate(records):
             self._check_dimensions(url, index, record)
