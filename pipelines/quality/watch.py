@@ -7,7 +7,7 @@ from datetime import date
 import pandas as pd
 
 from pipelines.quality.context import WatchContext
-from pipelines.quality.flags import assemble, describe, empty_flags, rank
+from pipelines.quality.flags import assemble, describe, rank
 from pipelines.quality.outlier import _MEASURE
 from pipelines.quality.registry import CHECKS
 from pipelines.quality.rules import RuleSet
@@ -56,5 +56,4 @@ def run_watch(
         kpi_metadata_current=kpi_metadata_current, shared=dict(rules.parameters), tables=tables,
         model_vars=model_vars(rules),
     )
-    flags = assemble([describe(CHECKS[rule.check](ctx, rule), rule, ctx) for rule in rules.enabled()], ctx)
-    return rank(flags) if len(flags) else empty_flags()
+    return rank(assemble([describe(CHECKS[rule.check](ctx, rule), rule, ctx) for rule in rules.enabled()], ctx))
