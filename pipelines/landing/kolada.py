@@ -21,6 +21,7 @@ Why it looks like this:
 from __future__ import annotations
 
 import queue
+import shutil
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -161,12 +162,13 @@ class PageStager:
         return "kolada_staging.kolada_values"
 
     def close(self) -> None:
-        """Stop the thread (when the fetch failed) and remove the staging file."""
+        """Stop the thread (when the fetch failed) and remove the staging file and what DuckDB spilled."""
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()
         for path in (self.path, self.path.with_name(self.path.name + ".wal")):
             path.unlink(missing_ok=True)
+        shutil.rmtree(self.path.with_name(self.path.name + ".tmp"), ignore_errors=True)  # DuckDB's spill folder
 
     def _run(self) -> None:
         ended = False  # the end (None) was taken from the queue
