@@ -243,8 +243,18 @@ def read_tables(con: duckdb.DuckDBPyConnection, schema: str, years: Sequence[int
     within DUCKDB_SETTINGS and spills beyond them. ``variables``: further dbt variables (as build_tables).
     """
     years = list(years or [])
+    callers = {name: con.execute("select current_setting(?)", [name]).fetchall()[0][0] for name in DUCKDB_SETTINGS}
     for name, value in DUCKDB_SETTINGS.items():
         con.execute(f"set {name} = '{value}'")
+    try:
+        return _run_on_warehouse(con, schema, years, variables)
+    finally:  # the caller's connection reads on as it did (insertion order kept, its own memory limit)
+        for name, value in callers.items():
+            con.execute(f"set {name} = '{value}'")
+
+
+def _run_on_warehouse(con: duckdb.DuckDBPyConnection, schema: str, years: list[int],
+                      variables: Mapping[str, Any] | None) -> WatchTables:
     refs = {name: f"{schema}.{name}" for name in INPUT_MODELS}
     for alias in INPUT_ALIASES:  # the relations dbt built them from, wherever dbt put them
         found = con.execute("select table_schema from information_schema.tables where table_name = ? "
