@@ -68,10 +68,13 @@ X0, X1, Y0, Y1 = 34, 224, 6, 60
 # ----------------------------------------------------------------------------------------------------------
 # entry point
 
+#: the rows the HTML page shows (write_report) and whose figures' history it charts (charted_kpis)
+MAX_FLAGS_IN_HTML = 2000
+
 
 def write_report(flags: pd.DataFrame, values: pd.DataFrame, kpis: pd.DataFrame, municipalities: pd.DataFrame,
                  *, csv_path: Path | None, html_path: Path | None, title: str = "KKiK data-error watch",
-                 peers: pd.DataFrame | None = None, max_flags_in_html: int = 2000) -> dict:
+                 peers: pd.DataFrame | None = None, max_flags_in_html: int = MAX_FLAGS_IN_HTML) -> dict:
     """Write the ranked flags as CSV and/or HTML (either path may be ``None``); return a summary dict.
 
     ``values``: every year of the figures the page charts (:func:`charted_kpis`), the history its charts
@@ -240,7 +243,7 @@ def series_key(row: dict) -> tuple:
     return row["kpi_id"], row["municipality_id"], gender, int(row["year"]) if _present(row["year"]) else NO_YEAR
 
 
-def charted_kpis(flags: pd.DataFrame, max_flags_in_html: int = 2000) -> list[str]:
+def charted_kpis(flags: pd.DataFrame, max_flags_in_html: int = MAX_FLAGS_IN_HTML) -> list[str]:
     """The KPI ids whose history the HTML page may chart (the cells of its first ``max_flags_in_html`` rows
     with a kommun): what a caller must give ``write_report`` in ``values``, every year of them."""
     rows = review_by_cell(prepare_flags(flags, None, None)).head(max(0, int(max_flags_in_html)))
