@@ -2,7 +2,8 @@
 
 ``kkik watch --values FILE`` must run on nothing but a values file and watch any Kolada figure: the
 catalogue seed gives each key figure's unit, direction and collection method, Kolada's metadata the kind
-of every other figure; the bundled Kolada snapshot gives titles, the
+and collection method of every other figure (both through the warehouse's int_kpis_all); the bundled Kolada
+snapshot gives titles, the
 municipality list and the similar-kommuner groups (classified by the warehouse's own model,
 int_municipalities_classified); the participant seed says who takes part.
 """
@@ -26,31 +27,19 @@ def _envelope(name: str) -> list[dict]:
         return json.load(handle)["values"]
 
 
+#: what ``run_watch`` takes of a figure (the columns of the warehouse's int_kpis_all it uses)
+KPI_COLUMNS = ["kpi_id", "title", "unit", "direction", "is_divided_by_gender", "collection_method", "source_agency",
+               "is_additive", "similar_group_kind"]
+
+
 @lru_cache(maxsize=1)
 def bundled_kpis() -> pd.DataFrame:
-    """Every Kolada figure, as ``run_watch``'s ``kpis``: the catalogue's key figures as staff describe them
-    (unit, direction, collection method, source), and every other Kolada figure with its kind read from
-    Kolada's metadata by the warehouse's model ``int_kolada_kpi_kinds`` (direction none: not coloured)."""
+    """Every Kolada figure, as ``run_watch``'s ``kpis``: the warehouse's own ``int_kpis_all`` (one definition of
+    a figure's unit, direction, collection method and similar-kommuner kind) run on the catalogue seed and the
+    bundled Kolada metadata: the catalogue's key figures as staff describe them, every other Kolada figure
+    with its kind and collection method read from Kolada's metadata (int_kolada_kpi_kinds; direction none:
+    not coloured)."""
     catalogue = pd.read_csv(DBT_PROJECT_DIR / "seeds" / "kkik_catalogue.csv", dtype=str, keep_default_na=False)
-    kolada = pd.DataFrame(_envelope("kpi.json.gz")).rename(columns={"id": "kpi_id"})
-    kinds = run_model("int_kolada_kpi_kinds", {"int_kolada_kpis_latest": kolada[["kpi_id", "title", "description"]]})
-    kolada = kolada[["kpi_id", "title", "is_divided_by_gender"]].rename(columns={"title": "kolada_title"})
-    kpis = catalogue.merge(kolada, on="kpi_id", how="left")
-    kpis["title"] = kpis["kolada_title"].fillna(kpis["title"].replace("", None))
-    others = kinds[~kinds["kpi_id"].isin(catalogue["kpi_id"])].merge(
-        kolada[["kpi_id", "is_divided_by_gender"]], on="kpi_id", how="left")
-    others = others.assign(direction="none", collection_method="read_from_source", source_agency="")
-    kpis["is_additive"] = False
-    columns = ["kpi_id", "title", "unit", "direction", "is_divided_by_gender", "collection_method", "source_agency",
-               "is_additive"]
-    kpis = pd.concat([kpis[columns], others[columns]], ignore_index=True)
-    kpis["is_divided_by_gender"] = kpis["is_divided_by_gender"].fillna(False).astype(bool)
-    return kpis.merge(_group_kinds(catalogue, kpis["kpi_id"]), on="kpi_id", how="left")
-
-
-def _group_kinds(catalogue: pd.DataFrame, kpi_ids: pd.Series) -> pd.DataFrame:
-    """The kind of similar-kommuner group of every figure, by the warehouse's int_kpis_all (the catalogue
-    united with every Kolada figure, so figures outside KKiK get their area's group too)."""
     kolada = pd.DataFrame(_envelope("kpi.json.gz")).rename(columns={"id": "kpi_id"})
     for column in ("publication_date", "prel_publication_date"):
         kolada[column] = pd.to_datetime(kolada[column], errors="coerce")
@@ -62,9 +51,9 @@ def _group_kinds(catalogue: pd.DataFrame, kpi_ids: pd.Series) -> pd.DataFrame:
     metadata = kolada[["kpi_id", "title", "description", "auspice", "operating_area", "is_divided_by_gender",
                        "municipality_type", "perspective", "has_ou_data", "publ_period", "prel_publication_date",
                        "publication_date"]]
-    joined = run_model("int_kpis_all", {"kkik_catalogue": rows, "int_kolada_kpis_latest": metadata,
-                                        "similar_group_kinds": seed}, views=["int_kolada_kpi_kinds"])
-    return joined.loc[joined["kpi_id"].isin(kpi_ids), ["kpi_id", "similar_group_kind"]]
+    kpis = run_model("int_kpis_all", {"kkik_catalogue": rows, "int_kolada_kpis_latest": metadata,
+                                      "similar_group_kinds": seed}, views=["int_kolada_kpi_kinds"])
+    return kpis[KPI_COLUMNS].assign(is_divided_by_gender=kpis["is_divided_by_gender"].fillna(False).astype(bool))
 
 
 @lru_cache(maxsize=1)

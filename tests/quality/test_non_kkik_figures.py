@@ -121,3 +121,31 @@ def test_a_ratio_may_pass_100_and_a_net_cost_may_be_negative_but_a_ratio_may_not
     flags = watch_values(dirty, years=[2022], today=TODAY)
     assert "range.negative" in _rules_on(flags, RATIO, "0180")
     assert "range.share_bounds" not in _rules_on(flags, RATIO, "0180")
+
+
+#: real values 2019–2022 of U30448 (Brukarbedömning individ- och familjeomsorg totalt - tydlig information,
+#: andel (%)), a user survey outside the catalogue: in 2022, 19 of the 102 kommuner with all three values
+#: have a total outside women-men (respondents without a stated sex count in the total only)
+SURVEY_FIXTURE = FIXTURE.with_name("non_kkik_survey_values.parquet")
+SURVEY = "U30448"
+
+
+def test_the_collection_method_comes_from_kolada_descriptions():
+    methods = bundled_kpis().set_index("kpi_id")["collection_method"]
+    assert methods[SURVEY] == "external_survey"  # "… som har svarat Mycket lätt eller Ganska lätt på frågan …"
+    assert methods["U28414"] == "municipality_reported"  # "Källa: egen undersökning i kommunen."
+    assert methods[SHARE] == "read_from_source"  # SCB's register of education
+    assert methods["U23401"] == "municipality_reported"  # a catalogue figure keeps the catalogue's method
+
+
+def test_a_survey_total_outside_women_and_men_is_a_warning_not_an_error():
+    values = pd.read_parquet(SURVEY_FIXTURE)
+    wide = values[values["year"] == 2022].pivot_table(index="municipality_id", columns="gender", values="value")
+    wide = wide.dropna()
+    outside = wide[(wide["T"] - wide[["K", "M"]].max(axis=1) > 1.5) | (wide[["K", "M"]].min(axis=1) - wide["T"] > 1.5)]
+    assert len(outside) >= 10  # real totals well outside the K-M range (tolerance 0.5 + 1 % of 100)
+    flags = watch_values(values, years=[2022], today=TODAY)
+    assert not flags["rule_id"].eq("gender.total_between").any()
+    survey = flags[flags["rule_id"] == "gender.total_between_survey"]
+    assert set(outside.index) <= set(survey["municipality_id"])
+    assert survey["severity"].eq("warning").all()

@@ -15,8 +15,16 @@
 --   kr       an amount (also tkr, mnkr, mkr);  days  a duration;  index  an index or a mean score;
 --   unknown  none of these words: the watch runs its statistical rules only, and says so.
 -- is_additive: a plain count (", antal"): the total must equal women + men, not lie between them.
+-- collection_method, read from Kolada's description (the catalogue's own value wins for KKiK figures):
+--   municipality_reported  "Källa: egen undersökning i kommunen" (the kommun's own count, like U23401)
+--   external_survey        people answered a survey ("svarat", "svarande", a brukar-, medborgar-, elev-,
+--                          medarbetar- or patient survey, an urvalsundersökning): the total also counts
+--                          respondents who did not state their sex, so it may lie outside women-men (the
+--                          watch's gender.total_between is a warning there, not an error)
+--   read_from_source       anything else: a register (SCB, Skolverket, Socialstyrelsen …)
 with kpis as (
-    select kpi_id, title, lower(title) as t from {{ ref('int_kolada_kpis_latest') }}
+    select kpi_id, title, lower(title) as t, lower(coalesce(description, '')) as d
+    from {{ ref('int_kolada_kpis_latest') }}
 )
 
 select
@@ -40,5 +48,12 @@ select
     end as unit,
     -- a number of people or things ("…, antal"), not a rate or a mean: its total is women + men
     regexp_matches(t, ', antal$|, antal \(') and not regexp_matches(t, 'förändring|netto|/|per 1|genomsnitt|medel')
-        as is_additive
+        as is_additive,
+    case
+        when regexp_matches(d, 'egen undersökning i kommunen') then 'municipality_reported'
+        when regexp_matches(d, 'svarat|svarande|urvalsundersökning|medborgarundersökning|brukarundersökning|'
+            || 'undersökningen av|elevenkät|medarbetarenkät|skolenkät|patientenkät|enkätundersökning')
+            then 'external_survey'
+        else 'read_from_source'
+    end as collection_method
 from kpis

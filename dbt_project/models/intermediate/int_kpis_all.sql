@@ -1,8 +1,9 @@
 -- Every figure the warehouse knows: the staff-edited KKiK catalogue (is_kkik) united with every figure in
 -- Kolada's KPI metadata, joined to that metadata. For a KKiK figure the catalogue's attributes win (unit,
 -- direction, area …); a figure outside the catalogue has Kolada's metadata only, its unit (kind) read from
--- its title by int_kolada_kpi_kinds, no direction of better ('none': never coloured) and is read from
--- Kolada ('read_from_source'). kkik_result and the report keep to is_kkik; fct_kpi_value and the watch
+-- its title by int_kolada_kpi_kinds, no direction of better ('none': never coloured) and the collection
+-- method Kolada's description names (int_kolada_kpi_kinds: a survey, the kommun's own count, or a register;
+-- 'read_from_source' when there is no description). kkik_result and the report keep to is_kkik; fct_kpi_value and the watch
 -- take every figure.
 -- The KKiK report year of a value is its period plus an offset: a figure is shown "in the column of the
 -- year it was released". Kolada says when the period `publ_period` is published (`publication_date`):
@@ -51,7 +52,8 @@ joined as (
         coalesce(catalogue.unit, kolada_kinds.unit) as unit,
         -- no KKiK figure is a plain count of people (rules.yml's additive_kpis lists exceptions)
         coalesce(not catalogue.is_kkik and kolada_kinds.is_additive, false) as is_additive,
-        coalesce(catalogue.collection_method, 'read_from_source') as collection_method,
+        coalesce(catalogue.collection_method, kolada_kinds.collection_method, 'read_from_source')
+            as collection_method,
         catalogue.source_agency,
         catalogue.population,
         kolada_kpis.auspice,
