@@ -21,6 +21,12 @@ SNAPSHOT_DIR = PROJECT_ROOT / "snapshot"
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 
+#: The KKiK report shows each kommun's four latest years ("in the column of the year they were released").
+KKIK_YEARS = 4
+#: A yearly load reloads those years and the one before them (the previous value of the change column); the
+#: audit's rules check at most this many of a run's newest years, the earlier ones are their history.
+LOAD_YEARS = KKIK_YEARS + 1
+
 #: The value of a ``KKIK_*_URL`` / ``KKIK_INBOX_DIR`` / ``KKIK_SOURCES`` setting that means "the bundled snapshot".
 SNAPSHOT = "snapshot"
 LIVE = "live"

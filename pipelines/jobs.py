@@ -15,9 +15,8 @@ from dagster import (
 )
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from pipelines.config import LOAD_YEARS
 from pipelines.partitions import yearly_partitions
-
-KKIK_YEARS = 4
 
 #: New survey or own-reporting files: land the inbox and rebuild the mart (Kolada, SCB, Skolverket untouched).
 inbox_load = define_asset_job(
@@ -71,10 +70,9 @@ def latest_year(settings) -> int:
     return date.today().year - 1
 
 
-def default_years(latest_year: int, history_years: int = 1) -> list[int]:
-    """The four KKiK years ending at ``latest_year``, plus the years before them that the changes need."""
-    first = latest_year - KKIK_YEARS + 1 - history_years
-    return list(range(first, latest_year + 1))
+def default_years(latest_year: int) -> list[int]:
+    """The four KKiK years ending at ``latest_year``, plus the year before them that the changes need."""
+    return list(range(latest_year - LOAD_YEARS + 1, latest_year + 1))
 
 
 @schedule(job=kkik_yearly_load, cron_schedule="0 5 1 3 *", execution_timezone="Europe/Stockholm")

@@ -212,7 +212,9 @@ def stage_account(stage: Stage) -> str:
             outside = meta.get("open_errors_outside_kkik", 0)
             if outside:
                 blocking += f", {outside:,} open outside the KKiK set (listed, not blocking)"
-            return f"{errors:,} error flags, {blocking}; {warnings:,} warnings"
+            history = meta.get("history_years", 0)
+            scope = f" (rules checked {meta.get('years_checked')}, the {history} years before as history)" if history else ""
+            return f"{errors:,} error flags, {blocking}; {warnings:,} warnings{scope}"
         return ""
     if stage.name == "publish":
         if stage.failed:

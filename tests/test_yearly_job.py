@@ -219,6 +219,32 @@ def test_an_open_error_blocks_publication_until_a_reviewer_accepts_it(job, tmp_p
     assert (tmp_path / "q" / "test-2" / "gx" / "fct_kpi_value.json").exists()
 
 
+def test_a_run_of_more_years_than_a_load_checks_its_newest_with_the_rest_as_history(job, tmp_path, monkeypatch):
+    """A backfill's audit: the rules check the newest LOAD_YEARS of the run (here 1 of 2021–2022, as 5 of a
+    backfill's 1994–2022), the earlier years are history; the run's old flags are replaced for every year."""
+    import shutil
+
+    from pipelines.quality import audit
+
+    path = tmp_path / "copy.duckdb"
+    shutil.copy(job["path"], path)
+    with duckdb.connect(str(path)) as con:  # a 0-1 share planted in both years
+        con.execute("update kkik_audit.fct_kpi_value set value = 150 where kpi_id = 'N15428' "
+                    "and municipality_id = '0180' and year in (2021, 2022) and gender = 'T'")
+    summary, flags = audit.audit_mart(path, years=YEARS, load_id="all-years", quality_dir=tmp_path / "q")
+    planted = flags[(flags["municipality_id"] == "0180") & (flags["rule_id"] == "range.share_bounds")]
+    assert sorted(planted["year"]) == [2021, 2022] and summary.watched_years == YEARS
+    monkeypatch.setattr(audit, "LOAD_YEARS", 1)
+    summary, flags = audit.audit_mart(path, years=YEARS, load_id="newest-year", quality_dir=tmp_path / "q")
+    assert summary.years == YEARS and summary.watched_years == [2022]
+    rule_flags = flags[flags["source"] != "great_expectations"].dropna(subset=["municipality_id"])
+    assert set(rule_flags["year"]) == {2022}
+    planted = flags[(flags["municipality_id"] == "0180") & (flags["rule_id"] == "range.share_bounds")]
+    assert planted["year"].tolist() == [2022]
+    with duckdb.connect(str(path), read_only=True) as con:  # 2021's flags of the first audit are gone
+        assert con.execute("select count(*) from kkik_audit.kkik_flag where load_id = 'all-years'").fetchall() == [(0,)]
+
+
 def test_watch_report_for_a_year(job, tmp_path, monkeypatch):
     import shutil
 

@@ -60,6 +60,8 @@ def kkik_flag(context: AssetExecutionContext, warehouse: WarehouseResource):
         "open_errors_outside_kkik": summary.open_errors_outside_kkik,
         "accepted_errors": summary.accepted_errors, "warnings": summary.warnings,
         "publishable": summary.publishable,
+        "years_checked": f"{summary.watched_years[0]}–{summary.watched_years[-1]}",
+        "history_years": len(summary.years) - len(summary.watched_years),
         "gx": MetadataValue.json(summary.gx),
         "top_flags": MetadataValue.md(top.to_markdown(index=False) if len(top) else "no flags"),
     })

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipelines.config import LOAD_YEARS
 from pipelines.quality.acceptance import apply_acceptances, flag_counts, read_acceptances
 from pipelines.quality.completeness import audit_gate
 from pipelines.quality.flags import FLAG_COLUMNS
@@ -42,6 +43,7 @@ class AuditSummary:
     """What the audit found: counts by severity and rule group, and whether publication may go ahead."""
 
     load_id: str
+    #: the run's years: the publication gate checked them all, and their flags were replaced
     years: list[int]
     flags: int
     errors: int
@@ -53,10 +55,20 @@ class AuditSummary:
     open_errors_outside_kkik: int = 0
     by_group: dict[str, dict[str, int]] = field(default_factory=dict)
     gx: dict[str, dict] = field(default_factory=dict)
+    #: the years the rules and GX checked (``watched_years``); the run's earlier years were their history
+    watched_years: list[int] = field(default_factory=list)
 
     @property
     def publishable(self) -> bool:
         return self.open_errors == 0
+
+
+def watched_years(years: Sequence[int]) -> list[int]:
+    """The years the rules check in a run of ``years``: its newest ``LOAD_YEARS`` (a yearly load's years are
+    all of them; a backfill of 1994–2022 checks 2018–2022 with 1994–2017 as their history, since those
+    values have long been published and checking 29 years of every figure cell by cell would hold them all
+    in memory). The publication gate still checks every year of the run: a lost page is found in any year."""
+    return sorted({int(y) for y in years})[-LOAD_YEARS:]
 
 
 def rule_group(rule_id: pd.Series) -> pd.Series:
@@ -120,20 +132,22 @@ def audit_mart(
     today: date | None = None,
     inputs: WatchInputs | None = None,
 ) -> tuple[AuditSummary, pd.DataFrame]:
-    """Check the audit mart for ``years`` and write the ranked flags; returns the summary and the flags.
+    """Check the audit mart for the run's ``years`` and write the ranked flags; returns the summary and the
+    flags. The rules and GX check ``watched_years(years)``, the gate every year of the run.
 
-    ``inputs`` saves reading the mart again when the caller already has them.
+    ``inputs`` (read for the watched years) saves reading the mart again when the caller already has them.
     """
     years = sorted({int(y) for y in years})
+    watched = watched_years(years)
     with connect(duckdb_path, read_only=True) as con:
-        inputs = inputs or read_watch_inputs(con, years=years)
+        inputs = inputs or read_watch_inputs(con, years=watched)
         result_frame = con.execute(f"select * from {AUDIT_SCHEMA}.kkik_result").df()
         gate = audit_gate(con, years=years, audit_schema=AUDIT_SCHEMA, published_schema=PUBLISHED_SCHEMA)
         outside_kkik = [kpi for (kpi,) in con.execute(
             f"select kpi_id from {AUDIT_SCHEMA}.dim_kpi where not is_kkik").fetchall()]
 
     flags, gx_summary = watch_and_validate(
-        inputs.values, inputs.kpis, inputs.municipalities, years=years, similar_groups=inputs.similar_groups,
+        inputs.values, inputs.kpis, inputs.municipalities, years=watched, similar_groups=inputs.similar_groups,
         source_comparison=inputs.source_comparison, kpi_metadata_previous=inputs.kpi_metadata_previous,
         kpi_metadata_current=inputs.kpi_metadata_current, result_frame=result_frame,
         results_dir=quality_dir / load_id / "gx", accepted_flags_path=accepted_flags_path, today=today,
@@ -148,7 +162,7 @@ def audit_mart(
     _write_flags(duckdb_path, flags, years)
 
     summary = AuditSummary(
-        load_id=load_id, years=years, **flag_counts(flags),
+        load_id=load_id, years=years, watched_years=watched, **flag_counts(flags),
         by_group={group: frame["severity"].value_counts().to_dict() for group, frame in flags.groupby("rule_group")},
         gx=gx_summary,
     )

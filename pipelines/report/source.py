@@ -13,12 +13,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipelines.config import Settings
+from pipelines.config import KKIK_YEARS, Settings
 
 PUBLISHED_SCHEMA = "kkik"
 #: A report year is "published" when at least this share of the figures in the KKiK set have a kommun value.
 COMPLETE_YEAR_SHARE = 0.5
-REPORT_YEARS = 4
 
 
 class ReportDataError(RuntimeError):
@@ -120,7 +119,7 @@ def read_mart(path: Path | None = None, year: int | None = None, warehouse: Path
         if year:
             check_report_year(con, year, path)
         year = year or default_report_year(con)
-        years = list(range(year - REPORT_YEARS + 1, year + 1))
+        years = list(range(year - KKIK_YEARS + 1, year + 1))
         kpis = _query(con, f"""
             select kpi_id, title, area, category, direction, unit, source_agency, collection_method,
                 is_divided_by_gender, first_kkik_year, last_kkik_year, kkik_year_offset, similar_group_kind
