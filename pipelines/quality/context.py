@@ -206,9 +206,16 @@ class WatchContext:
     # ---------------------------------------------------------------- shared tables
     @cached_property
     def values(self) -> pd.DataFrame:
-        """The model ``watch_cell`` for the checked years."""
-        v = _as_object(self.tables.cells.copy())
-        v = v[v["year"].isin(self.years)] if self.years else v
+        """The model ``watch_cell`` for the checked years. The context takes the rows over (``tables.cells``
+        becomes None), so the checked year's cells are not held twice: all of Kolada's 2022 is a million rows
+        of some forty columns. Tables are for one watch; a second one over the same tables is refused."""
+        v = self.tables.cells
+        if v is None:
+            raise WatchInputError("these watch tables were already used by a watch: build them again (frame_tables)")
+        self.tables.cells = None
+        if self.years and not v["year"].isin(self.years).all():
+            v = v[v["year"].isin(self.years)]
+        v = _as_object(v)
         v["year"] = v["year"].astype(int)
         v["prev_year"] = v["prev_year"].astype("Int64")
         for column in ("is_kommun", "is_participant", "is_synthetic"):

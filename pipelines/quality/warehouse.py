@@ -125,7 +125,8 @@ def model_sql(name: str) -> str:
 class WatchTables:
     """The watch models' rows as frames: what the rule modules read (the checked years only)."""
 
-    cells: pd.DataFrame
+    #: handed over to the watch (``WatchContext.values``), which leaves None
+    cells: pd.DataFrame | None
     peers: pd.DataFrame
     group_stats: pd.DataFrame
     similar_stats: pd.DataFrame
