@@ -13,9 +13,14 @@ Why it looks like this:
   leave ``raw.kolada__data`` identical.
 * Metadata is kept per version, not per load: an entity's records are appended only when their content
   differs from the latest version landed, so the dbt models see the current version and the one before it.
-* A record whose content cannot be read (period not a year, gender not T/K/M, value not a finite number …)
-  goes to ``raw.kolada__data_quarantine`` with its reason, decided in SQL; one bad value must not cost the
-  whole year.
+* The data records are checked here, in SQL, and nowhere else (the client checks a data page's envelope
+  only, so a record is not paid for twice): a record outside the KPIs and years asked for (``not_requested``)
+  or whose content cannot be read (kpi missing, period not a year, no ``values`` list, gender not T/K/M, value
+  not a finite number …) goes to ``raw.kolada__data_quarantine`` with its reason (``RECORD_CHECKS``), and the
+  load goes on: one bad value must not cost the whole year. The same value twice in a load (a record on two
+  pages) fails it naming the pages, and a page DuckDB's reader cannot read as the record shape (a record that
+  is not an object, ``values`` that is not a list of objects) fails it naming the page file; either way raw
+  is left as it was (``KoladaLandingError``).
 """
 
 from __future__ import annotations
@@ -73,7 +78,8 @@ _BAD_VALUE = (
 _BAD_COUNT = (
     "list_filter(r.values, lambda e: coalesce(json_type(e.count), 'NULL') not in ('NULL', 'UBIGINT', 'BIGINT'))"
 )
-_PERIOD_TEXT = "coalesce(r.period ->> '$', '')"
+#: the period as JSON text: a year is a JSON number of four digits (``2019``; the text ``"2019"`` is not one)
+_PERIOD_TEXT = "coalesce(r.period::varchar, '')"
 #: a page file's number (``data/page-0042.json`` → 42): what a value row keeps of its page
 PAGE_NUMBER = "regexp_extract({path}, 'page-(\\d+)\\.json$', 1)::integer"
 
@@ -85,9 +91,13 @@ RECORD_CHECKS = [
     ("bad_period", f"not regexp_full_match({_PERIOD_TEXT}, '\\d{{4}}')",
      "format('period {} is not a year', coalesce(r.period::varchar, 'missing'))"),
     ("not_requested", f"not list_contains($years, try_cast({_PERIOD_TEXT} as integer))",
-     "format('period {} was not asked for', r.period ->> '$')"),
+     "format('period {} was not asked for', r.period::varchar)"),
     ("bad_municipality", "coalesce(json_type(r.municipality), '') <> 'VARCHAR' or r.municipality ->> '$' = ''",
      "format('municipality {} is not a code', coalesce(r.municipality::varchar, 'missing'))"),
+    # a list that is not there, is null or holds a null (a list of numbers or a text is not read at all:
+    # write_raw_tables then fails naming the page)
+    ("bad_values", "r.values is null or list_position(r.values, null) is not null",
+     "format('values {} is not a list of objects', coalesce(to_json(r.values)::varchar, 'missing'))"),
     ("bad_gender", f"len({_BAD_GENDER}) > 0",
      f"format('gender {{}} is not one of T, K, M', coalesce(to_json({_BAD_GENDER}[1].gender)::varchar, 'missing'))"),
     ("bad_value", f"len({_BAD_VALUE}) > 0",
@@ -206,6 +216,7 @@ def land_kolada(
     progress: Callable[[str], None] | None = None,
     from_date: str | None = None,
     selection: KpiSelection | None = None,
+    stage: bool = True,
 ) -> LandingSummary:
     """Fetch Kolada metadata and the values of ``kpi_ids`` for ``years`` and land them.
 
@@ -219,6 +230,9 @@ def land_kolada(
     ``selection`` (``kkik load --kpis``) adds figures beyond ``kpi_ids``, resolved against the KPI list and
     groups fetched in this load (pipelines/kpi_selection.py); an id Kolada does not have raises
     ``KpiSelectionError`` before any value is fetched, with nothing written to the warehouse.
+
+    ``stage``: read the data pages into value rows while the next are fetched (``PageStager``); False reads
+    them all in ``write_raw_tables`` after the fetch.
     """
     run = start_load(raw_dir, SOURCE, years, load_id, progress)
     folder, say = run.folder, run.say
@@ -251,13 +265,15 @@ def land_kolada(
         kpi_ids = resolve_kpis(selection, kpi_records, group_records, catalogue_ids)
         say(f"kolada --kpis {selection.spec}: {len(kpi_ids)} figures ({len(catalogue_ids)} of the KKiK catalogue)")
     records = 0
-    stager = PageStager(folder, list(kpi_ids), run.years)
+    stager = PageStager(folder, list(kpi_ids), run.years) if stage else None
     try:
         for page in client.data_pages(kpi_ids, run.years, from_date=from_date):
-            stager.add(folder.write_page("data", page.url, page.fetched_at, page.body))
+            path = folder.write_page("data", page.url, page.fetched_at, page.body)
+            if stager is not None:
+                stager.add(path)
             records += len(page.records)
             say(f"kolada data: {records} records so far ({folder.pages_written} pages)")
-        staged = stager.finish()
+        staging = (stager.path, stager.finish()) if stager is not None else None
 
         groups = kkik_groups(group_records)
         if groups:
@@ -267,9 +283,10 @@ def land_kolada(
         summary.requests = client.request_count - requests_before
         summary.as_of = kolada_day(client.first_answer_at or run.started).isoformat()
 
-        write_raw_tables(duckdb_path, folder, summary, list(kpi_ids), run.started, staging=(stager.path, staged))
+        write_raw_tables(duckdb_path, folder, summary, list(kpi_ids), run.started, staging=staging)
     finally:
-        stager.close()
+        if stager is not None:
+            stager.close()
     say(f"kolada landed {summary.value_rows} values: {summary.inserted} inserted, {summary.updated} updated, "
         f"{summary.deleted} deleted, {summary.unchanged} unchanged, {summary.quarantined} quarantined")
     folder.mark_complete({**summary.__dict__, "raw_folder": str(folder.root)})
@@ -400,7 +417,7 @@ def _data_values_sql(source: str) -> str:
                      coalesce(r.synthetic, false) as synthetic, reason_code,
                      case when reason_code is not null then {problem_text} end as reason,
                      case when reason_code is null then r.municipality ->> '$' end as municipality,
-                     case when reason_code is null then try_cast(r.period ->> '$' as integer) end as period,
+                     case when reason_code is null then try_cast(r.period::varchar as integer) end as period,
                      case when reason_code is not null then to_json(r) end as record,
                      unnest(case when reason_code is null then r.values else [null] end) as e
               from (select filename, r, {problem_code} as reason_code
@@ -423,7 +440,26 @@ def stage_data_pages(con: duckdb.DuckDBPyConnection, files: Sequence[str], kpi_i
     params = {"kpis": list(kpi_ids), "years": list(years), **({"files": list(files)} if files else {})}
     sql = _data_values_sql(_page_source(files))
     kind = "temp table" if temporary else "table"
-    con.execute(f"create or replace {kind} {table} as {sql}" if create else f"insert into {table} {sql}", params)
+    try:
+        con.execute(f"create or replace {kind} {table} as {sql}" if create else f"insert into {table} {sql}", params)
+    except duckdb.InvalidInputException as error:  # a page the reader cannot read as DATA_RECORD_TYPE
+        raise KoladaLandingError(_unreadable_page(files, error)) from error
+
+
+def _unreadable_page(files: Sequence[str], error: duckdb.Error) -> str:
+    """Which of ``files`` DuckDB's reader refuses, and why: each is read alone (on a connection of its own,
+    as the landing's transaction is aborted by the error), so the message names the page whatever DuckDB's
+    message says. Only on the way to an error, so the cost of a read per page does not matter."""
+    with duckdb.connect() as probe:
+        for file in files:
+            try:
+                probe.execute(f"create or replace temp table page as select * from {_page_source([file])}",
+                              {"files": [file]})  # materialised: a count(*) alone would not read the records
+            except duckdb.InvalidInputException as own:
+                return (f"the data page {file} cannot be read as Kolada's record shape (a record that is not an "
+                        f"object, or 'values' that is not a list of objects, or a page that is not JSON): "
+                        f"{str(own).splitlines()[0]}; nothing was landed")
+    return f"DuckDB could not read the data pages, though each reads alone: {error}; nothing was landed"
 
 
 def _read_data_pages(con: duckdb.DuckDBPyConnection, folder: RawLoadFolder, load_id: str, kpi_ids: list[str],
