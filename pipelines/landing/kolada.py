@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -87,11 +88,12 @@ PAGE_NUMBER = "regexp_extract({path}, 'page-(\\d+)\\.json$', 1)::integer"
 #: record is named by its first problem only.
 RECORD_CHECKS = [
     ("bad_kpi", "r.kpi is null or r.kpi = ''", "format('kpi {} is not a KPI id', coalesce(to_json(r.kpi)::varchar, 'missing'))"),
-    ("not_requested", "not list_contains($kpis, r.kpi)", "format('kpi {} was not asked for', r.kpi)"),
+    ("not_requested", "not list_contains(asked_kpis, r.kpi)",
+     "format('kpi {} was not asked for by its query ({})', r.kpi, array_to_string(asked_kpis, ', '))"),
     ("bad_period", f"not regexp_full_match({_PERIOD_TEXT}, '\\d{{4}}')",
      "format('period {} is not a year', coalesce(r.period::varchar, 'missing'))"),
-    ("not_requested", f"not list_contains($years, try_cast({_PERIOD_TEXT} as integer))",
-     "format('period {} was not asked for', r.period::varchar)"),
+    ("not_requested", f"not list_contains(asked_years, try_cast({_PERIOD_TEXT} as integer))",
+     "format('period {} was not asked for by its query ({})', r.period::varchar, array_to_string(asked_years, ', '))"),
     ("bad_municipality", "coalesce(json_type(r.municipality), '') <> 'VARCHAR' or r.municipality ->> '$' = ''",
      "format('municipality {} is not a code', coalesce(r.municipality::varchar, 'missing'))"),
     # a list that is not there, is null or holds a null (a list of numbers or a text is not read at all:
@@ -105,6 +107,15 @@ RECORD_CHECKS = [
     ("bad_count", f"len({_BAD_COUNT}) > 0",
      f"format('count {{}} for gender {{}} is not a whole number', {_BAD_COUNT}[1].count::varchar, {_BAD_COUNT}[1].gender)"),
 ]
+
+
+class DataPage(NamedTuple):
+    """A data page file and what its query asked for (``None``: a page written without it, e.g. by a test;
+    then the load's KPIs and years)."""
+
+    file: str
+    kpis: Sequence[str] | None = None
+    years: Sequence[int] | None = None
 
 
 class KoladaLandingError(RuntimeError):
@@ -151,12 +162,12 @@ class PageStager:
     def __init__(self, folder: RawLoadFolder, kpi_ids: Sequence[str], years: Sequence[int]):
         self.path = folder.root / ".staging.duckdb"
         self._kpis, self._years = list(kpi_ids), list(years)
-        self._queue: queue.Queue[Path | None] = queue.Queue()
+        self._queue: queue.Queue[DataPage | None] = queue.Queue()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="kolada-page-stager", daemon=True)
         self._thread.start()
 
-    def add(self, page: Path) -> None:
+    def add(self, page: DataPage) -> None:
         """A data page written to disk: stage it with the next batch."""
         if self._error is not None:
             raise self._error
@@ -188,12 +199,12 @@ class PageStager:
                 con.execute(f"set memory_limit = '{STAGER_MEMORY_LIMIT}'")
                 con.execute("set preserve_insertion_order = false")
                 stage_data_pages(con, [], self._kpis, self._years)  # the table, empty
-                batch: list[str] = []
+                batch: list[DataPage] = []
                 while True:
                     page = self._queue.get()
                     ended = page is None
                     if page is not None:
-                        batch.append(str(page))
+                        batch.append(page)
                     if batch and (page is None or len(batch) >= self.BATCH):
                         stage_data_pages(con, batch, self._kpis, self._years, create=False)
                         batch = []
@@ -268,9 +279,10 @@ def land_kolada(
     stager = PageStager(folder, list(kpi_ids), run.years) if stage else None
     try:
         for page in client.data_pages(kpi_ids, run.years, from_date=from_date):
-            path = folder.write_page("data", page.url, page.fetched_at, page.body)
+            asked = {"kpis": list(page.kpis), "years": list(page.years)}
+            path = folder.write_page("data", page.url, page.fetched_at, page.body, asked=asked)
             if stager is not None:
-                stager.add(path)
+                stager.add(DataPage(str(path), page.kpis, page.years))
             records += len(page.records)
             say(f"kolada data: {records} records so far ({folder.pages_written} pages)")
         staging = (stager.path, stager.finish()) if stager is not None else None
@@ -359,15 +371,17 @@ def _files_param(folder: RawLoadFolder, entity: str) -> list[str]:
 
 
 def _read_manifest(con: duckdb.DuckDBPyConnection, folder: RawLoadFolder) -> None:
-    """``kolada_pages``: each page file's entity, number, URL and fetch time, from the load's manifest on disk
-    (the value rows carry the data page's number, not its long URL, so the load's working table stays small);
-    ``kolada_data_pages`` the data pages among them."""
+    """``kolada_pages``: each page file's entity, number, URL, fetch time and (a data page) the KPIs and years
+    its query asked for, from the load's manifest on disk (the value rows carry the data page's number, not
+    its long URL, so the load's working table stays small); ``kolada_data_pages`` the data pages among them."""
     con.execute(
         f"""create or replace temp table kolada_pages as
             select entity, {PAGE_NUMBER.format(path='file')} as page_id, $root || '/' || file as path,
-                   url as page_url, to_timestamp(fetched_at) as fetched_at
+                   url as page_url, to_timestamp(fetched_at) as fetched_at, asked.kpis as asked_kpis,
+                   asked.years as asked_years
             from read_json($manifest, format='newline_delimited',
-                           columns={{entity: 'VARCHAR', file: 'VARCHAR', url: 'VARCHAR', fetched_at: 'DOUBLE'}})""",
+                           columns={{entity: 'VARCHAR', file: 'VARCHAR', url: 'VARCHAR', fetched_at: 'DOUBLE',
+                                     asked: 'STRUCT(kpis VARCHAR[], years INTEGER[])'}})""",
         {"root": str(folder.root), "manifest": str(folder.manifest_path)},
     )
     con.execute("create or replace temp view kolada_data_pages as select * from kolada_pages where entity = 'data'")
@@ -403,9 +417,9 @@ def _land_metadata(con: duckdb.DuckDBPyConnection, folder: RawLoadFolder, entity
 
 
 def _data_values_sql(source: str) -> str:
-    """The select that turns data pages (``source``: read_json of page files, with ``filename``) into
-    ``kolada_values`` rows: a row per value of a good record, a row per bad record (its first problem and
-    the record as read); ``page_id`` is the data page's number (its file name). Parameters $kpis, $years."""
+    """The select that turns data pages (``source``: ``_page_source``) into ``kolada_values`` rows: a row per
+    value of a good record, a row per bad record (its first problem and the record as read); ``page_id`` is
+    the data page's number (its file name). Parameters $kpis, $years: the load's, for a page without its own."""
     problem_code = "case " + " ".join(f"when {cond} then '{code}'" for code, cond, _ in RECORD_CHECKS) + " end"
     # the text is made for bad records only: the conditions are not evaluated twice for the good ones
     problem_text = "case " + " ".join(f"when {cond} then {text}" for _, cond, text in RECORD_CHECKS) + " end"
@@ -413,37 +427,53 @@ def _data_values_sql(source: str) -> str:
         select page_id, kpi, municipality, period, e.gender, e.count::integer as count,
                nullif(e.status, '') as status, e.value::double as value, coalesce(e.isdeleted, false) as isdeleted,
                synthetic, reason_code, reason, record
-        from (select {PAGE_NUMBER.format(path='filename')} as page_id, r.kpi,
-                     coalesce(r.synthetic, false) as synthetic, reason_code,
+        from (select page_id, r.kpi, coalesce(r.synthetic, false) as synthetic, reason_code,
                      case when reason_code is not null then {problem_text} end as reason,
                      case when reason_code is null then r.municipality ->> '$' end as municipality,
                      case when reason_code is null then try_cast(r.period::varchar as integer) end as period,
                      case when reason_code is not null then to_json(r) end as record,
                      unnest(case when reason_code is null then r.values else [null] end) as e
-              from (select filename, r, {problem_code} as reason_code
-                    from (select filename, unnest(values) as r from {source})) as checked)"""
+              from (select page_id, r, asked_kpis, asked_years, {problem_code} as reason_code
+                    from (select {PAGE_NUMBER.format(path='filename')} as page_id, unnest(values) as r,
+                                 coalesce(kpis, $kpis::varchar[]) as asked_kpis,
+                                 coalesce(years, $years::integer[]) as asked_years
+                          from {source})) as checked)"""
 
 
-def _page_source(files: Sequence[str]) -> str:
-    """read_json of the data page ``files`` ($files), or an empty relation of the same shape."""
-    if files:
-        return (f"read_json($files, columns={{values: '{DATA_RECORD_TYPE}[]'}}, filename=true, "
-                f"format='unstructured', maximum_object_size={MAX_PAGE_BYTES})")
-    return f"(select null::varchar as filename, []::{DATA_RECORD_TYPE}[] as values where false)"
+def _read_json_sql() -> str:
+    """DuckDB's read of the data page files $files as ``DATA_RECORD_TYPE`` records, with ``filename``."""
+    return (f"read_json($files, columns={{values: '{DATA_RECORD_TYPE}[]'}}, filename=true, "
+            f"format='unstructured', maximum_object_size={MAX_PAGE_BYTES})")
 
 
-def stage_data_pages(con: duckdb.DuckDBPyConnection, files: Sequence[str], kpi_ids: Sequence[str],
+def _page_source(pages: Sequence[DataPage]) -> str:
+    """The data ``pages`` read (parameters $files, $page_kpis, $page_years) beside what each page's query
+    asked for, or an empty relation of the same shape."""
+    if pages:
+        return f"""(select f.filename, f.values, p.kpis, p.years
+                    from {_read_json_sql()} as f
+                    join (select unnest($files) as filename, unnest($page_kpis::varchar[][]) as kpis,
+                                 unnest($page_years::integer[][]) as years) as p using (filename))"""
+    return (f"(select null::varchar as filename, []::{DATA_RECORD_TYPE}[] as values, null::varchar[] as kpis, "
+            "null::integer[] as years where false)")
+
+
+def stage_data_pages(con: duckdb.DuckDBPyConnection, pages: Sequence[DataPage], kpi_ids: Sequence[str],
                      years: Sequence[int], *, table: str = "kolada_values", create: bool = True,
                      temporary: bool = False) -> None:
-    """Read data page ``files`` into ``table`` (created, or appended to with ``create=False``; a temporary
-    table of the connection with ``temporary``)."""
-    params = {"kpis": list(kpi_ids), "years": list(years), **({"files": list(files)} if files else {})}
-    sql = _data_values_sql(_page_source(files))
+    """Read data ``pages`` into ``table`` (created, or appended to with ``create=False``; a temporary table
+    of the connection with ``temporary``); ``kpi_ids`` and ``years`` are the load's."""
+    params: dict = {"kpis": list(kpi_ids), "years": list(years)}
+    if pages:
+        params |= {"files": [page.file for page in pages],
+                   "page_kpis": [None if page.kpis is None else list(page.kpis) for page in pages],
+                   "page_years": [None if page.years is None else list(page.years) for page in pages]}
+    sql = _data_values_sql(_page_source(pages))
     kind = "temp table" if temporary else "table"
     try:
         con.execute(f"create or replace {kind} {table} as {sql}" if create else f"insert into {table} {sql}", params)
     except duckdb.InvalidInputException as error:  # a page the reader cannot read as DATA_RECORD_TYPE
-        raise KoladaLandingError(_unreadable_page(files, error)) from error
+        raise KoladaLandingError(_unreadable_page([page.file for page in pages], error)) from error
 
 
 def _unreadable_page(files: Sequence[str], error: duckdb.Error) -> str:
@@ -453,7 +483,7 @@ def _unreadable_page(files: Sequence[str], error: duckdb.Error) -> str:
     with duckdb.connect() as probe:
         for file in files:
             try:
-                probe.execute(f"create or replace temp table page as select * from {_page_source([file])}",
+                probe.execute(f"create or replace temp table page as select * from {_read_json_sql()}",
                               {"files": [file]})  # materialised: a count(*) alone would not read the records
             except duckdb.InvalidInputException as own:
                 return (f"the data page {file} cannot be read as Kolada's record shape (a record that is not an "
@@ -469,7 +499,9 @@ def _read_data_pages(con: duckdb.DuckDBPyConnection, folder: RawLoadFolder, load
     shaped like ``raw.kolada__data``) and ``kolada_scope`` (the kpi × period cells this load refreshes:
     everything that was asked for)."""
     if staged is None:
-        stage_data_pages(con, _files_param(folder, "data"), kpi_ids, years, temporary=True)
+        pages = [DataPage(*row) for row in con.execute(
+            "select path, asked_kpis, asked_years from kolada_data_pages order by page_id").fetchall()]
+        stage_data_pages(con, pages, kpi_ids, years, temporary=True)
     else:
         con.execute(f"create or replace temp view kolada_values as select * from {staged}")
     con.execute("create or replace temp table kolada_load as select $load_id as load_id", {"load_id": load_id})

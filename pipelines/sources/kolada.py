@@ -94,6 +94,9 @@ class KoladaPage:
     #: payload["values"]: metadata records checked (objects with their keys, each id once); data records as
     #: sent, unchecked (the landing checks them in SQL), so a record may be any JSON value
     records: list
+    #: a data page: the KPIs and years its query asked for (what the landing holds its records to)
+    kpis: tuple[str, ...] = ()
+    years: tuple[int, ...] = ()
 
 
 # --------------------------------------------------------------------------- argument checks
@@ -420,8 +423,9 @@ class KoladaClient(HttpClient):
         """Values of ``kpi_ids`` for ``years`` for all municipalities, in as few calls as the API allows.
 
         Ids and years are checked now (a bad one raises ``ValueError`` naming it, before any call) and cut
-        into chunks of 25; each (id chunk, year chunk) pair is one paginated query. Its records come as sent:
-        the landing quarantines one that is not for the query's ids and years. ``from_date`` (``YYYY-MM-DD``)
+        into chunks of 25; each (id chunk, year chunk) pair is one paginated query, whose pages carry its ids
+        and years. Its records come as sent: the landing quarantines one that is not for the query's ids and
+        years. ``from_date`` (``YYYY-MM-DD``)
         asks only for what changed since then, deletions included.
         """
         ids = validate_kpi_ids(kpi_ids)
@@ -432,13 +436,15 @@ class KoladaClient(HttpClient):
 
     def _data_queries(self, queries: list[tuple[list[str], list[int]]], params: dict | None) -> Iterator[KoladaPage]:
         for id_chunk, year_chunk in queries:
-            yield from self.pages("data", data_path(id_chunk, year_chunk), params)
+            yield from self.pages("data", data_path(id_chunk, year_chunk), params, kpis=id_chunk, years=year_chunk)
 
-    def pages(self, entity: str, path: str, params: dict | None = None) -> Iterator[KoladaPage]:
+    def pages(self, entity: str, path: str, params: dict | None = None, *, kpis: Sequence[str] = (),
+              years: Sequence[int] = ()) -> Iterator[KoladaPage]:
         """GET ``path`` (relative to the versioned base URL) with ``per_page`` and follow the next-page links.
 
         Pages are yielded one at a time, so a caller can land each before the next is fetched; every page is
-        first accounted for by a ``QueryAccount`` (metadata records checked; data records counted). Any
+        first accounted for by a ``QueryAccount`` (metadata records checked; data records counted), and
+        carries the ``kpis`` and ``years`` its query asked for (a data query's), for the landing. Any
         mismatch raises ``SourceResponseError``: pages already yielded then belong to an incomplete query,
         which the caller must not publish. The last page is yielded only once the query adds up.
         """
@@ -457,7 +463,7 @@ class KoladaClient(HttpClient):
             if next_url is None:
                 account.finish()
             log.debug("kolada %s: %d records from %s", entity, len(records), url)
-            yield KoladaPage(entity, url, fetched.fetched_at, fetched.body, records)
+            yield KoladaPage(entity, url, fetched.fetched_at, fetched.body, records, tuple(kpis), tuple(years))
             url = next_url
 
     def _first_url(self, path: str, params: dict | None) -> str:

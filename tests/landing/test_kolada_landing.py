@@ -226,6 +226,22 @@ def test_a_record_the_client_yields_unchecked_is_quarantined_and_the_rest_lands(
                                 **record}
 
 
+def test_a_record_for_another_query_of_the_load_is_quarantined_where_it_was_not_asked_for(httpserver, tmp_path):
+    """26 figures are two queries (25 ids a query); a server answering both with every record: the query of
+    N15428 and U07451 lands them, the other query's copies are quarantined naming what it asked for, instead of
+    landing in another query's place (or being counted twice)."""
+    serve_kolada(httpserver, as_sent=copy.deepcopy(R))
+    others = [f"N{90000 + i}" for i in range(24)]
+    summary = land(httpserver, tmp_path, [2019, 2020], kpis=[*KPIS, *others])
+    assert (summary.value_rows, summary.quarantined) == (24, 12)
+    assert query(tmp_path, "select distinct reason_code, reason, page_url from raw.kolada__data_quarantine "
+                           "where record ->> '$.kpi' = 'N15428' and record ->> '$.period' = '2019'") == [
+        ("not_requested", "kpi N15428 was not asked for by its query (N90023)",
+         httpserver.url_for("/v3/data/kpi/N90023/year/2019,2020") + "?per_page=5000")]
+    assert query(tmp_path, "select distinct page_url from raw.kolada__data") == [
+        (httpserver.url_for(f"/v3/data/kpi/{','.join([*KPIS, *others[:23]])}/year/2019,2020") + "?per_page=5000",)]
+
+
 def test_the_same_value_on_two_pages_of_a_query_fails_naming_the_pages(httpserver, tmp_path):
     """A record sent again on the next page (another one lost for it, so the query's count adds up): the
     client cannot tell, the landing refuses the load, naming both pages, and raw stays as it was."""
