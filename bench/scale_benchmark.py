@@ -185,9 +185,9 @@ def peak_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024  # kB on Linux
 
 
-def run_landing(base_url: str, kpis: list[str], years: list[int], work: Path, stage: bool, result_queue) -> None:
+def run_landing(base_url: str, kpis: list[str], years: list[int], work: Path, result_queue) -> None:
     """Land the served pages twice into one warehouse: a first landing, then a rerun that must find every
-    value unchanged (the merge's cost when nothing changed). ``stage``: ``land_kolada``'s PageStager on."""
+    value unchanged (the merge's cost when nothing changed)."""
     from pipelines.landing.kolada import land_kolada
     from pipelines.sources.kolada import KoladaClient
 
@@ -197,7 +197,7 @@ def run_landing(base_url: str, kpis: list[str], years: list[int], work: Path, st
         start = time.perf_counter()
         with KoladaClient(base_url, calls_per_second=1000, backoff_factor=0) as client:
             summary = land_kolada(client, kpi_ids=kpis, years=years, raw_dir=work / "raw",
-                                  duckdb_path=work / "warehouse.duckdb", stage=stage,
+                                  duckdb_path=work / "warehouse.duckdb",
                                   progress=lambda message, said=said: said.append((time.perf_counter(), message)))
         seconds = time.perf_counter() - start
         fetched = max(t for t, message in said if message.startswith("kolada data:"))
@@ -280,13 +280,13 @@ def in_child(target, *args) -> dict:
 # --------------------------------------------------------------------------- the table
 
 
-def measure(values: Path, size: int | None, work: Path, stage: bool = True, landing_only: bool = False) -> dict:
+def measure(values: Path, size: int | None, work: Path, landing_only: bool = False) -> dict:
     served = work / "served"
     server, port = free_port_server(served)
     try:
         base = f"http://127.0.0.1:{port}"
         info = in_child(write_pages_in_child, values, served, base, size)  # this process stays small
-        landing = in_child(run_landing, base, info["kpis"], info["years"], work, stage)
+        landing = in_child(run_landing, base, info["kpis"], info["years"], work)
     finally:
         server.terminate()
         server.join()
@@ -309,8 +309,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
     parser.add_argument("--keep", action="store_true",
                         help="keep each size's warehouse and pages (under --work) to profile a step again")
-    parser.add_argument("--no-stager", action="store_true",
-                        help="read the data pages after the fetch (land_kolada stage=False), for an A/B of PageStager")
     parser.add_argument("--landing-only", action="store_true", help="the landing and its floor; no dbt, no watch")
     args = parser.parse_args(argv)
     sizes = [None if s == "all" else int(s) for s in args.sizes]
@@ -322,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     for size in sizes:
         work = Path(tempfile.mkdtemp(prefix="kkik-scale-", dir=args.work))
         try:
-            m = measure(args.values, size, work, stage=not args.no_stager, landing_only=args.landing_only)
+            m = measure(args.values, size, work, landing_only=args.landing_only)
         finally:
             if args.keep:
                 print(f"  kept: {work}", flush=True)

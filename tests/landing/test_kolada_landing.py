@@ -124,8 +124,6 @@ def test_landing_keeps_pages_and_fills_raw_tables(httpserver, tmp_path):
     assert query(tmp_path, "select distinct page_url, epoch(fetched_at) from raw.kolada__data") == [
         (data_entry["url"], pytest.approx(data_entry["fetched_at"], abs=1e-3))]
     assert query(tmp_path, "select count(*) from raw.load_log") == [(1,)]
-    # the pages were read into value rows while they were fetched (PageStager); its file is gone
-    assert not list(folder.glob(".staging.duckdb*"))
 
 
 def test_a_second_landing_of_the_same_answers_changes_nothing(httpserver, tmp_path):
@@ -188,7 +186,6 @@ def test_a_bad_page_lands_nothing_and_keeps_what_was_fetched(httpserver, tmp_pat
     assert len(folders) == 2
     failed = [f for f in folders if not (f / SUCCESS_MARKER).exists()]
     assert len(failed) == 1 and (failed[0] / "kpi" / "page-0001.json").exists()
-    assert not list(failed[0].glob(".staging.duckdb*"))  # the staged rows of the failed load are gone too
 
 
 R = fixture("data_records.json")
@@ -270,7 +267,7 @@ def test_the_same_value_on_two_pages_of_a_query_fails_naming_the_pages(httpserve
 def test_a_page_duckdb_cannot_read_as_records_fails_naming_it_and_leaves_raw_as_it_was(httpserver, tmp_path,
                                                                                         record, problem):
     """A page the client accepts (its envelope is right) but DuckDB's reader cannot read as Kolada's records
-    fails in the stager's thread; the landing raises it naming the page file, and writes nothing."""
+    fails the landing's read; the landing raises it naming the page file, and writes nothing."""
     serve_kolada(httpserver)
     land(httpserver, tmp_path, [2019])
     before = data_rows(tmp_path)
@@ -279,7 +276,7 @@ def test_a_page_duckdb_cannot_read_as_records_fails_naming_it_and_leaves_raw_as_
     with pytest.raises(KoladaLandingError) as err:
         land(httpserver, tmp_path, [2019, 2020])
     failed = [f for f in (tmp_path / "raw" / "kolada").iterdir() if not (f / SUCCESS_MARKER).exists()]
-    assert len(failed) == 1 and not list(failed[0].glob(".staging.duckdb*"))
+    assert len(failed) == 1
     assert f"the data page {failed[0] / 'data' / 'page-0001.json'} cannot be read" in str(err.value)
     assert problem in str(err.value) and "nothing was landed" in str(err.value)
     assert data_rows(tmp_path) == before
@@ -362,8 +359,8 @@ def test_the_raw_table_holds_exactly_what_the_pages_hold(tmp_path):
 
 
 def test_a_page_duckdb_cannot_read_fails_write_raw_tables_naming_it(tmp_path):
-    """The same without the stager: ``write_raw_tables`` reads the pages in its transaction, which the error
-    rolls back, metadata included."""
+    """The same on pages on disk: ``write_raw_tables`` reads the pages in its transaction, which the error
+    rolls back, metadata included; the page is named among several."""
     land_pages(tmp_path, [copy.deepcopy(R)], load_id="L1")
     before = {table: query(tmp_path, f"select * from raw.{table} order by all") for table in ("kolada__data", "kolada__kpi", "load_log")}
     kpis = fixture("kpi.json")
