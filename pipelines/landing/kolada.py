@@ -201,7 +201,7 @@ def land_kolada(
     for page in client.data_pages(kpi_ids, run.years, from_date=from_date):
         folder.write_page("data", page.url, page.fetched_at, page.body,
                           asked={"kpis": list(page.kpis), "years": list(page.years)})
-        records += len(page.records)
+        records += page.record_count
         say(f"kolada data: {records} records so far ({folder.pages_written} pages)")
 
     groups = kkik_groups(group_records)

@@ -36,8 +36,10 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from functools import cached_property
 from urllib.parse import urljoin
 
+import msgspec
 import requests
 
 from pipelines.sources.http import (
@@ -49,7 +51,9 @@ from pipelines.sources.http import (
     HttpClient,
     SourceResponseError,
     check_same_origin,
+    decode_json,
     parse_json,
+    refuse_html,
 )
 
 log = logging.getLogger(__name__)
@@ -85,18 +89,28 @@ REQUIRED_KEYS = {
 
 @dataclass(frozen=True)
 class KoladaPage:
-    """One page as received and parsed: the landing writes ``body`` unchanged, the rest is for logging."""
+    """One page as received: the landing writes ``body`` unchanged, the rest is for accounting and logging."""
 
     entity: str  # "kpi", "kpi_groups", "municipality", "municipality_groups", "data"
     url: str  # the exact URL fetched, with its query string
     fetched_at: float  # Unix time the answer arrived
     body: bytes  # raw bytes as received
-    #: payload["values"]: metadata records checked (objects with their keys, each id once); data records as
-    #: sent, unchecked (the landing checks them in SQL), so a record may be any JSON value
-    records: list
+    record_count: int  # len(payload["values"])
     #: a data page: the KPIs and years its query asked for (what the landing holds its records to)
     kpis: tuple[str, ...] = ()
     years: tuple[int, ...] = ()
+    #: the records as Python objects when the client parsed them (metadata); None for a data page
+    parsed: list | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def records(self) -> list:
+        """payload["values"]: metadata records checked (objects with their keys, each id once); data records
+        as sent, unchecked (the landing checks them in SQL), so a record may be any JSON value. A data page's
+        records are parsed from ``body`` here, on first use: the landing does not need them (DuckDB reads the
+        page on disk), ``kkik refresh``'s question does."""
+        if self.parsed is not None:
+            return self.parsed
+        return envelope_records(self.url, decode_json(self.url, self.body))
 
 
 # --------------------------------------------------------------------------- argument checks
@@ -196,6 +210,34 @@ def next_page_url(url: str, payload: dict) -> str | None:
     return None
 
 
+class DataEnvelope(msgspec.Struct):
+    """A data page's documented envelope, decoded by msgspec with each record kept as raw JSON: the whole
+    body is validated as JSON and the records counted without a Python object per record (~0.5 ms a page
+    of 5,000 records, where a full parse takes 5–12 ms). Any other shape falls back to the full parse and
+    ``envelope_records``, whose messages say what is wrong."""
+
+    values: list[msgspec.Raw]
+    count: int | None = None
+    next_url: str | None = None
+    next_page: str | None = None
+
+
+_DATA_ENVELOPE = msgspec.json.Decoder(DataEnvelope)
+
+
+def data_envelope(url: str, body: bytes) -> tuple[dict, list]:
+    """A data page's envelope (``count`` and the next-page keys) and its records (raw JSON each), checked
+    as ``envelope_records`` checks them; a page msgspec cannot decode so (NaN, a wrong type …) is parsed in
+    full and checked by ``envelope_records`` (which names the problem, or accepts the page as json does)."""
+    try:
+        envelope = _DATA_ENVELOPE.decode(body)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        payload = decode_json(url, body)
+        return payload, envelope_records(url, payload)
+    payload = {"count": envelope.count, "next_url": envelope.next_url, "next_page": envelope.next_page}
+    return payload, envelope.values
+
+
 def envelope_records(url: str, payload: object) -> list[dict]:
     """``payload["values"]`` after checking the envelope is the documented ``{count, values, next_…}``."""
     if not isinstance(payload, dict):
@@ -245,7 +287,8 @@ class QueryAccount:
     * at the end, the records received equal ``count``.
 
     Data records are counted, not looked at: the landing's SQL checks each (within the KPIs and years asked
-    for, readable, each value key once in the load), so the client's cost per page is the parse.
+    for, readable, each value key once in the load), so the client's cost per page is the envelope's decode
+    (``data_envelope``: msgspec, records kept as raw JSON).
     Memory: the URLs fetched, and for a metadata query its ids.
     """
 
@@ -453,17 +496,22 @@ class KoladaClient(HttpClient):
         url: str | None = first
         while url is not None:
             account.before_fetch(url)
-            fetched = self._fetch(url)
-            records = envelope_records(url, fetched.payload)
-            account.add(url, fetched.payload, records)
-            next_url = next_page_url(url, fetched.payload)
+            fetched = self._fetch(url, parse=entity != "data")
+            if entity == "data":
+                payload, records = data_envelope(url, fetched.body)
+            else:
+                payload = fetched.payload
+                records = envelope_records(url, payload)
+            account.add(url, payload, records)
+            next_url = next_page_url(url, payload)
             if next_url is None and account.wants_next_page(records):
                 next_url = self._first_url(path, {**(params or {}), "page": len(account.fetched) + 1})
                 log.info("kolada %s: full page without a next link at %s; asking for %s", entity, url, next_url)
             if next_url is None:
                 account.finish()
             log.debug("kolada %s: %d records from %s", entity, len(records), url)
-            yield KoladaPage(entity, url, fetched.fetched_at, fetched.body, records, tuple(kpis), tuple(years))
+            yield KoladaPage(entity, url, fetched.fetched_at, fetched.body, len(records), tuple(kpis), tuple(years),
+                             parsed=None if entity == "data" else records)
             url = next_url
 
     def _first_url(self, path: str, params: dict | None) -> str:
@@ -473,10 +521,16 @@ class KoladaClient(HttpClient):
         query = {"per_page": self.per_page, **(params or {})}
         return requests.Request("GET", self.base_url + path, params=query).prepare().url
 
-    def _fetch(self, url: str) -> FetchedPage:
-        """One rate-limited GET with the timeout; whatever retries did not cure becomes SourceResponseError."""
+    def _fetch(self, url: str, parse: bool = True) -> FetchedPage:
+        """One rate-limited GET with the timeout; whatever retries did not cure becomes SourceResponseError.
+        The body is parsed into ``payload`` unless ``parse`` is false (a data page: ``data_envelope``); an
+        HTML page is refused either way."""
         response = self._get(url)
-        payload = parse_json(url, response)
+        if parse:
+            payload = parse_json(url, response)
+        else:
+            refuse_html(url, response)
+            payload = None
         if self.first_answer_at is None:
             self.first_answer_at = server_time(response.headers.get("Date"))
         return FetchedPage(url, response.status_code, time.time(), response.content, payload)

@@ -8,6 +8,7 @@ with ``backoff_factor=0`` and a high rate limit so the file stays fast; the only
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from pathlib import Path
@@ -412,6 +413,19 @@ def test_responses_that_are_not_kolada_envelopes_raise(httpserver, body, content
         list(client.data_pages(["N15428"], [2019, 2020]))
     url = httpserver.url_for(path) + "?per_page=5000"
     assert err.value.url == url and str(err.value).startswith(url)
+
+
+def test_a_data_page_with_nan_is_yielded_as_sent(httpserver):
+    """NaN and Infinity are not JSON, but json (and so a Kolada client) reads them: the page is yielded (its
+    envelope decoded the slow way) and the landing quarantines the value (bad_value)."""
+    body = envelope(DATA_RECORDS[:2]).replace(b"84.7", b"NaN", 1).replace(b"86.2", b"-Infinity", 1)
+    assert b"NaN" in body and b"-Infinity" in body
+    httpserver.expect_request("/v3/data/kpi/N15428/year/2019,2020").respond_with_data(body, content_type="application/json")
+    with client_for(httpserver) as client:
+        pages = list(client.data_pages(["N15428"], [2019, 2020]))
+    assert [p.record_count for p in pages] == [2] and pages[0].body == body
+    values = pages[0].records[0]["values"]
+    assert math.isnan(values[0]["value"]) and values[1]["value"] == -math.inf
 
 
 def test_metadata_record_without_id_raises(httpserver):
