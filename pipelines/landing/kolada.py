@@ -69,8 +69,10 @@ _BAD_VALUE = (
     "list_filter(r.values, lambda e: coalesce(json_type(e.value), 'NULL') <> 'NULL' and not ("
     + _IS_NUMBER.format(x="e.value") + "))"
 )
+#: a count must be a JSON integer that fits raw's integer column (a larger one failed the whole read)
 _BAD_COUNT = (
-    "list_filter(r.values, lambda e: coalesce(json_type(e.count), 'NULL') not in ('NULL', 'UBIGINT', 'BIGINT'))"
+    "list_filter(r.values, lambda e: coalesce(json_type(e.count), 'NULL') not in ('NULL', 'UBIGINT', 'BIGINT') "
+    "or (json_type(e.count) <> 'NULL' and try_cast(e.count as integer) is null))"
 )
 #: the period as JSON text: a year is a JSON number of four digits (``2019``; the text ``"2019"`` is not one)
 _PERIOD_TEXT = "coalesce(r.period::varchar, '')"
@@ -98,7 +100,7 @@ RECORD_CHECKS = [
     ("bad_value", f"len({_BAD_VALUE}) > 0",
      f"format('value {{}} for gender {{}} is not a number', {_BAD_VALUE}[1].value::varchar, {_BAD_VALUE}[1].gender)"),
     ("bad_count", f"len({_BAD_COUNT}) > 0",
-     f"format('count {{}} for gender {{}} is not a whole number', {_BAD_COUNT}[1].count::varchar, {_BAD_COUNT}[1].gender)"),
+     f"format('count {{}} for gender {{}} is not a whole number within ±2147483647', {_BAD_COUNT}[1].count::varchar, {_BAD_COUNT}[1].gender)"),
 ]
 
 

@@ -204,9 +204,11 @@ R = fixture("data_records.json")
         (without(R[0], "values"), "bad_values", "values missing is not a list of objects"),
         ({**R[0], "values": None}, "bad_values", "values missing is not a list of objects"),
         ({**R[0], "values": [None, *R[0]["values"][1:]]}, "bad_values", "values [null,"),
+        ({**R[0], "values": [{**R[0]["values"][0], "count": 3_000_000_000}, *R[0]["values"][1:]]}, "bad_count",
+         "count 3000000000 for gender T is not a whole number within ±2147483647"),
     ],
     ids=["another-year", "another-kpi", "period-as-text", "municipality-as-list", "no-kpi", "no-municipality",
-         "no-period", "no-values", "values-null", "a-value-null"],
+         "no-period", "no-values", "values-null", "a-value-null", "count-beyond-32-bits"],
 )
 def test_a_record_the_client_yields_unchecked_is_quarantined_and_the_rest_lands(httpserver, tmp_path, record,
                                                                                  reason_code, reason):
