@@ -88,17 +88,25 @@ def _load_first(years: Sequence[int], why: str) -> str:
 def changed_values(client, plan: RefreshPlan) -> ChangeCheck:
     """Ask Kolada what changed since ``plan.from_date`` (``client`` a ``KoladaClient``); nothing is written.
 
-    The digest is over the answer's records in a stable order, so the same answer gives the same digest."""
+    The digest is over the answer's records in a stable order, so the same answer gives the same digest.
+    The client does not check data records (the landing does), so a record that is not an object with a
+    ``values`` list counts as one change: the refresh lands it, and the landing quarantines or refuses it."""
     before = client.request_count
     values = 0
     digest = hashlib.sha256()
     records = []
     for page in client.data_pages(plan.kpi_ids, plan.years, from_date=plan.from_date):
-        values += sum(len(record["values"]) for record in page.records)
+        values += sum(_values_in(record) for record in page.records)
         records.extend(json.dumps(record, sort_keys=True) for record in page.records)
     for record in sorted(records):
         digest.update(record.encode("utf-8"))
     return ChangeCheck(plan.from_date, values, client.request_count - before, digest.hexdigest()[:16])
+
+
+def _values_in(record: object) -> int:
+    """The values a data record brings (gender values, deletions included); one for a malformed record."""
+    values = record.get("values") if isinstance(record, dict) else None
+    return len(values) if isinstance(values, list) else 1
 
 
 def plan_from_warehouse(duckdb_path, kpi_ids: Sequence[str], years: Sequence[int]) -> RefreshPlan:

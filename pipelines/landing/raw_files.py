@@ -33,8 +33,10 @@ class RawLoadFolder:
         root.mkdir(parents=True, exist_ok=False)
         return cls(root)
 
-    def write_page(self, entity: str, url: str, fetched_at: float, body: bytes, suffix: str = "json") -> Path:
-        """Write one page body unchanged and append its URL, time and hash to ``manifest.jsonl``."""
+    def write_page(self, entity: str, url: str, fetched_at: float, body: bytes, suffix: str = "json",
+                   asked: dict | None = None) -> Path:
+        """Write one page body unchanged and append its URL, time and hash to ``manifest.jsonl`` (and
+        ``asked``, what its query asked for, e.g. a Kolada data page's kpis and years, when given)."""
         number = self._counters.get(entity, 0) + 1
         self._counters[entity] = number
         folder = self.root / entity
@@ -48,6 +50,7 @@ class RawLoadFolder:
             "fetched_at": fetched_at,
             "bytes": len(body),
             "sha256": hashlib.sha256(body).hexdigest(),
+            **({"asked": asked} if asked is not None else {}),
         }
         with open(self.manifest_path, "a", encoding="utf-8") as manifest:
             manifest.write(json.dumps(entry) + "\n")

@@ -206,11 +206,21 @@ class FetchedPage:
 
 def parse_json(url: str, response: requests.Response) -> object:
     """Parse a JSON body or raise ``SourceResponseError`` naming the URL and what came instead."""
+    refuse_html(url, response)
+    return decode_json(url, response.content)
+
+
+def refuse_html(url: str, response: requests.Response) -> None:
+    """An HTML page (a proxy's or a maintenance page) where JSON was asked for raises, naming the URL."""
     content_type = response.headers.get("Content-Type", "")
     body = response.content
     if "html" in content_type.lower() or body.lstrip()[:1] == b"<":
         snippet = body[:80].decode("utf-8", "replace").replace("\n", " ")
         raise SourceResponseError(url, f"expected JSON, got an HTML page (status {response.status_code}): {snippet!r}")
+
+
+def decode_json(url: str, body: bytes) -> object:
+    """A JSON body as Python objects (orjson; json for NaN and Infinity), or ``SourceResponseError``."""
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:

@@ -1,8 +1,12 @@
 """The Kolada landing: pages on disk, DuckDB reading them into raw, the merge by key, metadata per version.
 
 Two ways in: through ``land_kolada`` with the real client against a local HTTP server (the whole path),
-and through ``write_raw_tables`` on pages written to a raw folder (the DuckDB side alone, so pages the
-client would refuse can still be shown to land as they should).
+and through ``write_raw_tables`` on pages written to a raw folder (the DuckDB side alone).
+
+The client checks a data page's envelope only; every check of a data record is the landing's, shown here
+through the client with the records it yields as sent: a record outside the query or unreadable is
+quarantined with its reason and the load goes on; the same value twice, or a page DuckDB cannot read as
+records, fails the load naming the pages and leaves raw as it was.
 """
 
 from __future__ import annotations
@@ -43,15 +47,23 @@ def fixture(name: str):
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
-def envelope(records: list) -> str:
-    return json.dumps({"count": len(records), "values": records, "next_url": None}, ensure_ascii=False)
+def envelope(records: list, count: int | None = None, next_url: str | None = None) -> str:
+    count = len(records) if count is None else count
+    return json.dumps({"count": count, "values": records, "next_url": next_url}, ensure_ascii=False)
+
+
+def without(record: dict, key: str) -> dict:
+    return {k: v for k, v in record.items() if k != key}
 
 
 # --------------------------------------------------------------------------- through the client
 
 
-def serve_kolada(httpserver, data_records: list[dict] | None = None, data_body: str | None = None) -> None:
-    """Answer the four metadata endpoints and the data endpoint like Kolada v3 (one page each)."""
+def serve_kolada(httpserver, data_records: list[dict] | None = None, data_body: str | None = None,
+                 as_sent: list | None = None) -> None:
+    """Answer the four metadata endpoints and the data endpoint like Kolada v3 (metadata one page each; data
+    the records of the query asked, one page). ``as_sent``: every data query gets these records, whatever
+    they are, in pages of the client's ``per_page``."""
     for entity, name in METADATA_FIXTURES.items():
         httpserver.expect_request(f"/v3/{entity}").respond_with_data(envelope(fixture(name)),
                                                                     content_type="application/json")
@@ -62,6 +74,12 @@ def serve_kolada(httpserver, data_records: list[dict] | None = None, data_body: 
 
         if data_body is not None:
             return Response(data_body, content_type="text/html")
+        if as_sent is not None:
+            per_page, page = int(request.args["per_page"]), int(request.args.get("page", 1))
+            more = page * per_page < len(as_sent)
+            link = f"{request.base_url}?per_page={per_page}&page={page + 1}" if more else None
+            part = as_sent[(page - 1) * per_page : page * per_page]
+            return Response(envelope(part, len(as_sent), link), content_type="application/json")
         kpis, years = request.path.split("/")[-3], request.path.rsplit("/", 1)[1]
         wanted = [r for r in records if r["kpi"] in kpis.split(",") and str(r["period"]) in years.split(",")]
         return Response(envelope(wanted), content_type="application/json")
@@ -69,8 +87,9 @@ def serve_kolada(httpserver, data_records: list[dict] | None = None, data_body: 
     httpserver.expect_request(re.compile(r"^/v3/data/kpi/[^/]+/year/[^/]+$")).respond_with_handler(data_handler)
 
 
-def land(httpserver, tmp_path: Path, years: list[int], kpis: list[str] = KPIS, load_id: str | None = None):
-    with KoladaClient(httpserver.url_for("/v3"), backoff_factor=0, calls_per_second=1000) as client:
+def land(httpserver, tmp_path: Path, years: list[int], kpis: list[str] = KPIS, load_id: str | None = None,
+         per_page: int = 5000):
+    with KoladaClient(httpserver.url_for("/v3"), backoff_factor=0, calls_per_second=1000, per_page=per_page) as client:
         return land_kolada(client, kpi_ids=kpis, years=years, raw_dir=tmp_path / "raw",
                            duckdb_path=tmp_path / "warehouse.duckdb", load_id=load_id)
 
@@ -105,8 +124,6 @@ def test_landing_keeps_pages_and_fills_raw_tables(httpserver, tmp_path):
     assert query(tmp_path, "select distinct page_url, epoch(fetched_at) from raw.kolada__data") == [
         (data_entry["url"], pytest.approx(data_entry["fetched_at"], abs=1e-3))]
     assert query(tmp_path, "select count(*) from raw.load_log") == [(1,)]
-    # the pages were read into value rows while they were fetched (PageStager); its file is gone
-    assert not list(folder.glob(".staging.duckdb*"))
 
 
 def test_a_second_landing_of_the_same_answers_changes_nothing(httpserver, tmp_path):
@@ -169,24 +186,102 @@ def test_a_bad_page_lands_nothing_and_keeps_what_was_fetched(httpserver, tmp_pat
     assert len(folders) == 2
     failed = [f for f in folders if not (f / SUCCESS_MARKER).exists()]
     assert len(failed) == 1 and (failed[0] / "kpi" / "page-0001.json").exists()
-    assert not list(failed[0].glob(".staging.duckdb*"))  # the staged rows of the failed load are gone too
 
 
-def test_a_page_duckdb_cannot_read_fails_the_landing_and_leaves_raw_as_it_was(httpserver, tmp_path):
-    """A page the client accepts but DuckDB's reader refuses (a record larger than any page: here a text of
-    17 MiB) fails in the stager's thread; the landing raises it and writes nothing."""
+R = fixture("data_records.json")
+
+
+@pytest.mark.parametrize(
+    ("record", "reason_code", "reason"),
+    [
+        ({**R[0], "period": 2018}, "not_requested", "period 2018 was not asked for"),
+        ({**R[0], "kpi": "N00914"}, "not_requested", "kpi N00914 was not asked for"),
+        ({**R[0], "period": "2019"}, "bad_period", 'period "2019" is not a year'),
+        ({**R[0], "municipality": ["0180"]}, "bad_municipality", 'municipality ["0180"] is not a code'),
+        (without(R[0], "kpi"), "bad_kpi", "kpi missing is not a KPI id"),
+        (without(R[0], "municipality"), "bad_municipality", "municipality missing is not a code"),
+        (without(R[0], "period"), "bad_period", "period missing is not a year"),
+        (without(R[0], "values"), "bad_values", "values missing is not a list of objects"),
+        ({**R[0], "values": None}, "bad_values", "values missing is not a list of objects"),
+        ({**R[0], "values": [None, *R[0]["values"][1:]]}, "bad_values", "values [null,"),
+        ({**R[0], "values": [{**R[0]["values"][0], "count": 3_000_000_000}, *R[0]["values"][1:]]}, "bad_count",
+         "count 3000000000 for gender T is not a whole number within ±2147483647"),
+    ],
+    ids=["another-year", "another-kpi", "period-as-text", "municipality-as-list", "no-kpi", "no-municipality",
+         "no-period", "no-values", "values-null", "a-value-null", "count-beyond-32-bits"],
+)
+def test_a_record_the_client_yields_unchecked_is_quarantined_and_the_rest_lands(httpserver, tmp_path, record,
+                                                                                 reason_code, reason):
+    """What the client used to refuse (a record outside the query, without its keys, with a text year …) is
+    quarantined with its reason, page and record as sent; the load goes on with every other value."""
+    serve_kolada(httpserver, as_sent=[*R, record])
+    summary = land(httpserver, tmp_path, [2019, 2020])
+    assert (summary.value_rows, summary.inserted, summary.quarantined) == (24, 24, 1)
+    [(code, text, page_url, kept)] = query(tmp_path, "select reason_code, reason, page_url, record "
+                                                     "from raw.kolada__data_quarantine")
+    assert code == reason_code and text.startswith(reason)
+    assert page_url == httpserver.url_for("/v3/data/kpi/N15428,U07451/year/2019,2020") + "?per_page=5000"
+    assert json.loads(kept) == {"synthetic": None, "kpi": None, "municipality": None, "period": None, "values": None,
+                                **record}
+
+
+def test_a_record_for_another_query_of_the_load_is_quarantined_where_it_was_not_asked_for(httpserver, tmp_path):
+    """26 figures are two queries (25 ids a query); a server answering both with every record: the query of
+    N15428 and U07451 lands them, the other query's copies are quarantined naming what it asked for, instead of
+    landing in another query's place (or being counted twice)."""
+    serve_kolada(httpserver, as_sent=copy.deepcopy(R))
+    others = [f"N{90000 + i}" for i in range(24)]
+    summary = land(httpserver, tmp_path, [2019, 2020], kpis=[*KPIS, *others])
+    assert (summary.value_rows, summary.quarantined) == (24, 12)
+    assert query(tmp_path, "select distinct reason_code, reason, page_url from raw.kolada__data_quarantine "
+                           "where record ->> '$.kpi' = 'N15428' and record ->> '$.period' = '2019'") == [
+        ("not_requested", "kpi N15428 was not asked for by its query (N90023)",
+         httpserver.url_for("/v3/data/kpi/N90023/year/2019,2020") + "?per_page=5000")]
+    assert query(tmp_path, "select distinct page_url from raw.kolada__data") == [
+        (httpserver.url_for(f"/v3/data/kpi/{','.join([*KPIS, *others[:23]])}/year/2019,2020") + "?per_page=5000",)]
+
+
+def test_the_same_value_on_two_pages_of_a_query_fails_naming_the_pages(httpserver, tmp_path):
+    """A record sent again on the next page (another one lost for it, so the query's count adds up): the
+    client cannot tell, the landing refuses the load, naming both pages, and raw stays as it was."""
+    serve_kolada(httpserver)
+    land(httpserver, tmp_path, [2019, 2020])
+    before = data_rows(tmp_path)
+    httpserver.clear()
+    serve_kolada(httpserver, as_sent=[*R[:4], R[3], *R[5:]])  # R[3]: N15428 0180 2020, on pages 1 and 2
+    with pytest.raises(KoladaLandingError,
+                       match=r"N15428 0180 2020 K 2 times \(pages \S+\?per_page=4 and \S+\?per_page=4&page=2\)"):
+        land(httpserver, tmp_path, [2019, 2020], per_page=4)
+    assert data_rows(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    ("record", "problem"),
+    [
+        ("N15428", "Expected OBJECT, but got VARCHAR"),
+        (5, "Expected OBJECT, but got UBIGINT"),
+        ({**R[1], "values": 84.7}, "Expected ARRAY, but got DOUBLE"),
+        ({**R[1], "values": [84.7]}, "Expected OBJECT, but got DOUBLE"),
+        ({**R[1], "values": [{**R[1]["values"][0], "status": "x" * (17 * 1024 * 1024)}]}, "maximum_object_size"),
+    ],
+    ids=["record-a-text", "record-a-number", "values-a-number", "values-of-numbers", "record-of-17-mib"],
+)
+def test_a_page_duckdb_cannot_read_as_records_fails_naming_it_and_leaves_raw_as_it_was(httpserver, tmp_path,
+                                                                                        record, problem):
+    """A page the client accepts (its envelope is right) but DuckDB's reader cannot read as Kolada's records
+    fails the landing's read; the landing raises it naming the page file, and writes nothing."""
     serve_kolada(httpserver)
     land(httpserver, tmp_path, [2019])
     before = data_rows(tmp_path)
-    huge = copy.deepcopy(fixture("data_records.json"))
-    huge[0]["values"][0]["status"] = "x" * (17 * 1024 * 1024)
     httpserver.clear()
-    serve_kolada(httpserver, data_records=huge)
-    with pytest.raises(duckdb.Error):
+    serve_kolada(httpserver, as_sent=[*R[:2], record, *R[2:]])
+    with pytest.raises(KoladaLandingError) as err:
         land(httpserver, tmp_path, [2019, 2020])
-    assert data_rows(tmp_path) == before
     failed = [f for f in (tmp_path / "raw" / "kolada").iterdir() if not (f / SUCCESS_MARKER).exists()]
-    assert len(failed) == 1 and not list(failed[0].glob(".staging.duckdb*"))
+    assert len(failed) == 1
+    assert f"the data page {failed[0] / 'data' / 'page-0001.json'} cannot be read" in str(err.value)
+    assert problem in str(err.value) and "nothing was landed" in str(err.value)
+    assert data_rows(tmp_path) == before
 
 
 # --------------------------------------------------------------------------- pages on disk, DuckDB alone
@@ -263,6 +358,19 @@ def test_the_raw_table_holds_exactly_what_the_pages_hold(tmp_path):
         ("bad_value", "value NaN for gender K is not a number", "1283", "L1"),
     ]
     assert summary.quarantined == 5
+
+
+def test_a_page_duckdb_cannot_read_fails_write_raw_tables_naming_it(tmp_path):
+    """The same on pages on disk: ``write_raw_tables`` reads the pages in its transaction, which the error
+    rolls back, metadata included; the page is named among several."""
+    land_pages(tmp_path, [copy.deepcopy(R)], load_id="L1")
+    before = {table: query(tmp_path, f"select * from raw.{table} order by all") for table in ("kolada__data", "kolada__kpi", "load_log")}
+    kpis = fixture("kpi.json")
+    kpis[1]["title"] += " (ny definition)"  # would land first inside the transaction
+    with pytest.raises(KoladaLandingError, match=r"the data page \S+/L2/data/page-0002\.json cannot be read .*"
+                                                 r"Expected ARRAY, but got DOUBLE"):
+        land_pages(tmp_path, [R[:6], [{**R[6], "values": 84.7}, *R[7:]]], load_id="L2", metadata={"kpi": kpis})
+    assert {table: query(tmp_path, f"select * from raw.{table} order by all") for table in before} == before
 
 
 def test_records_that_were_not_asked_for_are_quarantined(tmp_path):
