@@ -22,7 +22,9 @@ to the loopback server), so both columns fetch alike.
 Measured 2026-12-02 on a 2-core machine shared by five helpers (load average 6–11), before Dagster's SQLite
 writes lost their flush per commit and the snapshot's rate limit was lifted: median 241 s wall (137–309 s)
 against 159 s direct (1.52×); a quiet run earlier gave 27.4 s. Figures on a machine that busy say little;
-run it alone (the README's "Measured" names what still stands in the way of 20 s).
+run it alone. Quiet, later that day: 24.2 s wall (median of 3) before the kept Dagster SQLite engines, the
+reports' per-area figure dicts and the `kkik` command's exit without module teardown, 19.5 s after (1.01× the
+direct parts; the README's "Measured" has the split).
 
     python bench/load_benchmark.py [--repeat 3] [--latest-year 2022] [--skip-direct]
 """

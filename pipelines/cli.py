@@ -292,7 +292,36 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run a subcommand; a reader that closes the pipe early (``kkik … | head -1``) ends it quietly."""
+    """Run a subcommand; a reader that closes the pipe early (``kkik … | head -1``) ends it quietly.
+
+    Without ``argv`` this is the ``kkik`` command itself, and the process ends here (``end_process``);
+    called with arguments (the tests) it returns the exit code."""
+    code = _run(argv)
+    if argv is None:
+        end_process(code)
+    return code
+
+
+def end_process(code: int) -> None:
+    """End the process as Python's own exit does (other threads joined, exit handlers run, output flushed)
+    but without its teardown of every loaded module, which after a load (dagster, dbt, pandas and the mart's
+    frames freed object by object) kept the operator waiting ≈ 1.5 s after the summary."""
+    import atexit
+    import threading
+
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):  # the reader is gone, or the stream is closed: nothing to flush
+            pass
+    os._exit(code)
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         try:
             args = build_parser().parse_args(argv)

@@ -117,7 +117,7 @@ def _execute(years: list[int], console: Console, command: str = "load",
     from dagster import DagsterInstance
     from dagster._core.utils import make_new_run_id
 
-    from pipelines.dagster_sqlite import relax_instance_durability
+    from pipelines.dagster_sqlite import engines_kept, relax_instance_durability
     from pipelines.dbt_project import ensure_manifest
 
     ensure_manifest()  # before the definitions import: they read the manifest
@@ -129,6 +129,7 @@ def _execute(years: list[int], console: Console, command: str = "load",
     run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}, **kpis_run_config(job_config, kpis)}
     relax_instance_durability(Path(os.environ["DAGSTER_HOME"]))  # no disk flush per Dagster event
     with DagsterInstance.get() as instance, ExitStack() as stack:
+        stack.enter_context(engines_kept(instance))  # one SQLite engine per file for the ≈ 800 events, not one each
         run_id = make_new_run_id()
         tracker = RunTracker(instance, run_id=run_id, job_steps={node.name for node in job.graph.node_defs})
         display = StageDisplay(console, tracker)

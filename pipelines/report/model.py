@@ -122,17 +122,28 @@ def _present(value) -> bool:
     return value is not None and not pd.isna(value)
 
 
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """``frame.to_dict("records")`` (the same plain values, NA as None) built column by column: a third of
+    its time on the ≈ 67,000 result rows of a report year."""
+    names = list(frame.columns)
+    columns = [[None if value is pd.NA else value for value in frame[name].tolist()] for name in names]
+    return [dict(zip(names, values)) for values in zip(*columns)]
+
+
 class ReportData:
     """The mart's rows indexed for reports of one KKiK year; the national numbers computed once."""
 
     def __init__(self, frames: MartFrames):
         self.frames = frames
         self.kpis = frames.kpis.set_index("kpi_id", drop=False)
+        #: each area's figures as plain dicts, in the mart's order: every report walks them (290 kommuner)
+        self.area_kpis: dict[str, list[dict]] = {
+            area: frames.kpis[frames.kpis["area"] == area].to_dict("records") for area in AREAS}
         self.municipalities = frames.municipalities.set_index("municipality_id", drop=False)
         results = frames.results
         self.rows = {key: row for key, row in zip(
             zip(results["kpi_id"], results["municipality_id"], results["kkik_year"], results["gender"]),
-            results.to_dict("records"),
+            _records(results),
         )}
         totals = results[results["gender"] == "T"]
         self.national: dict[str, list[YearStats]] = {}
@@ -250,8 +261,7 @@ def kommun_report(data: ReportData, municipality_id: str) -> KommunReport:
     areas = []
     for area in AREAS:
         section = AreaSection(area, AREA_INTRO[area])
-        for _, kpi in data.kpis[data.kpis["area"] == area].iterrows():
-            kpi = kpi.to_dict()
+        for kpi in data.area_kpis[area]:
             cells = [_cell(data, notes, kpi, municipality_id, y, "T") for y in years]
             gender_rows = []
             if kpi["is_divided_by_gender"] or any(
@@ -302,7 +312,7 @@ def county_report(data: ReportData, county_code: str) -> CountyReport:
     year = data.frames.year
     areas = []
     for area in AREAS:
-        kpis = [kpi.to_dict() for _, kpi in data.kpis[data.kpis["area"] == area].iterrows()]
+        kpis = data.area_kpis[area]
         columns = [CountyColumn(i + 1, k["kpi_id"], k["title"], unit_label(k["unit"]), k["direction"])
                    for i, k in enumerate(kpis)]
         rows = [(m["municipality_name"], [_cell(data, notes, k, m["municipality_id"], year, "T") for k in kpis])
