@@ -136,7 +136,7 @@ def read_mart(path: Path | None = None, year: int | None = None, warehouse: Path
         results = _query(con, f"""
             select result.kpi_id, result.municipality_id, result.year, result.kkik_year, result.gender,
                 result.value, result.colour, result.national_rank, result.n_ranked, result.national_min,
-                result.national_median, result.national_max, result.riket_value, result.county_mean,
+                result.national_q1, result.national_median, result.national_q3, result.national_max, result.riket_value, result.county_mean,
                 result.similar_group_mean, result.similar_group_n, result.previous_value,
                 result.change_from_previous_year, result.is_synthetic, result.status, value_source.source
             from {PUBLISHED_SCHEMA}.kkik_result as result

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 UNIT_SUFFIX = {"percent": " %", "days": " dagar", "kr": " kr", "index": "", "count": ""}
@@ -52,21 +51,25 @@ class YearStats:
 def year_stats(rows: pd.DataFrame, kkik_year: int, direction: str) -> YearStats:
     """The national numbers of one figure-year from the kommun rows (gender T) of the published mart.
 
-    Median, min and max are the mart's; a kommun improved when the mart's change from the previous year
-    goes the figure's better way (for figures without a direction: increased).
+    Median, quartiles, min and max are the mart's (``kkik_result.national_*``, defined in dbt); a kommun
+    improved when the mart's change from the previous year goes the figure's better way (for figures
+    without a direction: increased).
     """
-    values = rows["value"].dropna().to_numpy(dtype=float)
     change = rows["change_from_previous_year"].dropna().to_numpy(dtype=float)
     better = -change if direction == "lower" else change
-    median = rows["national_median"].dropna()
+
+    def national(column: str) -> float | None:
+        present = rows[column].dropna()
+        return float(present.iloc[0]) if len(present) else None
+
     return YearStats(
         kkik_year=kkik_year,
-        n=len(values),
-        median=float(median.iloc[0]) if len(median) else None,
-        q1=float(np.quantile(values, 0.25)) if len(values) else None,
-        q3=float(np.quantile(values, 0.75)) if len(values) else None,
-        low=float(values.min()) if len(values) else None,
-        high=float(values.max()) if len(values) else None,
+        n=int(rows["value"].notna().sum()),
+        median=national("national_median"),
+        q1=national("national_q1"),
+        q3=national("national_q3"),
+        low=national("national_min"),
+        high=national("national_max"),
         improved=int((better > 0).sum()),
         worsened=int((better < 0).sum()),
         unchanged=int((better == 0).sum()),

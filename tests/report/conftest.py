@@ -58,7 +58,8 @@ def _result_rows():
         rows.append({
             "kpi_id": kpi, "municipality_id": kommun, "year": period, "kkik_year": period + offsets[kpi], "gender": gender,
             "value": value, "colour": colour, "is_in_kkik_set": True, "national_rank": 1 if value is not None else None,
-            "n_ranked": 5, "national_min": 10.0, "national_median": 50.0, "national_max": 99.0,
+            "n_ranked": 5, "national_min": None, "national_q1": None, "national_median": None,
+            "national_q3": None, "national_max": None,
             "riket_value": None if kpi in NO_RIKET else 66.0,
             "county_mean": 48.5, "similar_group_mean": 47.25 if kommun == "0114" else None, "similar_group_n": 4,
             "previous_value": previous, "change_from_previous_year": (value - previous) if value is not None
@@ -98,6 +99,14 @@ def build_mart(path) -> None:
                 row = {**row, "value": row["value"] + 1000}
             con.execute(f"insert into {schema}.kkik_result values ({', '.join('?' * len(columns))})",
                         [row[c] for c in columns])
+        # the national statistics as kkik_result computes them (macro robust_stats): over these rows' values
+        con.execute(f"""update {schema}.kkik_result as result set national_min = stats.low,
+                national_q1 = stats.q1, national_median = stats.median, national_q3 = stats.q3,
+                national_max = stats.high
+            from (select kpi_id, year, gender, min(value) as low, quantile_cont(value, 0.25) as q1,
+                    median(value) as median, quantile_cont(value, 0.75) as q3, max(value) as high
+                from {schema}.kkik_result group by all) as stats
+            where result.kpi_id = stats.kpi_id and result.year = stats.year and result.gender = stats.gender""")
         con.execute(f"""create table {schema}.fct_kpi_value as
             select kpi_id, municipality_id, year, gender, 'kolada' as source from {schema}.kkik_result
             where value is not null""")

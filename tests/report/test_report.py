@@ -6,6 +6,7 @@ import shutil
 import subprocess
 from html.parser import HTMLParser
 
+import duckdb
 import pytest
 
 from pipelines.report import build
@@ -104,6 +105,18 @@ def test_national_text_comes_from_the_data(kommun_html):
     assert "Medianen för kommunerna" in html
     # the figure with a gap year describes its own numbers, not a fixed sentence per figure
     assert "Hälften av kommunerna ligger mellan" in html
+
+
+def test_national_spread_is_the_marts(mart, tmp_path):
+    """The text quotes kkik_result's quartiles, min and max (defined once, in dbt), not its own."""
+    copy = tmp_path / "mart.duckdb"
+    shutil.copy(mart, copy)
+    with duckdb.connect(str(copy)) as con:
+        con.execute("""update kkik.kkik_result set national_q1 = 11.25, national_q3 = 88.75,
+            national_min = 3.5, national_max = 97.5 where gender = 'T'""")
+    data = build.load(copy, None)
+    html = build.write_kommun(data, "0114", tmp_path, pdf=False)[0].read_text(encoding="utf-8")
+    assert "Hälften av kommunerna ligger mellan 11 och 89 %; lägst är 3,5 och högst 98 %." in html
 
 
 def test_county_lists_every_kommun_of_the_county(mart, tmp_path):
