@@ -45,6 +45,7 @@ from markupsafe import Markup
 
 from pipelines.quality.acceptance import flag_counts
 from pipelines.quality.flags import FLAG_COLUMNS, UNIT_SUFFIX, format_number
+from pipelines.quality.warehouse import macro
 
 #: Column order of the CSV; any further input columns (accepted_on, rule_group, load_id ...) follow.
 CSV_COLUMNS = [
@@ -289,23 +290,30 @@ def histories(values: pd.DataFrame | None, kpis: pd.DataFrame | None, municipali
                     and isfinite(try_cast(value as double))
             ),
             national as (
-                select kpi_id, gender, year, median(value) as value
+                select kpi_id, gender, year, {stats}
                 from v where municipality_id in (select municipality_id from kommuner) group by all
             ),
-            w as (select kpi_id, municipality_id, gender, flag_year, similar_group_kind from wanted)
+            w as (select kpi_id, municipality_id, gender, flag_year, similar_group_kind from wanted),
+            peer_values as (
+                select w.kpi_id, w.municipality_id, w.gender, w.flag_year, v.year, v.value as peer_value from w
+                inner join peers as p
+                    on p.municipality_id = w.municipality_id and p.similar_group_kind = w.similar_group_kind
+                    and cast(p.year as integer) = w.flag_year and p.peer_id <> w.municipality_id
+                inner join v on v.municipality_id = p.peer_id and v.kpi_id = w.kpi_id and v.gender = w.gender
+            ),
+            peer_stats as (
+                select kpi_id, municipality_id, gender, flag_year, year, {peer_stats}
+                from peer_values group by all
+            )
             select w.kpi_id, w.municipality_id, w.gender, w.flag_year, 'own' as series, v.year, v.value
             from w inner join v using (kpi_id, municipality_id, gender)
             union all
-            select w.kpi_id, w.municipality_id, w.gender, w.flag_year, 'peer', v.year, median(v.value) from w
-            inner join peers as p
-                on p.municipality_id = w.municipality_id and p.similar_group_kind = w.similar_group_kind
-                and cast(p.year as integer) = w.flag_year and p.peer_id <> w.municipality_id
-            inner join v on v.municipality_id = p.peer_id and v.kpi_id = w.kpi_id and v.gender = w.gender
-            group by all
+            select kpi_id, municipality_id, gender, flag_year, 'peer', year, median from peer_stats
             union all
-            select w.kpi_id, w.municipality_id, w.gender, w.flag_year, 'nat', n.year, n.value
+            select w.kpi_id, w.municipality_id, w.gender, w.flag_year, 'nat', n.year, n.median
             from w inner join national as n using (kpi_id, gender)
-            order by all""").df()
+            order by all""".format(stats=macro("robust_stats", "value"),
+                                   peer_stats=macro("robust_stats", "peer_value"))).df()
     out: dict[tuple, dict[str, Series]] = {}
     for (kpi, mid, gender, flag_year, name), part in series.groupby(
             ["kpi_id", "municipality_id", "gender", "flag_year", "series"]):
