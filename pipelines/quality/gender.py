@@ -20,6 +20,7 @@ import pandas as pd
 from pipelines.quality.context import WatchContext
 from pipelines.quality.flags import make_hits
 from pipelines.quality.rules import Rule
+from pipelines.quality.warehouse import robust_stats
 
 
 def _tolerance(rule: Rule, scale: np.ndarray) -> np.ndarray:
@@ -119,3 +120,78 @@ def swapped(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     women = make_hits(sel, k_now[fires], expected=m_now[fires], **context)
     men = make_hits(sel.assign(gender="M"), m_now[fires], expected=k_now[fires], **context)
     return pd.concat([women, men], ignore_index=True)
+
+
+def weights_moved(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
+    """T, K and M no longer fit together as they did in the previous period.
+
+    For a share or a mean the total is a weighted mean, T = M + w·(K − M), with w the women's part of
+    the population behind the figure; w moves little from one year to the next. With last period's
+    w = (T₋₁ − M₋₁) / (K₋₁ − M₋₁) the three values now predict T̂ = M + w·(K − M), and the residual
+    r = (T − T̂) / |T| is about 0. A wrong value in any one of the three (a ±25 % slip, a copy of last
+    year in one gender, swapped digits) moves r; the other rules see it only where the value leaves the
+    kommuner's spread or its own history.
+
+    Fires when |r − median r| ≥ ``k`` × max(``min_scale``, robust spread of r) among the kommuner of the
+    figure and year (macro ``robust_stats``, at least ``min_units`` of them), for cells where all six
+    values are positive, the women-men gap is at least ``min_gap_rel`` × T now and then, and w lies in
+    [0, 1]. Additive figures are skipped (their T is K + M, see :func:`total_sum`).
+
+    The flag goes on the one of T, K and M that, given the value restoring last period's w, has the most
+    typical change since the previous period among the kommuner (robust z of the log change, macro
+    ``robust_stats``); where no restored value is more typical, on the one whose change departs most from
+    the other two's. The flag expects the restoring value.
+    """
+    cells = ctx.target(rule)
+    columns = ["value", "prev_value", "value_k", "value_m", "prev_value_k", "prev_value_m"]
+    cells = cells[(cells["gender"] == "T") & cells["is_kommun"] & ~cells["kpi_id"].isin(ctx.additive_kpis)]
+    cells = cells[(cells[columns] > 0).all(axis=1)]
+    t, t_prev, k, m, k_prev, m_prev = (cells[c].to_numpy(dtype=float) for c in columns)
+    min_gap = float(rule.param("min_gap_rel"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weight = (t_prev - m_prev) / (k_prev - m_prev)
+        eligible = ((np.abs(k_prev - m_prev) >= min_gap * t_prev) & (np.abs(k - m) >= min_gap * t)
+                    & (weight >= 0) & (weight <= 1))
+    cells, weight = cells[eligible], weight[eligible]
+    t, t_prev, k, m, k_prev, m_prev = (a[eligible] for a in (t, t_prev, k, m, k_prev, m_prev))
+    expected_t = m + weight * (k - m)
+    residual = (t - expected_t) / t
+    if not len(cells):
+        return make_hits(cells, [])
+    frame = cells[["kpi_id", "year"]].assign(residual=residual)
+    stats = frame.merge(robust_stats(frame, ["kpi_id", "year"], "residual"), on=["kpi_id", "year"], how="left")
+    enough = stats["n"].to_numpy(dtype=float) >= int(rule.param("min_units"))
+    scale = np.fmax(stats["scale"].to_numpy(dtype=float), float(rule.param("min_scale")))
+    z = (residual - stats["median"].to_numpy(dtype=float)) / scale
+    fires = enough & (np.abs(z) >= float(rule.param("k")))
+
+    # which of the three is wrong: the one whose change since the previous period becomes most typical
+    # among the kommuner (robust z of its log change, that gender) when it takes the value that restores
+    # last period's mix; where no restored value is more typical (a copy of last year has no change to
+    # undo), the one whose change departs most from the other two's
+    with np.errstate(divide="ignore", invalid="ignore"):
+        restoring = np.column_stack([expected_t, m + (t - m) / weight, (t - weight * k) / (1 - weight)])
+        restoring[~(np.isfinite(restoring) & (restoring > 0))] = np.nan
+        moves = np.log(np.column_stack([t / t_prev, k / k_prev, m / m_prev]))
+        restored_moves = np.log(restoring / np.column_stack([t_prev, k_prev, m_prev]))
+    improvement = np.full(moves.shape, -np.inf)
+    for i in range(3):
+        spread = frame[["kpi_id", "year"]].assign(move=moves[:, i])
+        move_stats = spread.merge(robust_stats(spread, ["kpi_id", "year"], "move"), on=["kpi_id", "year"], how="left")
+        centre = move_stats["median"].to_numpy(dtype=float)
+        sd = np.fmax(move_stats["scale"].to_numpy(dtype=float), 1e-3)
+        gain = (np.abs(moves[:, i] - centre) - np.abs(restored_moves[:, i] - centre)) / sd
+        improvement[:, i] = np.where(np.isfinite(gain), gain, -np.inf)
+    departure = np.abs(moves - (moves.sum(axis=1, keepdims=True) - moves) / 2)
+    blamed = np.where(improvement.max(axis=1) > 0, np.argmax(improvement, axis=1), np.argmax(departure, axis=1))
+    observed = np.column_stack([t, k, m])
+    previous = np.column_stack([t_prev, k_prev, m_prev])
+    rows = np.flatnonzero(fires)
+    pick = blamed[rows]
+    sel = cells.iloc[rows].assign(gender=np.array(["T", "K", "M"])[pick])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weight_now = (t - m) / (k - m)
+    return make_hits(sel, observed[rows, pick], expected=restoring[rows, pick],
+                     value_t=t[rows], value_k=k[rows], value_m=m[rows], prev_value=previous[rows, pick],
+                     prev_year=sel["prev_year"].astype(int).to_numpy(),
+                     weight_prev_pct=np.round(100 * weight[rows]), weight_now_pct=np.round(100 * weight_now[rows]))

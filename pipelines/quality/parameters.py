@@ -68,6 +68,14 @@ class GenderSwapped(Parameters):
     fit_ratio: Positive
 
 
+class GenderWeightsMoved(Parameters):
+    k: Positive
+    #: the least spread of the residual r, relative to T (0.01: one per cent of the total)
+    min_scale: Positive
+    min_gap_rel: NonNegative
+    min_units: Annotated[int, Field(ge=3)]
+
+
 class HidiroglouBerthelot(Parameters):
     U: Share
     A: NonNegative
@@ -140,6 +148,7 @@ PARAMETERS: dict[str, type[Parameters]] = {
     "gender.total_between": GenderTolerance,
     "gender.total_sum": GenderTolerance,
     "gender.swapped": GenderSwapped,
+    "gender.weights_moved": GenderWeightsMoved,
     "year_over_year.hb": HidiroglouBerthelot,
     "identical.unchanged": Unchanged,
     "outlier.national": OutlierNational,

@@ -16,6 +16,7 @@ CHECKS = {
     "gender.total_between": gender.total_between,
     "gender.total_sum": gender.total_sum,
     "gender.swapped": gender.swapped,
+    "gender.weights_moved": gender.weights_moved,
     "year_over_year.hb": year_over_year.hidiroglou_berthelot,
     "identical.unchanged": identical.unchanged,
     "outlier.national": outlier.national,
