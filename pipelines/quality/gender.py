@@ -3,7 +3,9 @@
 For a share or a mean the total is a weighted mean of K and M, so it must lie between them; for an
 additive count it is their sum. A third, subtler slip is K and M entered in each other's places: the
 values are individually plausible, but the ordering of women and men flips against the kommun's own
-history while the magnitudes match last year's swapped.
+history while the magnitudes match last year's swapped. A slip in one of the three that leaves T between
+K and M still shows in their mix: T no longer lies where last period's women weight puts it
+(:func:`weights_moved`).
 
 K and M come beside each cell from the model ``watch_cell`` (``value_k``, ``value_m``, their
 previous-period values and the women-men gap in earlier periods, ``gap_lag1`` …); how unusual a change of the women-men gap is comes from ``watch_group_stat``
