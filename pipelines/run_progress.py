@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from dagster import DagsterEventType, DagsterInstance
 
@@ -223,6 +224,10 @@ def stage_account(stage: Stage) -> str:
             return f"kkik.* replaced ({meta.get('accepted_errors_let_through', 0):,} accepted error flags let through)"
         return ""
     if stage.name == "reports":
+        for _, meta in stage.metadata_of("kkik__reports"):
+            return (f"KKiK {meta.get('kkik_year')}: {meta.get('kommun_files', 0):,} kommun and "
+                    f"{meta.get('county_files', 0):,} county reports (HTML) in {_shown_path(meta.get('folder'))}; "
+                    "`kkik report` for PDF")
         return "the KKiK reports of the newest year (HTML; `kkik report` for PDF)" if stage.assets else ""
     return f"{stage.assets} assets"
 
@@ -247,3 +252,14 @@ def _source_account(step_key: str, stage: Stage) -> str:
         rejected = sum(m.get("files_rejected", 0) for m in metas.values())
         return f"{label} {files} new files, {rows:,} rows" + (f", {rejected} REJECTED" if rejected else "")
     return f"{label} {sum(m.get('rows', 0) for m in metas.values()):,} rows"
+
+
+def _shown_path(folder: str | None) -> str:
+    """``folder`` relative to the working directory where it lies below it (``reports/``), else as given."""
+    if not folder:
+        return "the reports folder"
+    path = Path(folder)
+    try:
+        return f"{path.resolve().relative_to(Path.cwd().resolve())}/"
+    except ValueError:
+        return f"{path}/"

@@ -75,8 +75,8 @@ def watch_file(values_path: Path, out: Path, year: int | None, html: Path | None
     checked = year or int(values["year"].max())
     counts = flag_counts(flags)
     n_open = counts["open_errors"]
-    print(f"kkik watch: {values_path} ({checked}): {counts['flags']} flags, {n_open} open errors, "
-          f"{counts['warnings']} warnings → {out}")
+    print(f"kkik watch: {values_path} ({checked}): {_count(counts['flags'], 'flag')}, "
+          f"{_count(n_open, 'open error')}, {_count(counts['warnings'], 'warning')} → {out}")
     for _, flag in flags.head(5).iterrows():
         print(f"  [{flag['severity']}] {flag['message']}")
     return EXIT_OPEN_ERRORS if n_open else EXIT_CLEAN
@@ -124,9 +124,15 @@ def accept_open_errors(*, by: str, reason: str, rule: str | None, kpi: str | Non
 
 def _print_summary(report: dict, what: str) -> None:
     outside = report.get("open_errors_outside_kkik", 0)
-    print(f"kkik watch ({what}): {report['flags']} flags — {report['open_errors']} open errors "
-          f"(block publication), {outside} open errors outside the KKiK set (not blocking), "
-          f"{report['errors'] - report['open_errors'] - outside} accepted errors, {report['warnings']} warnings")
+    print(f"kkik watch ({what}): {_count(report['flags'], 'flag')} — {_count(report['open_errors'], 'open error')} "
+          f"(block publication), {_count(outside, 'open error')} outside the KKiK set (not blocking), "
+          f"{_count(report['errors'] - report['open_errors'] - outside, 'accepted error')}, "
+          f"{_count(report['warnings'], 'warning')}")
     for rule_id, n in sorted(report["by_rule"].items(), key=lambda item: -item[1])[:10]:
         print(f"  {n:>6}  {rule_id}")
     print(f"  report: {report['html']}\n  flags:  {report['csv']}")
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 open error``, ``2 open errors``: a count with its noun in the right number."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"

@@ -208,6 +208,12 @@ def test_a_successful_load_prints_a_short_account_with_the_summary_last(good_loa
     stages = [line.split()[0] for line in lines if re.match(r"^  (sources|dbt|audit|publish|reports) ", line)]
     assert stages == ["sources", "dbt", "audit", "publish", "reports"]
     assert all(" ok " in line for line in lines if re.match(r"^  (sources|dbt|audit|publish|reports) ", line))
+    # the reports line says which year, how many files and where they are
+    reports = re.search(r"^  reports .* KKiK 2022: 290 kommun and (\d+) county reports \(HTML\) in (\S+)/;",
+                        result.stdout, re.MULTILINE)
+    assert reports, result.stdout
+    folder = Path(reports.group(2)) if Path(reports.group(2)).is_absolute() else PROJECT / reports.group(2)
+    assert len(list(folder.glob("kkik_*_2022.html"))) >= 290 + int(reports.group(1))
     done = next(i for i, line in enumerate(lines) if line.startswith("kkik load done in"))
     assert lines[done + 1].startswith("  published kkik.kkik_result:") and "error watch" in result.stdout.split(
         "kkik load done")[1]

@@ -192,8 +192,12 @@ def weights_moved(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     pick = blamed[rows]
     sel = cells.iloc[rows].assign(gender=np.array(["T", "K", "M"])[pick])
     with np.errstate(divide="ignore", invalid="ignore"):
-        weight_now = (t - m) / (k - m)
+        weight_now = (t[rows] - m[rows]) / (k[rows] - m[rows])
+    weight_now_text = np.where((weight_now >= 0) & (weight_now <= 1),
+                               np.char.add(np.char.add("now ", np.round(100 * np.nan_to_num(weight_now)).astype(int)
+                                                       .astype(str)), " %"),
+                               "now outside the range between men and women")
     return make_hits(sel, observed[rows, pick], expected=restoring[rows, pick],
                      value_t=t[rows], value_k=k[rows], value_m=m[rows], prev_value=previous[rows, pick],
                      prev_year=sel["prev_year"].astype(int).to_numpy(),
-                     weight_prev_pct=np.round(100 * weight[rows]), weight_now_pct=np.round(100 * weight_now[rows]))
+                     weight_prev_pct=np.round(100 * weight[rows]).astype(int), weight_now=weight_now_text)

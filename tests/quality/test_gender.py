@@ -129,7 +129,8 @@ def test_weights_moved_is_quiet_on_real_values_and_finds_a_slip_in_any_of_the_th
         assert mine["gender"].tolist() == [gender], (municipality_id, gender, flags[["municipality_id", "gender"]])
         flag = mine.iloc[0]
         assert flag["severity"] == "warning" and abs(flag["expected_value"] - real) <= 0.05 * real
-        assert "do not fit together as in 2021" in flag["message"]
+        assert "do not fit together as in 2021, when the total lay " in flag["message"]
+        assert "% of the way from men to women (now " in flag["message"] and ".0 %" not in flag["message"]
 
 
 def test_weights_moved_skips_small_gaps_and_additive_figures(watch):
