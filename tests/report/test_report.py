@@ -186,3 +186,22 @@ def test_similar_kommuner_column_names_the_areas_group(kommun_html):
     assert 'title="Liknande kommuner äldreomsorg, 4 kommuner">47</td>' in html
     assert 'title="Liknande kommuner förskola, 4 kommuner"' in html
     assert "Liknande kommuner övergripande" in html  # U07414 is in the overall group
+
+
+@pytest.mark.parametrize("year", [2019, 2022])
+def test_kkik_report_says_when_the_year_has_values_for_only_some_figures(mart, tmp_path, capsys, year):
+    """`kkik report --year` of a KKiK year in which some figures have no kommun value yet says how many do,
+    counted as the mart has them (figures of the year's set with a kommun value in that year's column)."""
+    from pipelines.report.command import run_report
+
+    with duckdb.connect(str(mart), read_only=True) as con:
+        with_values = con.execute("""
+            select count(distinct r.kpi_id) from kkik.kkik_result as r
+            join kkik.dim_municipality as m using (municipality_id)
+            where m.is_kommun and r.is_in_kkik_set and r.kkik_year = ? and r.value is not null""", [year]).fetchone()[0]
+        in_set = con.execute("""select count(*) from kkik.dim_kpi
+            where first_kkik_year <= ? and coalesce(last_kkik_year, 9999) >= ?""", [year, year]).fetchone()[0]
+    assert run_report("0114", None, year, tmp_path, mart, pdf=False) == 0
+    out = capsys.readouterr().out
+    note = f"note: KKiK {year} has kommun values for {with_values} of its {in_set} key figures so far"
+    assert (note in out) == (with_values < in_set), out
