@@ -160,29 +160,35 @@ def weights_moved(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     residual = (t - expected_t) / t
     if not len(cells):
         return make_hits(cells, [])
-    frame = cells[["kpi_id", "year"]].assign(residual=residual)
-    stats = frame.merge(robust_stats(frame, ["kpi_id", "year"], "residual"), on=["kpi_id", "year"], how="left")
-    enough = stats["n"].to_numpy(dtype=float) >= int(rule.param("min_units"))
-    scale = np.fmax(stats["scale"].to_numpy(dtype=float), float(rule.param("min_scale")))
-    z = (residual - stats["median"].to_numpy(dtype=float)) / scale
+    with np.errstate(divide="ignore", invalid="ignore"):
+        restoring = np.column_stack([expected_t, m + (t - m) / weight, (t - weight * k) / (1 - weight)])
+        restoring[~(np.isfinite(restoring) & (restoring > 0))] = np.nan
+        moves = np.log(np.column_stack([t / t_prev, k / k_prev, m / m_prev]))
+        restored_moves = np.log(restoring / np.column_stack([t_prev, k_prev, m_prev]))
+    # the robust statistics of the residual and of each gender's log change, per figure and year, in one go
+    keys = cells[["kpi_id", "year"]].reset_index(drop=True)
+    measures = {"residual": residual, "T": moves[:, 0], "K": moves[:, 1], "M": moves[:, 2]}
+    long = pd.concat([keys.assign(measure=name, x=x) for name, x in measures.items()], ignore_index=True)
+    stats = robust_stats(long, ["kpi_id", "year", "measure"], "x")
+
+    def stat(measure: str, column: str) -> np.ndarray:
+        return keys.assign(measure=measure).merge(stats, on=["kpi_id", "year", "measure"], how="left")[
+            column].to_numpy(dtype=float)
+
+    enough = stat("residual", "n") >= int(rule.param("min_units"))
+    scale = np.fmax(stat("residual", "scale"), float(rule.param("min_scale")))
+    z = (residual - stat("residual", "median")) / scale
     fires = enough & (np.abs(z) >= float(rule.param("k")))
 
     # which of the three is wrong: the one whose change since the previous period becomes most typical
     # among the kommuner (robust z of its log change, that gender) when it takes the value that restores
     # last period's mix; where no restored value is more typical (a copy of last year has no change to
     # undo), the one whose change departs most from the other two's
-    with np.errstate(divide="ignore", invalid="ignore"):
-        restoring = np.column_stack([expected_t, m + (t - m) / weight, (t - weight * k) / (1 - weight)])
-        restoring[~(np.isfinite(restoring) & (restoring > 0))] = np.nan
-        moves = np.log(np.column_stack([t / t_prev, k / k_prev, m / m_prev]))
-        restored_moves = np.log(restoring / np.column_stack([t_prev, k_prev, m_prev]))
     improvement = np.full(moves.shape, -np.inf)
-    for i in range(3):
-        spread = frame[["kpi_id", "year"]].assign(move=moves[:, i])
-        move_stats = spread.merge(robust_stats(spread, ["kpi_id", "year"], "move"), on=["kpi_id", "year"], how="left")
-        centre = move_stats["median"].to_numpy(dtype=float)
-        sd = np.fmax(move_stats["scale"].to_numpy(dtype=float), 1e-3)
-        gain = (np.abs(moves[:, i] - centre) - np.abs(restored_moves[:, i] - centre)) / sd
+    for i, gender in enumerate("TKM"):
+        centre, sd = stat(gender, "median"), np.fmax(stat(gender, "scale"), 1e-3)
+        with np.errstate(invalid="ignore"):
+            gain = (np.abs(moves[:, i] - centre) - np.abs(restored_moves[:, i] - centre)) / sd
         improvement[:, i] = np.where(np.isfinite(gain), gain, -np.inf)
     departure = np.abs(moves - (moves.sum(axis=1, keepdims=True) - moves) / 2)
     blamed = np.where(improvement.max(axis=1) > 0, np.argmax(improvement, axis=1), np.argmax(departure, axis=1))
@@ -190,13 +196,11 @@ def weights_moved(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     previous = np.column_stack([t_prev, k_prev, m_prev])
     rows = np.flatnonzero(fires)
     pick = blamed[rows]
-    sel = cells.iloc[rows].assign(gender=np.array(["T", "K", "M"])[pick])
+    sel = cells.iloc[rows].assign(gender=np.array(list("TKM"))[pick])
     with np.errstate(divide="ignore", invalid="ignore"):
         weight_now = (t[rows] - m[rows]) / (k[rows] - m[rows])
-    weight_now_text = np.where((weight_now >= 0) & (weight_now <= 1),
-                               np.char.add(np.char.add("now ", np.round(100 * np.nan_to_num(weight_now)).astype(int)
-                                                       .astype(str)), " %"),
-                               "now outside the range between men and women")
+    weight_now_text = [f"now {round(100 * w)} %" if 0 <= w <= 1 else "now outside the range between men and women"
+                       for w in weight_now]
     return make_hits(sel, observed[rows, pick], expected=restoring[rows, pick],
                      value_t=t[rows], value_k=k[rows], value_m=m[rows], prev_value=previous[rows, pick],
                      prev_year=sel["prev_year"].astype(int).to_numpy(),

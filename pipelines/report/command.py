@@ -46,18 +46,8 @@ def run_report(kommun: str | None, county: str | None, year: int | None, out_dir
           f"{seconds:.1f} s to {out_dir}")
     for path in shown:
         print(f"  {path}")
-    with_values, in_set = figures_with_values(data.frames)
-    if with_values < in_set:
-        print(f"  note: KKiK {data.frames.year} has kommun values for {with_values} of its {in_set} key figures so "
-              "far; the others show ∅ (not yet released, or not reported)")
+    frames = data.frames
+    if frames.figures_with_values < frames.figures_in_set:
+        print(f"  note: KKiK {frames.year} has kommun values for {frames.figures_with_values} of its "
+              f"{frames.figures_in_set} key figures so far; the others show ∅ (not yet released, or not reported)")
     return 0
-
-
-def figures_with_values(frames) -> tuple[int, int]:
-    """How many of the year's KKiK figures have a kommun value in that year's column, and how many there are."""
-    results = frames.results
-    kommuner = frames.municipalities.loc[frames.municipalities["is_kommun"].fillna(False).astype(bool),
-                                         "municipality_id"]
-    shown = results[(results["kkik_year"] == frames.year) & results["value"].notna()
-                    & results["municipality_id"].isin(kommuner)]
-    return int(shown["kpi_id"].nunique()), int(frames.kpis["kpi_id"].nunique())

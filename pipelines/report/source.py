@@ -50,18 +50,19 @@ class MartFrames:
     municipalities: pd.DataFrame
     results: pd.DataFrame
     path: Path
+    #: of the year's KKiK figures, those with a kommun value in its column, and all (``year_coverage``)
+    figures_with_values: int = 0
+    figures_in_set: int = 0
 
 
 def _query(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pd.DataFrame:
     return con.execute(sql, params or []).df()
 
 
-def default_report_year(con: duckdb.DuckDBPyConnection) -> int:
-    """The newest KKiK year in which at least half of the set's figures have a kommun value.
-
-    The newest ``kkik_year`` in the mart is usually partial: figures released the year after their period
-    (costs) already sit in next year's column while that year's surveys are not out yet.
-    """
+def year_coverage(con: duckdb.DuckDBPyConnection) -> dict[int, tuple[int, int]]:
+    """Per KKiK year of the mart: (the figures of its set with a kommun value in its column, the figures in
+    its set). The newest ``kkik_year`` is usually partial: figures released the year after their period
+    (costs) already sit in next year's column while that year's surveys are not out yet."""
     rows = con.execute(f"""
         with years as (
             select distinct kkik_year from {PUBLISHED_SCHEMA}.kkik_result
@@ -82,14 +83,20 @@ def default_report_year(con: duckdb.DuckDBPyConnection) -> int:
             group by kkik_year
         )
 
-        select max(in_set.kkik_year)
+        select in_set.kkik_year, coalesce(with_values.n_figures, 0), in_set.n_figures
         from in_set
-        inner join with_values on in_set.kkik_year = with_values.kkik_year
-        where with_values.n_figures >= ? * in_set.n_figures
-    """, [COMPLETE_YEAR_SHARE]).fetchall()
-    if not rows or rows[0][0] is None:
+        left join with_values on in_set.kkik_year = with_values.kkik_year
+    """).fetchall()
+    return {int(year): (int(with_values), int(in_set)) for year, with_values, in_set in rows}
+
+
+def default_report_year(con: duckdb.DuckDBPyConnection) -> int:
+    """The newest KKiK year in which at least half of the set's figures have a kommun value."""
+    complete = [year for year, (with_values, in_set) in year_coverage(con).items()
+                if with_values and with_values >= COMPLETE_YEAR_SHARE * in_set]
+    if not complete:
         raise ReportDataError("the published mart has no KKiK year with values (kkik.kkik_result is empty)")
-    return int(rows[0][0])
+    return max(complete)
 
 
 def check_report_year(con: duckdb.DuckDBPyConnection, year: int, path: Path) -> None:
@@ -136,7 +143,8 @@ def read_mart(path: Path | None = None, year: int | None = None, warehouse: Path
         results = _query(con, f"""
             select result.kpi_id, result.municipality_id, result.year, result.kkik_year, result.gender,
                 result.value, result.colour, result.national_rank, result.n_ranked, result.national_min,
-                result.national_q1, result.national_median, result.national_q3, result.national_max, result.riket_value, result.county_mean,
+                result.national_q1, result.national_median, result.national_q3, result.national_max,
+                result.riket_value, result.county_mean,
                 result.similar_group_mean, result.similar_group_n, result.previous_value,
                 result.change_from_previous_year, result.is_synthetic, result.status, value_source.source
             from {PUBLISHED_SCHEMA}.kkik_result as result
@@ -145,4 +153,6 @@ def read_mart(path: Path | None = None, year: int | None = None, warehouse: Path
                 and result.year = value_source.year and result.gender = value_source.gender
             where result.is_in_kkik_set and result.kkik_year between ? and ?
         """, [years[0], years[-1]])
-    return MartFrames(year=year, years=years, kpis=kpis, municipalities=municipalities, results=results, path=path)
+        with_values, in_set = year_coverage(con).get(year, (0, 0))
+    return MartFrames(year=year, years=years, kpis=kpis, municipalities=municipalities, results=results, path=path,
+                      figures_with_values=with_values, figures_in_set=in_set)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from pipelines.quality.warehouse import macro
+
 KOMMUNER = {"0114": ("Upplands Väsby", "01", "Region Stockholm"), "0115": ("Vallentuna", "01", "Region Stockholm"),
             "0117": ("Österåker", "01", "Region Stockholm"), "2380": ("Östersund", "23", "Region Jämtland Härjedalen"),
             "2321": ("Åre", "23", "Region Jämtland Härjedalen")}
@@ -103,9 +105,8 @@ def build_mart(path) -> None:
         con.execute(f"""update {schema}.kkik_result as result set national_min = stats.low,
                 national_q1 = stats.q1, national_median = stats.median, national_q3 = stats.q3,
                 national_max = stats.high
-            from (select kpi_id, year, gender, min(value) as low, quantile_cont(value, 0.25) as q1,
-                    median(value) as median, quantile_cont(value, 0.75) as q3, max(value) as high
-                from {schema}.kkik_result group by all) as stats
+            from (select kpi_id, year, gender, min(value) as low, max(value) as high, {macro("robust_stats", "value")}
+                from {schema}.kkik_result group by kpi_id, year, gender) as stats
             where result.kpi_id = stats.kpi_id and result.year = stats.year and result.gender = stats.gender""")
         con.execute(f"""create table {schema}.fct_kpi_value as
             select kpi_id, municipality_id, year, gender, 'kolada' as source from {schema}.kkik_result

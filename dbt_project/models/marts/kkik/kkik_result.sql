@@ -118,7 +118,7 @@ ranked as (
     from with_values
 ),
 
-national_stats as (
+national as (
     -- median and quartiles as the watch defines them (macro robust_stats), min and max beside them
     select
         kpi_id,
@@ -129,19 +129,6 @@ national_stats as (
         max(value) as national_max
     from kommun_values
     group by kpi_id, year, gender
-),
-
-national as (
-    select
-        kpi_id,
-        year,
-        gender,
-        national_min,
-        q1 as national_q1,
-        median as national_median,
-        q3 as national_q3,
-        national_max
-    from national_stats
 ),
 
 riket as (
@@ -202,9 +189,9 @@ final as (
             else round(100.0 * (ranked.n_ranked - ranked.national_rank) / (ranked.n_ranked - 1), 1)
         end as double) as percentile,
         national.national_min,
-        national.national_q1,
-        national.national_median,
-        national.national_q3,
+        national.q1 as national_q1,
+        national.median as national_median,
+        national.q3 as national_q3,
         national.national_max,
         riket.riket_value,
         county.county_mean,
