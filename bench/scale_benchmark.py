@@ -319,6 +319,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'values':>10} {'figures':>7} {'requests':>8} {'landing s':>9} {'values/s':>9} {'peak':>5} "
           f"{'rerun s':>7} | {'floor s':>7} {'values/s':>9} {'peak':>5} | {'dbt s':>6} {'peak':>5} | "
           f"{'watch s':>7} {'peak':>5} {'flags':>7} | {'total s':>7}  targets")
+    if args.work is not None:
+        args.work.mkdir(parents=True, exist_ok=True)
     for size in sizes:
         work = Path(tempfile.mkdtemp(prefix="kkik-scale-", dir=args.work))
         try:

@@ -3,8 +3,9 @@
 Why it looks like this:
 
 * Pages are written as received and never held in memory together, so a backfill of every figure and
-  year (9 M values) needs no more memory than one page; DuckDB's ``read_json`` then reads the files with
-  an explicit schema, one statement per entity, at the speed of its JSON reader (no Python object per value).
+  year (9 M values) needs no more memory than one page; DuckDB then reads the files (``read_text``, one JSON
+  parse per page, each record shaped by ``json_transform``), one statement per entity, with no Python object
+  per value.
 * Nothing reaches DuckDB until every page of the load has been fetched; the raw tables change in one
   transaction, so a failed fetch or a failed statement leaves the warehouse as it was.
 * Values are merged by key (kpi, municipality, period, gender) within the cells of this load (the asked
@@ -17,10 +18,10 @@ Why it looks like this:
   only, so a record is not paid for twice): a record outside the KPIs and years asked for (``not_requested``)
   or whose content cannot be read (kpi missing, period not a year, no ``values`` list, gender not T/K/M, value
   not a finite number …) goes to ``raw.kolada__data_quarantine`` with its reason (``RECORD_CHECKS``), and the
-  load goes on: one bad value must not cost the whole year. The same value twice in a load (a record on two
-  pages) fails it naming the pages, and a page DuckDB's reader cannot read as the record shape (a record that
-  is not an object, ``values`` that is not a list of objects) fails it naming the page file; either way raw
-  is left as it was (``KoladaLandingError``).
+  load goes on: one bad value must not cost the whole year; so does a record that is not an object or whose
+  ``values`` is not a list of objects. The same value twice in a load (a record on two pages) fails it
+  naming the pages, and a page that is not JSON, holds no list of records or is larger than any Kolada
+  answer fails it naming the page file; either way raw is left as it was (``KoladaLandingError``).
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ GENDERS = ("T", "K", "M")
 VALUE_KEY = ("kpi", "municipality", "period", "gender")
 #: What makes a value "the same" between two loads; load_id, fetched_at and page_url are where it came from.
 VALUE_CONTENT = ("value", "count", "status", "isdeleted", "synthetic")
-#: The largest page DuckDB will read: a page of 5000 records is about 1.4 MB. DuckDB sizes its read buffers
-#: by this limit (512 MiB made a 200 k-value landing ask for 18 GiB), so it stays DuckDB's default, 16 MiB.
+#: The largest page the landing reads: a data page of 5000 records is about 1.4 MB, the KPI list's 2.4 MB. A
+#: larger file is no Kolada answer (``_refuse_oversized``); each page is read whole into memory.
 MAX_PAGE_BYTES = 16 * 1024 * 1024
 
 #: DuckDB's memory for one landing: its working tables spill to ``<warehouse>.tmp`` beyond it, so with the
@@ -56,11 +57,12 @@ MAX_PAGE_BYTES = 16 * 1024 * 1024
 #: and fails with "Out of Memory" under a smaller limit.
 DUCKDB_MEMORY_LIMIT = "1500MB"
 
-#: A data record as DuckDB reads it. Fields whose type the source may get wrong are read as JSON and
-#: checked in SQL (a wrong type goes to quarantine instead of failing the whole read).
-DATA_RECORD_TYPE = (
-    "STRUCT(kpi VARCHAR, municipality JSON, period JSON, synthetic BOOLEAN, "
-    '"values" STRUCT(gender VARCHAR, count JSON, status VARCHAR, "value" JSON, isdeleted BOOLEAN)[])'
+#: A data record as DuckDB reads it (``json_transform`` of each record of a page). Fields whose type the
+#: source may get wrong are kept as JSON and checked in SQL (a wrong type goes to quarantine instead of
+#: failing the whole read); the record itself stays beside it as sent (``j``), for the shape checks.
+DATA_RECORD_STRUCTURE = (
+    '{"kpi": "VARCHAR", "municipality": "JSON", "period": "JSON", "synthetic": "BOOLEAN", "values": '
+    '[{"gender": "VARCHAR", "count": "JSON", "status": "VARCHAR", "value": "JSON", "isdeleted": "BOOLEAN"}]}'
 )
 
 _IS_NUMBER = "json_type({x}) in ('DOUBLE', 'UBIGINT', 'BIGINT') and coalesce(isfinite(try_cast({x} as double)), false)"
@@ -74,6 +76,8 @@ _BAD_COUNT = (
     "list_filter(r.values, lambda e: coalesce(json_type(e.count), 'NULL') not in ('NULL', 'UBIGINT', 'BIGINT') "
     "or (json_type(e.count) <> 'NULL' and try_cast(e.count as integer) is null))"
 )
+_NOT_AN_ENTRY = ("list_filter(r.values, lambda e: e is null or (e.gender is null and e.count is null "
+                 "and e.status is null and e.value is null and e.isdeleted is null))")
 #: the period as JSON text: a year is a JSON number of four digits (``2019``; the text ``"2019"`` is not one)
 _PERIOD_TEXT = "coalesce(r.period::varchar, '')"
 #: a page file's number (``data/page-0042.json`` → 42): what a value row keeps of its page
@@ -82,6 +86,8 @@ PAGE_NUMBER = "regexp_extract({path}, 'page-(\\d+)\\.json$', 1)::integer"
 #: The first problem of a record, as (reason_code, reason); NULL for a good record. Order matters: a
 #: record is named by its first problem only.
 RECORD_CHECKS = [
+    # j is DuckDB's minified text of the record as sent: an object starts with '{' (no parse per record)
+    ("bad_record", "not starts_with(j::varchar, '{')", "format('record {} is not an object', j::varchar)"),
     ("bad_kpi", "r.kpi is null or r.kpi = ''", "format('kpi {} is not a KPI id', coalesce(to_json(r.kpi)::varchar, 'missing'))"),
     ("not_requested", "not list_contains(asked_kpis, r.kpi)",
      "format('kpi {} was not asked for by its query ({})', r.kpi, array_to_string(asked_kpis, ', '))"),
@@ -91,10 +97,10 @@ RECORD_CHECKS = [
      "format('period {} was not asked for by its query ({})', r.period::varchar, array_to_string(asked_years, ', '))"),
     ("bad_municipality", "coalesce(json_type(r.municipality), '') <> 'VARCHAR' or r.municipality ->> '$' = ''",
      "format('municipality {} is not a code', coalesce(r.municipality::varchar, 'missing'))"),
-    # a list that is not there, is null or holds a null (a list of numbers or a text is not read at all:
-    # write_raw_tables then fails naming the page)
-    ("bad_values", "r.values is null or list_position(r.values, null) is not null",
-     "format('values {} is not a list of objects', coalesce(to_json(r.values)::varchar, 'missing'))"),
+    # a list that is not there, is null, or holds anything but objects: json_transform reads a null as
+    # null and a number or a text as an entry with none of a value's fields (as it reads an empty object)
+    ("bad_values", f"r.values is null or len({_NOT_AN_ENTRY}) > 0",
+     "format('values {} is not a list of objects', coalesce(nullif((j -> '$.values')::varchar, 'null'), 'missing'))"),
     ("bad_gender", f"len({_BAD_GENDER}) > 0",
      f"format('gender {{}} is not one of T, K, M', coalesce(to_json({_BAD_GENDER}[1].gender)::varchar, 'missing'))"),
     ("bad_value", f"len({_BAD_VALUE}) > 0",
@@ -308,13 +314,12 @@ def _land_metadata(con: duckdb.DuckDBPyConnection, folder: RawLoadFolder, entity
     files = _files_param(folder, entity)
     if not files:
         return 0
+    _refuse_oversized(files)
     table = f"raw.kolada__{entity}"
     con.execute(
         f"""create or replace temp table kolada_metadata as
             select $load_id as load_id, p.fetched_at, p.page_url, json(r::varchar) as record
-            from (select filename, unnest(values) as r
-                  from read_json($files, columns={{values: 'JSON[]'}}, filename=true, format='unstructured',
-                                 maximum_object_size={MAX_PAGE_BYTES})) as f
+            from (select filename, unnest(records) as r from {_page_records_sql()}) as f
             join kolada_pages as p on p.path = f.filename""",
         {"load_id": load_id, "files": files},
     )
@@ -332,7 +337,7 @@ def _land_metadata(con: duckdb.DuckDBPyConnection, folder: RawLoadFolder, entity
 
 def _data_values_sql(source: str) -> str:
     """The select that turns data pages (``source``: ``_page_source``) into ``kolada_values`` rows: a row per
-    value of a good record, a row per bad record (its first problem and the record as read); ``page_id`` is
+    value of a good record, a row per bad record (its first problem and the record as sent); ``page_id`` is
     the data page's number (its file name). Parameters $kpis, $years: the load's, for a page without its own."""
     problem_code = "case " + " ".join(f"when {cond} then '{code}'" for code, cond, _ in RECORD_CHECKS) + " end"
     # the text is made for bad records only: the conditions are not evaluated twice for the good ones
@@ -345,36 +350,46 @@ def _data_values_sql(source: str) -> str:
                      case when reason_code is not null then {problem_text} end as reason,
                      case when reason_code is null then r.municipality ->> '$' end as municipality,
                      case when reason_code is null then try_cast(r.period::varchar as integer) end as period,
-                     case when reason_code is not null then to_json(r) end as record,
+                     case when reason_code is not null then j end as record,
                      unnest(case when reason_code is null then r.values else [null] end) as e
-              from (select page_id, r, asked_kpis, asked_years, {problem_code} as reason_code
-                    from (select {PAGE_NUMBER.format(path='filename')} as page_id, unnest(values) as r,
-                                 coalesce(kpis, $kpis::varchar[]) as asked_kpis,
-                                 coalesce(years, $years::integer[]) as asked_years
-                          from {source})) as checked)"""
+              from (select page_id, j, r, asked_kpis, asked_years, {problem_code} as reason_code
+                    from (select page_id, j, json_transform(j, '{DATA_RECORD_STRUCTURE}') as r,
+                                 asked_kpis, asked_years
+                          from (select {PAGE_NUMBER.format(path='filename')} as page_id, unnest(records) as j,
+                                       coalesce(kpis, $kpis::varchar[]) as asked_kpis,
+                                       coalesce(years, $years::integer[]) as asked_years
+                                from {source}))) as checked)"""
 
 
-def _read_json_sql() -> str:
-    """DuckDB's read of the data page files $files as ``DATA_RECORD_TYPE`` records, with ``filename``."""
-    return (f"read_json($files, columns={{values: '{DATA_RECORD_TYPE}[]'}}, filename=true, "
-            f"format='unstructured', maximum_object_size={MAX_PAGE_BYTES})")
+def _page_records_sql() -> str:
+    """Each page file of $files (``filename``) with its records as sent (``records``, JSON values).
+
+    ``read_text`` and one JSON parse per page, not ``read_json``: on the whole of Kolada DuckDB's JSON reader
+    (format ``unstructured``, a page a single object) took 5–6x as long for the same rows. A page whose
+    ``values`` is not a list fails the read naming the file; a record of the wrong shape does not (its
+    checks quarantine it)."""
+    return """(select filename, case when records is null then error(format(
+                      'the page {} holds no list of records (''values'')', filename)) else records end as records
+               from (select filename, from_json(content, '{"values": ["JSON"]}').values as records
+                     from read_text($files)))"""
 
 
 def _page_source(pages: Sequence[DataPage]) -> str:
     """The data ``pages`` read (parameters $files, $page_kpis, $page_years) beside what each page's query
     asked for, or an empty relation of the same shape."""
     if pages:
-        return f"""(select f.filename, f.values, p.kpis, p.years
-                    from {_read_json_sql()} as f
+        return f"""(select f.filename, f.records, p.kpis, p.years
+                    from {_page_records_sql()} as f
                     join (select unnest($files) as filename, unnest($page_kpis::varchar[][]) as kpis,
                                  unnest($page_years::integer[][]) as years) as p using (filename))"""
-    return (f"(select null::varchar as filename, []::{DATA_RECORD_TYPE}[] as values, null::varchar[] as kpis, "
+    return ("(select null::varchar as filename, []::json[] as records, null::varchar[] as kpis, "
             "null::integer[] as years where false)")
 
 
 def _read_values(con: duckdb.DuckDBPyConnection, pages: Sequence[DataPage], kpi_ids: Sequence[str],
                  years: Sequence[int]) -> None:
     """Read data ``pages`` into the temp table ``kolada_values``; ``kpi_ids`` and ``years`` are the load's."""
+    _refuse_oversized([page.file for page in pages])
     params: dict = {"kpis": list(kpi_ids), "years": list(years)}
     if pages:
         params |= {"files": [page.file for page in pages],
@@ -383,23 +398,32 @@ def _read_values(con: duckdb.DuckDBPyConnection, pages: Sequence[DataPage], kpi_
     sql = _data_values_sql(_page_source(pages))
     try:
         con.execute(f"create or replace temp table kolada_values as {sql}", params)
-    except duckdb.InvalidInputException as error:  # a page the reader cannot read as DATA_RECORD_TYPE
+    except duckdb.InvalidInputException as error:  # a page that is not JSON, or holds no list of records
         raise KoladaLandingError(_unreadable_page([page.file for page in pages], error)) from error
 
 
+def _refuse_oversized(files: Sequence[str]) -> None:
+    """A page beyond MAX_PAGE_BYTES is no Kolada answer (5,000 records are about 1.4 MB): refused, naming it."""
+    for file in files:
+        size = Path(file).stat().st_size
+        if size > MAX_PAGE_BYTES:
+            raise KoladaLandingError(f"the page {file} is {size / 2**20:.1f} MiB, more than the "
+                                     f"{MAX_PAGE_BYTES // 2**20} MiB a Kolada page can be; nothing was landed")
+
+
 def _unreadable_page(files: Sequence[str], error: duckdb.Error) -> str:
-    """Which of ``files`` DuckDB's reader refuses, and why: each is read alone (on a connection of its own,
-    as the landing's transaction is aborted by the error), so the message names the page whatever DuckDB's
-    message says. Only on the way to an error, so the cost of a read per page does not matter."""
+    """Which of ``files`` DuckDB cannot read as a page of records, and why: each is read alone (on a
+    connection of its own, as the landing's transaction is aborted by the error), so the message names the
+    page whatever DuckDB's message says. Only on the way to an error, so the cost of a read per page does
+    not matter."""
     with duckdb.connect() as probe:
         for file in files:
             try:
-                probe.execute(f"create or replace temp table page as select * from {_read_json_sql()}",
-                              {"files": [file]})  # materialised: a count(*) alone would not read the records
+                probe.execute(f"select count(*) from (select unnest(records) from {_page_records_sql()})",
+                              {"files": [file]})
             except duckdb.InvalidInputException as own:
-                return (f"the data page {file} cannot be read as Kolada's record shape (a record that is not an "
-                        f"object, or 'values' that is not a list of objects, or a page that is not JSON): "
-                        f"{str(own).splitlines()[0]}; nothing was landed")
+                return (f"the data page {file} cannot be read as a page of Kolada records (a page that is not "
+                        f"JSON, or whose 'values' is not a list): {str(own).splitlines()[0]}; nothing was landed")
     return f"DuckDB could not read the data pages, though each reads alone: {error}; nothing was landed"
 
 

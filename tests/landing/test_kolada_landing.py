@@ -206,9 +206,14 @@ R = fixture("data_records.json")
         ({**R[0], "values": [None, *R[0]["values"][1:]]}, "bad_values", "values [null,"),
         ({**R[0], "values": [{**R[0]["values"][0], "count": 3_000_000_000}, *R[0]["values"][1:]]}, "bad_count",
          "count 3000000000 for gender T is not a whole number within ±2147483647"),
+        ("N15428", "bad_record", 'record "N15428" is not an object'),
+        (5, "bad_record", "record 5 is not an object"),
+        ({**R[1], "values": 84.7}, "bad_values", "values 84.7 is not a list of objects"),
+        ({**R[1], "values": [84.7]}, "bad_values", "values [84.7] is not a list of objects"),
     ],
     ids=["another-year", "another-kpi", "period-as-text", "municipality-as-list", "no-kpi", "no-municipality",
-         "no-period", "no-values", "values-null", "a-value-null", "count-beyond-32-bits"],
+         "no-period", "no-values", "values-null", "a-value-null", "count-beyond-32-bits", "record-a-text",
+         "record-a-number", "values-a-number", "values-of-numbers"],
 )
 def test_a_record_the_client_yields_unchecked_is_quarantined_and_the_rest_lands(httpserver, tmp_path, record,
                                                                                  reason_code, reason):
@@ -221,8 +226,7 @@ def test_a_record_the_client_yields_unchecked_is_quarantined_and_the_rest_lands(
                                                      "from raw.kolada__data_quarantine")
     assert code == reason_code and text.startswith(reason)
     assert page_url == httpserver.url_for("/v3/data/kpi/N15428,U07451/year/2019,2020") + "?per_page=5000"
-    assert json.loads(kept) == {"synthetic": None, "kpi": None, "municipality": None, "period": None, "values": None,
-                                **record}
+    assert json.loads(kept) == record  # as sent, not as read
 
 
 def test_a_record_for_another_query_of_the_load_is_quarantined_where_it_was_not_asked_for(httpserver, tmp_path):
@@ -256,30 +260,31 @@ def test_the_same_value_on_two_pages_of_a_query_fails_naming_the_pages(httpserve
 
 
 @pytest.mark.parametrize(
-    ("record", "problem"),
+    ("body", "problem"),
     [
-        ("N15428", "Expected OBJECT, but got VARCHAR"),
-        (5, "Expected OBJECT, but got UBIGINT"),
-        ({**R[1], "values": 84.7}, "Expected ARRAY, but got DOUBLE"),
-        ({**R[1], "values": [84.7]}, "Expected OBJECT, but got DOUBLE"),
-        ({**R[1], "values": [{**R[1]["values"][0], "status": "x" * (17 * 1024 * 1024)}]}, "maximum_object_size"),
+        ('{"values": [{"kpi": "N15428", "municipality": "0180"', "Malformed JSON"),
+        ('{"values": {"kpi": "N15428"}}', "holds no list of records"),
+        (None, "more than the 16 MiB a Kolada page can be"),
     ],
-    ids=["record-a-text", "record-a-number", "values-a-number", "values-of-numbers", "record-of-17-mib"],
+    ids=["not-json", "values-an-object", "page-of-17-mib"],
 )
-def test_a_page_duckdb_cannot_read_as_records_fails_naming_it_and_leaves_raw_as_it_was(httpserver, tmp_path,
-                                                                                        record, problem):
-    """A page the client accepts (its envelope is right) but DuckDB's reader cannot read as Kolada's records
-    fails the landing's read; the landing raises it naming the page file, and writes nothing."""
-    serve_kolada(httpserver)
-    land(httpserver, tmp_path, [2019])
+def test_a_page_that_is_no_page_of_records_fails_naming_it_and_leaves_raw_as_it_was(tmp_path, body, problem):
+    """A page on disk that is not JSON, holds no list of records, or is larger than any Kolada answer fails
+    the landing's read; the landing raises it naming the page file, and writes nothing. (A record of the
+    wrong shape on a good page is quarantined instead: the test above.)"""
+    land_pages(tmp_path, [R], load_id="20260101T000000Z-aaaaaa")
     before = data_rows(tmp_path)
-    httpserver.clear()
-    serve_kolada(httpserver, as_sent=[*R[:2], record, *R[2:]])
+    big = envelope([{**R[1], "values": [{**R[1]["values"][0], "status": "x" * (17 * 1024 * 1024)}]}])
+    folder = RawLoadFolder.create(tmp_path / "raw", "kolada", "20260102T000000Z-bbbbbb")
+    for entity, name in METADATA_FIXTURES.items():
+        folder.write_page(entity, f"http://kolada.test/v3/{entity}", 1.0, envelope(fixture(name)).encode())
+    page = folder.write_page("data", "http://kolada.test/v3/data/kpi/x/year/y", 2.0,
+                             (big if body is None else body).encode())
+    summary = LandingSummary(load_id="20260102T000000Z-bbbbbb", years=[2019, 2020], raw_folder=folder.root,
+                             pages=folder.pages_written)
     with pytest.raises(KoladaLandingError) as err:
-        land(httpserver, tmp_path, [2019, 2020])
-    failed = [f for f in (tmp_path / "raw" / "kolada").iterdir() if not (f / SUCCESS_MARKER).exists()]
-    assert len(failed) == 1
-    assert f"the data page {failed[0] / 'data' / 'page-0001.json'} cannot be read" in str(err.value)
+        write_raw_tables(tmp_path / "warehouse.duckdb", folder, summary, list(KPIS), datetime.now(UTC))
+    assert f"{page}" in str(err.value)
     assert problem in str(err.value) and "nothing was landed" in str(err.value)
     assert data_rows(tmp_path) == before
 
@@ -368,8 +373,8 @@ def test_a_page_duckdb_cannot_read_fails_write_raw_tables_naming_it(tmp_path):
     kpis = fixture("kpi.json")
     kpis[1]["title"] += " (ny definition)"  # would land first inside the transaction
     with pytest.raises(KoladaLandingError, match=r"the data page \S+/L2/data/page-0002\.json cannot be read .*"
-                                                 r"Expected ARRAY, but got DOUBLE"):
-        land_pages(tmp_path, [R[:6], [{**R[6], "values": 84.7}, *R[7:]]], load_id="L2", metadata={"kpi": kpis})
+                                                 r"holds no list of records"):
+        land_pages(tmp_path, [R[:6], {"kpi": "N15428", "values": R[6:]}], load_id="L2", metadata={"kpi": kpis})
     assert {table: query(tmp_path, f"select * from raw.{table} order by all") for table in before} == before
 
 
