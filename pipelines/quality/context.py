@@ -268,16 +268,17 @@ class WatchContext:
             warnings.simplefilter("ignore", RuntimeWarning)  # a cell without history: NaN, as meant
             return np.where(enough, np.nanmedian(history, axis=1), np.nan)
 
-    def unchanged_share(self, frame: pd.DataFrame, n_periods: int) -> np.ndarray:
-        """Per row of ``frame``, the median over the figure's last ``n_periods`` periods of the share of
-        kommuner whose value equalled their previous one (model ``watch_period_stat``)."""
+    def unchanged_share(self, frame: pd.DataFrame, n_periods: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per row of ``frame``, the share of kommuner whose value equalled their previous one (model
+        ``watch_period_stat``): in the row's year, and its median over the figure's last ``n_periods`` periods."""
         keys = ["kpi_id", "year", "gender"]
         stats = frame[keys].astype({"year": int}).merge(
             self.tables.period_stats.astype({"year": int}), on=keys, how="left")
         shares = self.lags(stats, "share_unchanged", n_periods)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            return np.nanmedian(shares, axis=1) if len(shares) else np.zeros(0)
+            history = np.nanmedian(shares, axis=1) if len(shares) else np.zeros(0)
+        return stats["share_unchanged"].to_numpy(dtype=float, na_value=np.nan), history
 
     def group_stats(self, measure: str = "value") -> pd.DataFrame:
         """The model ``watch_group_stat`` for one measure, indexed by (kpi_id, year, gender)."""

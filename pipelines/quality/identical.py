@@ -7,7 +7,9 @@ the share of kommuner whose value equals their previous one. It uses the smaller
 year and its median over the last ``history_periods`` year pairs, so neither a KPI where half the values
 were copied this year (history says it normally moves) nor an election year after years of carried
 values (this year says it moves) hides the copies. Only when that share is at most ``max_share_unchanged``
-are the unchanged cells flagged.
+are the unchanged cells flagged. Only kommuner are checked: the shares are theirs, and a county's or the
+country's value is an aggregate with a precision of its own (rounded to one decimal, it repeats where
+the kommuner's six decimals do not).
 """
 
 from __future__ import annotations
@@ -22,16 +24,12 @@ from pipelines.quality.rules import Rule
 
 def unchanged(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     cells = ctx.target(rule)
-    cells = cells[cells["value"].notna() & cells["prev_value"].notna()]
+    cells = cells[cells["is_kommun"] & cells["value"].notna() & cells["prev_value"].notna()]
     if not len(cells):
         return make_hits(cells, [])
     same = cells["value"] == cells["prev_value"]
-    kommun = cells[cells["is_kommun"]]
-    current_share = (kommun["value"] == kommun["prev_value"]).groupby(
-        [kommun["kpi_id"], kommun["gender"], kommun["year"]]).mean()
-    history = ctx.unchanged_share(cells, int(rule.param("history_periods")))  # model watch_period_stat
-    keys = pd.MultiIndex.from_frame(cells[["kpi_id", "gender", "year"]])
-    share = np.fmin(current_share.reindex(keys).to_numpy(dtype=float), history)
+    current, history = ctx.unchanged_share(cells, int(rule.param("history_periods")))  # watch_period_stat
+    share = np.fmin(current, history)
     fires = same.to_numpy() & (share <= float(rule.param("max_share_unchanged")))
     if rule.param("ignore_bounds"):
         bound = (cells["unit"] == "percent") & cells["value"].isin([0.0, 100.0])

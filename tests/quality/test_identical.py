@@ -35,3 +35,15 @@ def test_unchanged_ignores_100_percent(watch):
     rows = [("P1", IDS[0], 2021, "T", 100.0), ("P1", IDS[0], 2022, "T", 100.0)]
     rows += [("P1", mid, y, "T", 50.0 + i + y / 7) for i, mid in enumerate(IDS[1:]) for y in (2021, 2022)]
     assert watch("identical.unchanged", rows).empty
+
+
+def test_unchanged_checks_kommuner_only(watch):
+    """The county's and the country's values are aggregates rounded to a precision of their own: their
+    repeat is no copy measured against the kommuner's share (real case: N15428 Region Kalmar 83.7 % in 2021
+    and 2022, flagged against a kommun repeat share of 0.0 %). The same repeat in a kommun is flagged."""
+    rows = _rows(0)
+    rows += [("P1", region, year, "T", 83.7) for region in ("0000", "0001") for year in (2021, 2022)]
+    assert watch("identical.unchanged", rows).empty
+    rows += [("P1", IDS[0], 2023, "T", next(r[4] for r in rows if r[1] == IDS[0] and r[2] == 2022))]
+    rows += [("P1", mid, 2023, "T", 60.0 + i) for i, mid in enumerate(IDS[1:], start=1)]
+    assert watch("identical.unchanged", rows)["municipality_id"].tolist() == [IDS[0]]

@@ -1,7 +1,7 @@
 -- How often a figure repeats: per figure x checked year x gender, the share of kommuner whose value
--- equals their value in the previous period (watch_kpi_period), in each of the figure's last
--- watch_history_periods() periods (share_unchanged_lag1 ...; watch_kpi_history). The identical rule
--- compares this year's copies with how often the figure normally repeats.
+-- equals their value in the previous period (watch_kpi_period), in the checked year (share_unchanged)
+-- and in each of the figure's last watch_history_periods() periods (share_unchanged_lag1 ...;
+-- watch_kpi_history). The identical rule compares this year's copies with how often the figure repeats.
 {%- set depth = watch_history_periods() | int %}
 with numbers as (
     select numbers.*
@@ -43,11 +43,14 @@ checked as (
 select
     checked.kpi_id,
     checked.year,
-    checked.gender
+    checked.gender,
+    share_now.share_unchanged
     {%- for lag in range(1, depth + 1) %},
     share{{ lag }}.share_unchanged as share_unchanged_lag{{ lag }}
     {%- endfor %}
 from checked
+left join shares as share_now
+    on checked.kpi_id = share_now.kpi_id and checked.year = share_now.year and checked.gender = share_now.gender
 {%- for lag in range(1, depth + 1) %}
 left join {{ ref('watch_kpi_history') }} as history{{ lag }}
     on checked.kpi_id = history{{ lag }}.kpi_id and checked.year = history{{ lag }}.year
