@@ -83,6 +83,8 @@ class KommunReport:
     areas: list[AreaSection]
     notes: list[str]
     n_figures: int
+    #: a sentence when the year's figures are not all released yet (``coverage_text``), else ""
+    coverage: str = ""
 
 
 @dataclass
@@ -116,6 +118,17 @@ class CountyReport:
     kommuner: list[str]
     areas: list[CountyArea]
     notes: list[str]
+    coverage: str = ""
+
+
+def coverage_text(frames: MartFrames) -> str:
+    """The report's word that its KKiK year is partial, from the count ``kkik report`` prints too (the mart's
+    figures of the year's set with a kommun value, ``report/source.year_coverage``); "" for a full year."""
+    if frames.figures_with_values >= frames.figures_in_set:
+        return ""
+    return (f"KKiK {frames.year} är inte komplett: {frames.figures_with_values} av årets {frames.figures_in_set} "
+            "nyckeltal har värden för kommunerna hittills. De övriga (∅) är inte publicerade ännu eller "
+            "redovisas inte för året.")
 
 
 def _present(value) -> bool:
@@ -297,7 +310,7 @@ def kommun_report(data: ReportData, municipality_id: str) -> KommunReport:
         areas.append(section)
     return KommunReport(municipality_id=municipality_id, name=kommun["municipality_name"],
                         county_name=kommun["county_region_name"] or "", year=year, years=years, areas=areas,
-                        notes=notes.items, n_figures=len(data.kpis))
+                        notes=notes.items, n_figures=len(data.kpis), coverage=coverage_text(data.frames))
 
 
 def county_report(data: ReportData, county_code: str) -> CountyReport:
@@ -344,4 +357,5 @@ def county_report(data: ReportData, county_code: str) -> CountyReport:
         ]
         areas.append(CountyArea(area, columns, rows, reference_rows))
     return CountyReport(county_code=county_code, county_name=members["county_region_name"].iloc[0] or county_code,
-                        year=year, kommuner=list(members["municipality_name"]), areas=areas, notes=notes.items)
+                        year=year, kommuner=list(members["municipality_name"]), areas=areas, notes=notes.items,
+                        coverage=coverage_text(data.frames))

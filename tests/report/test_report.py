@@ -205,3 +205,7 @@ def test_kkik_report_says_when_the_year_has_values_for_only_some_figures(mart, t
     out = capsys.readouterr().out
     note = f"note: KKiK {year} has kommun values for {with_values} of its {in_set} key figures so far"
     assert (note in out) == (with_values < in_set), out
+    # and the report itself says so, for the kommun that receives it
+    html = (tmp_path / f"kkik_0114_{year}.html").read_text(encoding="utf-8")
+    sentence = f"KKiK {year} är inte komplett: {with_values} av årets {in_set} nyckeltal har värden för kommunerna"
+    assert (sentence in html) == (with_values < in_set)
