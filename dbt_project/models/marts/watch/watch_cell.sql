@@ -5,6 +5,9 @@
 -- the values for women (K) and men (M) beside each cell, now and in the previous period, and the cell's
 -- history: its value (value_lag1 ...) and the women-men gap (gap_lag1 ...) in each of the figure's last
 -- watch_history_periods() periods (watch_kpi_history). Python receives these columns ready-made.
+-- The numbers of all those periods come in one join (each cell's periods as rows, then one row per
+-- cell again), not in a join per period: over all of Kolada the joins probed in one pipeline held a hash
+-- table of watch_number each, at once, and ran out of the watch's memory now and then.
 {%- set depth = watch_history_periods() | int %}
 with values as (
     select *
@@ -48,31 +51,64 @@ cells as (
         on values.municipality_id = municipalities.municipality_id
     left join {{ ref('watch_kpi_period') }} as periods
         on values.kpi_id = periods.kpi_id and values.year = periods.year
+),
+
+cell_periods as (
+    select distinct kpi_id, municipality_id, year, prev_year
+    from cells
+),
+
+wanted as (
+    select kpi_id, municipality_id, year, 'now' as slot, year as at_year
+    from cell_periods
+    union all
+    select kpi_id, municipality_id, year, 'previous' as slot, prev_year as at_year
+    from cell_periods
+    where prev_year is not null
+    union all
+    select
+        cell_periods.kpi_id,
+        cell_periods.municipality_id,
+        cell_periods.year,
+        'lag' || history.lag as slot,
+        history.hist_year as at_year
+    from cell_periods
+    inner join history
+        on cell_periods.kpi_id = history.kpi_id and cell_periods.year = history.year
+    where history.lag <= {{ depth }}
+),
+
+found as (
+    select
+        wanted.kpi_id,
+        wanted.municipality_id,
+        wanted.year
+        {%- for slot in ['now', 'previous'] + range(1, depth + 1) | map('string') | list %}
+        {%- set slot = slot if slot in ('now', 'previous') else 'lag' ~ slot %}
+        {%- for gender in ['t', 'k', 'm'] %},
+        max(numbers.value_{{ gender }}) filter (where wanted.slot = '{{ slot }}') as {{ slot }}_{{ gender }}
+        {%- endfor %}
+        {%- endfor %}
+    from wanted
+    inner join numbers
+        on wanted.kpi_id = numbers.kpi_id and wanted.municipality_id = numbers.municipality_id
+        and wanted.at_year = numbers.year
+    group by wanted.kpi_id, wanted.municipality_id, wanted.year
 )
 
 select
     cells.*,
-    case cells.gender when 'T' then previous.value_t when 'K' then previous.value_k else previous.value_m end
+    case cells.gender when 'T' then found.previous_t when 'K' then found.previous_k else found.previous_m end
         as prev_value,
-    now.value_k,
-    now.value_m,
-    previous.value_k as prev_value_k,
-    previous.value_m as prev_value_m
+    found.now_k as value_k,
+    found.now_m as value_m,
+    found.previous_k as prev_value_k,
+    found.previous_m as prev_value_m
     {%- for lag in range(1, depth + 1) %},
-    case cells.gender when 'T' then lag{{ lag }}.value_t when 'K' then lag{{ lag }}.value_k
-        else lag{{ lag }}.value_m end as value_lag{{ lag }},
-    lag{{ lag }}.value_k - lag{{ lag }}.value_m as gap_lag{{ lag }}
+    case cells.gender when 'T' then found.lag{{ lag }}_t when 'K' then found.lag{{ lag }}_k
+        else found.lag{{ lag }}_m end as value_lag{{ lag }},
+    found.lag{{ lag }}_k - found.lag{{ lag }}_m as gap_lag{{ lag }}
     {%- endfor %}
 from cells
-left join numbers as now
-    on cells.kpi_id = now.kpi_id and cells.municipality_id = now.municipality_id and cells.year = now.year
-left join numbers as previous
-    on cells.kpi_id = previous.kpi_id and cells.municipality_id = previous.municipality_id
-    and cells.prev_year = previous.year
-{%- for lag in range(1, depth + 1) %}
-left join history as history{{ lag }}
-    on cells.kpi_id = history{{ lag }}.kpi_id and cells.year = history{{ lag }}.year and history{{ lag }}.lag = {{ lag }}
-left join numbers as lag{{ lag }}
-    on cells.kpi_id = lag{{ lag }}.kpi_id and cells.municipality_id = lag{{ lag }}.municipality_id
-    and history{{ lag }}.hist_year = lag{{ lag }}.year
-{%- endfor %}
+left join found
+    on cells.kpi_id = found.kpi_id and cells.municipality_id = found.municipality_id and cells.year = found.year
