@@ -15,12 +15,13 @@ previous-period values and the women-men gap in earlier periods, ``gap_lag1`` �
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from pipelines.quality.context import WatchContext
-from pipelines.quality.flags import make_hits
+from pipelines.quality.flags import UNIT_SUFFIX, format_number, make_hits
 from pipelines.quality.rules import Rule
 from pipelines.quality.warehouse import robust_stats
 
@@ -46,7 +47,31 @@ def total_between(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     fires = (value < low - tol) | (value > high + tol)
     sel = cells[fires]
     return make_hits(sel, sel["value"], low[fires], high[fires], np.nan,
-                     value_k=sel["value_k"], value_m=sel["value_m"])
+                     value_k=sel["value_k"], value_m=sel["value_m"], suspect=_suspects(ctx, rule, sel))
+
+
+_WHO = {"T": "the total", "K": "the value for women", "M": "the value for men"}
+
+
+def _suspects(ctx: WatchContext, rule: Rule, flagged: pd.DataFrame) -> list[str]:
+    """For each flagged T, which of T, K and M last period's mix of women and men points at, and the value
+    that would restore it (the reading of :func:`weights_moved`), so the reviewer of the error knows where to
+    look first; "" where the mix cannot be told (no previous period, a small gap, not a kommun)."""
+    if not len(flagged):
+        return []
+    mix = _mix(ctx, ctx.target(rule), float(rule.param("mix_min_gap_rel")), 1, 0.0)
+    position = pd.Series(np.arange(len(mix.cells)), index=mix.cells.index)
+    suspects = []
+    for label, unit in zip(flagged.index, flagged["unit"], strict=True):
+        i = position.get(label)
+        if i is None or not np.isfinite(mix.restoring[i, mix.blamed[i]]):
+            suspects.append("")
+            continue
+        gender = "TKM"[mix.blamed[i]]
+        suspects.append(f"; last period's mix of women and men points at {_WHO[gender]}: "
+                        f"{format_number(float(mix.restoring[i, mix.blamed[i]]))}{UNIT_SUFFIX.get(unit, '')} "
+                        "would fit (gender.weights_moved)")
+    return suspects
 
 
 def total_sum(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
@@ -124,6 +149,72 @@ def swapped(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     return pd.concat([women, men], ignore_index=True)
 
 
+@dataclass
+class _Mix:
+    """T against K and M with last period's women weight, for the eligible T cells (see :func:`weights_moved`)."""
+
+    cells: pd.DataFrame
+    weight: np.ndarray
+    #: (T − T̂) / T and its robust z among the kommuner of the figure and year; whether enough kommuner
+    residual_z: np.ndarray
+    enough: np.ndarray
+    #: per cell: the gender (index into "TKM") most likely wrong, and the value of each that restores the mix
+    blamed: np.ndarray
+    restoring: np.ndarray
+    observed: np.ndarray
+    previous: np.ndarray
+
+
+def _mix(ctx: WatchContext, cells: pd.DataFrame, min_gap: float, min_units: int, min_scale: float) -> _Mix:
+    """The mix check's numbers for the kommun T cells of ``cells`` whose six values are positive, whose
+    women-men gap is at least ``min_gap`` × T now and then, and whose last-period weight lies in [0, 1]."""
+    columns = ["value", "prev_value", "value_k", "value_m", "prev_value_k", "prev_value_m"]
+    cells = cells[(cells["gender"] == "T") & cells["is_kommun"] & ~cells["kpi_id"].isin(ctx.additive_kpis)]
+    cells = cells[(cells[columns] > 0).all(axis=1)]
+    t, t_prev, k, m, k_prev, m_prev = (cells[c].to_numpy(dtype=float) for c in columns)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weight = (t_prev - m_prev) / (k_prev - m_prev)
+        eligible = ((np.abs(k_prev - m_prev) >= min_gap * t_prev) & (np.abs(k - m) >= min_gap * t)
+                    & (weight >= 0) & (weight <= 1))
+    cells, weight = cells[eligible], weight[eligible]
+    t, t_prev, k, m, k_prev, m_prev = (a[eligible] for a in (t, t_prev, k, m, k_prev, m_prev))
+    expected_t = m + weight * (k - m)
+    residual = (t - expected_t) / t
+    with np.errstate(divide="ignore", invalid="ignore"):
+        restoring = np.column_stack([expected_t, m + (t - m) / weight, (t - weight * k) / (1 - weight)])
+        restoring[~(np.isfinite(restoring) & (restoring > 0))] = np.nan
+        moves = np.log(np.column_stack([t / t_prev, k / k_prev, m / m_prev]))
+        restored_moves = np.log(restoring / np.column_stack([t_prev, k_prev, m_prev]))
+    # the robust statistics of the residual and of each gender's log change, per figure and year, in one go
+    keys = cells[["kpi_id", "year"]].reset_index(drop=True)
+    measures = {"residual": residual, "T": moves[:, 0], "K": moves[:, 1], "M": moves[:, 2]}
+    long = pd.concat([keys.assign(measure=name, x=x) for name, x in measures.items()], ignore_index=True)
+    stats = robust_stats(long, ["kpi_id", "year", "measure"], "x") if len(cells) else pd.DataFrame(
+        columns=["kpi_id", "year", "measure", "n", "median", "mad", "q1", "q3", "scale"])
+
+    def stat(measure: str, column: str) -> np.ndarray:
+        return keys.assign(measure=measure).merge(stats, on=["kpi_id", "year", "measure"], how="left")[
+            column].to_numpy(dtype=float)
+
+    enough = stat("residual", "n") >= min_units
+    residual_z = (residual - stat("residual", "median")) / np.fmax(stat("residual", "scale"), min_scale)
+    # which of the three is wrong: the one whose change since the previous period becomes most typical
+    # among the kommuner (robust z of its log change, that gender) when it takes the value that restores
+    # last period's mix; where no restored value is more typical (a copy of last year has no change to
+    # undo), the one whose change departs most from the other two's
+    improvement = np.full(moves.shape, -np.inf)
+    for i, gender in enumerate("TKM"):
+        centre, sd = stat(gender, "median"), np.fmax(stat(gender, "scale"), 1e-3)
+        with np.errstate(invalid="ignore"):
+            gain = (np.abs(moves[:, i] - centre) - np.abs(restored_moves[:, i] - centre)) / sd
+        improvement[:, i] = np.where(np.isfinite(gain), gain, -np.inf)
+    departure = np.abs(moves - (moves.sum(axis=1, keepdims=True) - moves) / 2)
+    blamed = np.where(improvement.max(axis=1) > 0, np.argmax(improvement, axis=1), np.argmax(departure, axis=1))
+    return _Mix(cells=cells, weight=weight, residual_z=residual_z, enough=enough, blamed=blamed,
+                restoring=restoring, observed=np.column_stack([t, k, m]),
+                previous=np.column_stack([t_prev, k_prev, m_prev]))
+
+
 def weights_moved(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     """T, K and M no longer fit together as they did in the previous period.
 
@@ -144,64 +235,19 @@ def weights_moved(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     ``robust_stats``); where no restored value is more typical, on the one whose change departs most from
     the other two's. The flag expects the restoring value.
     """
-    cells = ctx.target(rule)
-    columns = ["value", "prev_value", "value_k", "value_m", "prev_value_k", "prev_value_m"]
-    cells = cells[(cells["gender"] == "T") & cells["is_kommun"] & ~cells["kpi_id"].isin(ctx.additive_kpis)]
-    cells = cells[(cells[columns] > 0).all(axis=1)]
-    t, t_prev, k, m, k_prev, m_prev = (cells[c].to_numpy(dtype=float) for c in columns)
-    min_gap = float(rule.param("min_gap_rel"))
+    mix = _mix(ctx, ctx.target(rule), float(rule.param("min_gap_rel")), int(rule.param("min_units")),
+               float(rule.param("min_scale")))
+    if not len(mix.cells):
+        return make_hits(mix.cells, [])
+    rows = np.flatnonzero(mix.enough & (np.abs(mix.residual_z) >= float(rule.param("k"))))
+    pick = mix.blamed[rows]
+    sel = mix.cells.iloc[rows].assign(gender=np.array(list("TKM"))[pick])
+    t, k, m = (mix.observed[rows, i] for i in range(3))
     with np.errstate(divide="ignore", invalid="ignore"):
-        weight = (t_prev - m_prev) / (k_prev - m_prev)
-        eligible = ((np.abs(k_prev - m_prev) >= min_gap * t_prev) & (np.abs(k - m) >= min_gap * t)
-                    & (weight >= 0) & (weight <= 1))
-    cells, weight = cells[eligible], weight[eligible]
-    t, t_prev, k, m, k_prev, m_prev = (a[eligible] for a in (t, t_prev, k, m, k_prev, m_prev))
-    expected_t = m + weight * (k - m)
-    residual = (t - expected_t) / t
-    if not len(cells):
-        return make_hits(cells, [])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        restoring = np.column_stack([expected_t, m + (t - m) / weight, (t - weight * k) / (1 - weight)])
-        restoring[~(np.isfinite(restoring) & (restoring > 0))] = np.nan
-        moves = np.log(np.column_stack([t / t_prev, k / k_prev, m / m_prev]))
-        restored_moves = np.log(restoring / np.column_stack([t_prev, k_prev, m_prev]))
-    # the robust statistics of the residual and of each gender's log change, per figure and year, in one go
-    keys = cells[["kpi_id", "year"]].reset_index(drop=True)
-    measures = {"residual": residual, "T": moves[:, 0], "K": moves[:, 1], "M": moves[:, 2]}
-    long = pd.concat([keys.assign(measure=name, x=x) for name, x in measures.items()], ignore_index=True)
-    stats = robust_stats(long, ["kpi_id", "year", "measure"], "x")
-
-    def stat(measure: str, column: str) -> np.ndarray:
-        return keys.assign(measure=measure).merge(stats, on=["kpi_id", "year", "measure"], how="left")[
-            column].to_numpy(dtype=float)
-
-    enough = stat("residual", "n") >= int(rule.param("min_units"))
-    scale = np.fmax(stat("residual", "scale"), float(rule.param("min_scale")))
-    z = (residual - stat("residual", "median")) / scale
-    fires = enough & (np.abs(z) >= float(rule.param("k")))
-
-    # which of the three is wrong: the one whose change since the previous period becomes most typical
-    # among the kommuner (robust z of its log change, that gender) when it takes the value that restores
-    # last period's mix; where no restored value is more typical (a copy of last year has no change to
-    # undo), the one whose change departs most from the other two's
-    improvement = np.full(moves.shape, -np.inf)
-    for i, gender in enumerate("TKM"):
-        centre, sd = stat(gender, "median"), np.fmax(stat(gender, "scale"), 1e-3)
-        with np.errstate(invalid="ignore"):
-            gain = (np.abs(moves[:, i] - centre) - np.abs(restored_moves[:, i] - centre)) / sd
-        improvement[:, i] = np.where(np.isfinite(gain), gain, -np.inf)
-    departure = np.abs(moves - (moves.sum(axis=1, keepdims=True) - moves) / 2)
-    blamed = np.where(improvement.max(axis=1) > 0, np.argmax(improvement, axis=1), np.argmax(departure, axis=1))
-    observed = np.column_stack([t, k, m])
-    previous = np.column_stack([t_prev, k_prev, m_prev])
-    rows = np.flatnonzero(fires)
-    pick = blamed[rows]
-    sel = cells.iloc[rows].assign(gender=np.array(list("TKM"))[pick])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        weight_now = (t[rows] - m[rows]) / (k[rows] - m[rows])
+        weight_now = (t - m) / (k - m)
     weight_now_text = [f"now {round(100 * w)} %" if 0 <= w <= 1 else "now outside the range between men and women"
                        for w in weight_now]
-    return make_hits(sel, observed[rows, pick], expected=restoring[rows, pick],
-                     value_t=t[rows], value_k=k[rows], value_m=m[rows], prev_value=previous[rows, pick],
+    return make_hits(sel, mix.observed[rows, pick], expected=mix.restoring[rows, pick],
+                     value_t=t, value_k=k, value_m=m, prev_value=mix.previous[rows, pick],
                      prev_year=sel["prev_year"].astype(int).to_numpy(),
-                     weight_prev_pct=np.round(100 * weight[rows]).astype(int), weight_now=weight_now_text)
+                     weight_prev_pct=np.round(100 * mix.weight[rows]).astype(int), weight_now=weight_now_text)

@@ -60,6 +60,11 @@ class GenderTolerance(Parameters):
     rel_tolerance: NonNegative
 
 
+class GenderTotalBetween(GenderTolerance):
+    #: the women-men gap (relative to T) from which the message reads last period's mix (gender.weights_moved)
+    mix_min_gap_rel: NonNegative
+
+
 class GenderSwapped(Parameters):
     history_periods: Periods
     min_history: Periods
@@ -145,7 +150,7 @@ PARAMETERS: dict[str, type[Parameters]] = {
     "range.share_scale": ShareScale,
     "range.negative": NoParameters,
     "range.magnitude_slip": MagnitudeSlip,
-    "gender.total_between": GenderTolerance,
+    "gender.total_between": GenderTotalBetween,
     "gender.total_sum": GenderTolerance,
     "gender.swapped": GenderSwapped,
     "gender.weights_moved": GenderWeightsMoved,

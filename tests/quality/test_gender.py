@@ -1,5 +1,7 @@
 """Gender consistency: T between K and M, T = K + M for additive counts, K and M swapped."""
 
+import re
+
 import pytest
 
 from tests.quality.conftest import kommun_ids
@@ -152,3 +154,34 @@ def test_weights_moved_skips_small_gaps_and_additive_figures(watch):
     assert watch("gender.weights_moved", slipped, n=24, years=[2022], shared={"additive_kpis": ["P1"]}).empty
     near = [(kpi, mid, year, g, 50.0 + (v - 50.0) * 0.01 if g != "T" else v) for kpi, mid, year, g, v in slipped]
     assert watch("gender.weights_moved", near, n=24, years=[2022]).empty
+
+
+def test_total_between_names_the_value_that_slipped(real_values):
+    """A 25 % slip in the value for women of a real kommun (N15428 2022) that puts the total outside women
+    and men: the error is on T, where the slip shows; its message names the value for women, expecting about
+    its real value, and the weights_moved warning is on that cell."""
+    from pipelines.quality.values_file import watch_values
+
+    frame, _ = real_values
+    wide = frame[frame["year"] == 2022].pivot_table(index="municipality_id", columns="gender", values="value")
+    before = frame[frame["year"] == 2021].pivot_table(index="municipality_id", columns="gender", values="value")
+    steady = ((wide / before - 1).abs() < 0.05).all(axis=1)
+    # women clearly above men, and three quarters of women's value below men's: T ends up above both
+    kommun = ~wide.index.str.startswith("00")  # 0000 is Riket, 0001-0025 the regions
+    fit = wide[kommun & steady & (wide["K"] > wide["M"] + 0.05 * wide["T"]) & (0.75 * wide["K"] < wide["M"] - 2)
+               & (wide["T"] > wide["M"] + 2)]
+    assert len(fit) >= 1
+    municipality_id = fit.index[0]
+    broken = frame.copy()
+    cell = _real_cell(broken, municipality_id, "K")
+    real = float(broken.loc[cell, "value"].iloc[0])
+    broken.loc[cell, "value"] = real * 0.75
+    flags = watch_values(broken, years=[2022])
+    mine = flags[flags["municipality_id"] == municipality_id]
+    [error] = mine[mine["rule_id"] == "gender.total_between"].itertuples()
+    assert error.gender == "T" and error.severity == "error"
+    named = re.search(r"last period's mix of women and men points at the value for women: ([\d.]+) % would fit",
+                      error.message)
+    assert named, error.message
+    assert abs(float(named.group(1)) - real) <= 0.05 * real
+    assert mine[mine["rule_id"] == "gender.weights_moved"]["gender"].tolist() == ["K"]
