@@ -141,11 +141,14 @@ def add_watch(commands) -> None:
         description="With --year: re-audit the warehouse's audit mart for that year and write "
                     "reports/kkik_watch_YYYY.{csv,html}. With --values FILE --out FILE: check a values file "
                     "(kpi_id, municipality_id, year, gender, value[, status]; Parquet or CSV, with the earlier "
-                    "years as history) against the bundled catalogue, without touching the mart.",
+                    "years as history) against the bundled catalogue, without touching the mart. Exit codes: "
+                    "0 no open error, 1 at least one open error (publication would be blocked), 2 bad input.",
     )
-    watch.add_argument("--year", type=int, help="the year (period) to check")
+    watch.add_argument("--year", type=int, help="the year (period) to check; with --values the default is the "
+                                                "file's newest year")
     watch.add_argument("--values", type=Path, help="a values file to check instead of the mart")
-    watch.add_argument("--out", type=Path, help="with --values: where to write the flags (.csv or .parquet)")
+    watch.add_argument("--out", type=Path, help="with --values (required): where to write the flags (.csv or "
+                                                ".parquet)")
     watch.add_argument("--html", type=Path, help="with --values: also write the HTML report here")
     watch.add_argument("--out-dir", type=Path, default=Path("reports"), help="with --year: the report folder")
     watch.set_defaults(run=cmd_watch)

@@ -212,7 +212,7 @@ def stage_account(stage: Stage) -> str:
             blocking = f"{open_errors:,} open (block publication)" if open_errors else "none open"
             outside = meta.get("open_errors_outside_kkik", 0)
             if outside:
-                blocking += f", {outside:,} open outside the KKiK set (listed, not blocking)"
+                blocking += f", {outside:,} open outside the KKiK set (not blocking; `kkik watch --year YYYY` lists them)"
             history = meta.get("history_years", 0)
             scope = f" (rules checked {meta.get('years_checked')}, the {history} years before as history)" if history else ""
             return f"{errors:,} error flags, {blocking}; {warnings:,} warnings{scope}"

@@ -77,8 +77,12 @@ def watch_file(values_path: Path, out: Path, year: int | None, html: Path | None
     n_open = counts["open_errors"]
     print(f"kkik watch: {values_path} ({checked}): {_count(counts['flags'], 'flag')}, "
           f"{_count(n_open, 'open error')}, {_count(counts['warnings'], 'warning')} → {out}")
-    for _, flag in flags.head(5).iterrows():
+    # the errors first (they decide the exit code), then the highest-ranked warnings
+    shown = flags.sort_values("severity", key=lambda severity: severity != "error", kind="stable").head(5)
+    for _, flag in shown.iterrows():
         print(f"  [{flag['severity']}] {flag['message']}")
+    if len(flags) > len(shown):
+        print(f"  … {len(flags) - len(shown)} more in {out}")
     return EXIT_OPEN_ERRORS if n_open else EXIT_CLEAN
 
 

@@ -70,7 +70,7 @@ def _suspects(ctx: WatchContext, rule: Rule, flagged: pd.DataFrame) -> list[str]
         gender = "TKM"[mix.blamed[i]]
         suspects.append(f"; last period's mix of women and men points at {_WHO[gender]}: "
                         f"{format_number(float(mix.restoring[i, mix.blamed[i]]))}{UNIT_SUFFIX.get(unit, '')} "
-                        "would fit (gender.weights_moved)")
+                        "would fit")
     return suspects
 
 

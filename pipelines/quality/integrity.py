@@ -43,9 +43,13 @@ def unknown_kpi(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     bad = raw[~raw["kpi_id"].isin(ctx.kpis.index)]
     if not len(bad):
         return make_hits(_EMPTY, [])
-    summary = bad.groupby(["kpi_id", "year"], dropna=False).size().rename("rows").reset_index()
+    summary = bad.groupby(["kpi_id", "year"], dropna=False).agg(
+        rows=("municipality_id", "size"),
+        municipalities=("municipality_id", lambda s: ", ".join(sorted(map(str, s.dropna().unique()))[:5]))).reset_index()
     summary["municipality_id"], summary["gender"] = None, None
-    return make_hits(summary, np.nan, rows=summary["rows"].astype(int), contact="RKA", source="input file")
+    rows_text = [f"{n} row" if n == 1 else f"{n} rows" for n in summary["rows"].astype(int)]
+    return make_hits(summary, np.nan, rows=summary["rows"].astype(int), rows_text=rows_text,
+                     municipalities=summary["municipalities"], contact="RKA", source="input file")
 
 
 def unknown_municipality(ctx: WatchContext, rule: Rule) -> pd.DataFrame:

@@ -41,6 +41,16 @@ def _where(path: Path, index: int, column: str, suffix: str) -> str:
     return f"{path}: row {row}, column {column}"
 
 
+def _more(mask, suffix: str) -> str:
+    """``; 11 more rows like it (rows 9, 14, 15, …)`` for the rows of ``mask`` after the first, so a file with
+    the same mistake in many rows is fixed in one go; "" when the first is the only one."""
+    rows = mask.nonzero()[0][1:] + (2 if suffix != ".parquet" else 1)
+    if not len(rows):
+        return ""
+    shown = ", ".join(str(int(r)) for r in rows[:5]) + (", …" if len(rows) > 5 else "")
+    return f"; {len(rows)} more {'row' if len(rows) == 1 else 'rows'} like it ({'row' if len(rows) == 1 else 'rows'} {shown})"
+
+
 def _csv_header(path: Path) -> list[str]:
     """The header as written: pandas renames a repeated name (``year``, ``year.1``), which would hide it."""
     header = pd.read_csv(path, sep=None, engine="python", header=None, nrows=1, dtype=str, encoding="utf-8-sig")
@@ -108,19 +118,21 @@ def read_values_file(path: Path) -> pd.DataFrame:
                    "gender": "gender must be text: T, K or M",
                    "kpi_id": "KPI ids must be text, e.g. 'N15428'"}.get(column, "it must be text")
             raise ValuesFileError(f"{_where(path, index, column, suffix)}: {_show(value)} is {kind}, not text "
-                                  f"(the column's type is {frame[column].dtype}): {why}")
+                                  f"(the column's type is {frame[column].dtype}): {why}"
+                                  f"{_more(not_text.to_numpy(), suffix)}")
     for column in KEY_COLUMNS:
         empty = frame[column].isna() | frame[column].astype(str).str.strip().eq("")
         if empty.any():
             index = int(empty.to_numpy().nonzero()[0][0])
             raise ValuesFileError(f"{_where(path, index, column, suffix)}: the cell is empty; every row needs "
-                                  f"{', '.join(KEY_COLUMNS)}")
+                                  f"{', '.join(KEY_COLUMNS)}{_more(empty.to_numpy(), suffix)}")
     codes = frame["municipality_id"].str.strip()
     bad_code = ~codes.str.fullmatch(MUNICIPALITY_CODE)
     if bad_code.any():
         index = int(bad_code.to_numpy().nonzero()[0][0])
         raise ValuesFileError(f"{_where(path, index, 'municipality_id', suffix)}: {_show(frame['municipality_id'].iloc[index])} "
-                              "is not a 4-digit municipality code (codes are text with leading zeros, e.g. '0180')")
+                              "is not a 4-digit municipality code (codes are text with leading zeros, e.g. '0180')"
+                              f"{_more(bad_code.to_numpy(), suffix)}")
     frame["municipality_id"] = codes
     if frame["year"].dtype == bool:
         raise ValuesFileError(f"{_where(path, 0, 'year', suffix)}: true/false is not a year")
@@ -129,7 +141,7 @@ def read_values_file(path: Path) -> pd.DataFrame:
     if not_a_year.any():
         index = int(not_a_year.to_numpy().nonzero()[0][0])
         raise ValuesFileError(f"{_where(path, index, 'year', suffix)}: {_show(frame['year'].iloc[index])} is not a year "
-                              "(a whole number such as 2022)")
+                              f"(a whole number such as 2022){_more(not_a_year.to_numpy(), suffix)}")
     if frame["value"].dtype == bool:
         raise ValuesFileError(f"{_where(path, 0, 'value', suffix)}: true/false is not a value")
     values = pd.to_numeric(frame["value"], errors="coerce")
@@ -137,12 +149,14 @@ def read_values_file(path: Path) -> pd.DataFrame:
     if text.any():
         index = int(text.to_numpy().nonzero()[0][0])
         raise ValuesFileError(f"{_where(path, index, 'value', suffix)}: {_show(frame['value'].iloc[index])} is not a "
-                              "number (use a decimal point and no thousands separator)")
+                              "number (use a decimal point and no thousands separator)"
+                              f"{_more(text.to_numpy(), suffix)}")
     infinite = np.isinf(values.to_numpy(dtype=float, na_value=np.nan))
     if infinite.any():
         index = int(infinite.nonzero()[0][0])
         raise ValuesFileError(f"{_where(path, index, 'value', suffix)}: {_show(frame['value'].iloc[index])} is infinite: "
-                              "an infinite value is not a value (leave the cell empty for a missing value)")
+                              "an infinite value is not a value (leave the cell empty for a missing value)"
+                              f"{_more(infinite, suffix)}")
     frame["year"] = years.astype(int)
     frame["value"] = values.astype(float)
     return frame

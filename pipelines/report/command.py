@@ -47,7 +47,7 @@ def run_report(kommun: str | None, county: str | None, year: int | None, out_dir
     for path in shown:
         print(f"  {path}")
     frames = data.frames
-    if frames.figures_with_values < frames.figures_in_set:
+    if frames.is_partial:
         print(f"  note: KKiK {frames.year} has kommun values for {frames.figures_with_values} of its "
               f"{frames.figures_in_set} key figures so far; the others show ∅ (not yet released, or not reported)")
     return 0

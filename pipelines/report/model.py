@@ -122,9 +122,10 @@ class CountyReport:
 
 
 def coverage_text(frames: MartFrames) -> str:
-    """The report's word that its KKiK year is partial, from the count ``kkik report`` prints too (the mart's
-    figures of the year's set with a kommun value, ``report/source.year_coverage``); "" for a full year."""
-    if frames.figures_with_values >= frames.figures_in_set:
+    """The report's word that its KKiK year is still being released (``MartFrames.is_partial``), from the count
+    ``kkik report`` prints too (the mart's figures of the year's set with a kommun value,
+    ``report/source.year_coverage``); "" for any other year."""
+    if not frames.is_partial:
         return ""
     return (f"KKiK {frames.year} är inte komplett: {frames.figures_with_values} av årets {frames.figures_in_set} "
             "nyckeltal har värden för kommunerna hittills. De övriga (∅) är inte publicerade ännu eller "

@@ -53,6 +53,9 @@ class MartFrames:
     #: of the year's KKiK figures, those with a kommun value in its column, and all (``year_coverage``)
     figures_with_values: int = 0
     figures_in_set: int = 0
+    #: the year is still being released: the mart's newest KKiK year, some of its figures without values yet
+    #: (an older year with a figure without values is no partial year: that figure was not measured then)
+    is_partial: bool = False
 
 
 def _query(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pd.DataFrame:
@@ -153,6 +156,8 @@ def read_mart(path: Path | None = None, year: int | None = None, warehouse: Path
                 and result.year = value_source.year and result.gender = value_source.gender
             where result.is_in_kkik_set and result.kkik_year between ? and ?
         """, [years[0], years[-1]])
-        with_values, in_set = year_coverage(con).get(year, (0, 0))
+        coverage = year_coverage(con)
+        with_values, in_set = coverage.get(year, (0, 0))
     return MartFrames(year=year, years=years, kpis=kpis, municipalities=municipalities, results=results, path=path,
-                      figures_with_values=with_values, figures_in_set=in_set)
+                      figures_with_values=with_values, figures_in_set=in_set,
+                      is_partial=year == max(coverage) and with_values < in_set)

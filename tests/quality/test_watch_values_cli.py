@@ -42,6 +42,11 @@ def test_a_0_to_1_share_is_an_open_error_exit_1(real_values, tmp_path):
     ("kpi_id,municipality_id,year,value\nN15428,0180,2022,89.5\n", "missing column(s) gender"),
     ("kpi_id,municipality_id,year,gender,value\nN15428,0180,2022,T,\"89,5 %\"\n", "row 2, column value"),
     ("kpi_id,municipality_id,year,gender,value\n", "no rows"),
+    # the same mistake in several rows: all of them named at once, so the file is fixed in one go
+    (("kpi_id,municipality_id,year,gender,value\nN15428,0180,2022,T,\"89,5\"\nN15428,0180,2022,K,90.1\n"
+     "N15428,0180,2022,M,\"88,2\"\nN15428,0114,2022,T,\"70,0\"\n"),
+     ("row 2, column value: '89,5' is not a number (use a decimal point and no thousands separator); "
+     "2 more rows like it (rows 4, 5)")),
 ])
 def test_a_bad_file_exits_2_and_says_why(tmp_path, capsys, content, problem):
     path = tmp_path / "bad.csv"
@@ -176,4 +181,23 @@ def test_the_kkik_script_exits_2_without_a_traceback(tmp_path):
     assert done.stderr.strip().splitlines() == [
         (f"kkik watch: {path}: row 1, column municipality_id: 180 is a number, not text (the column's type is int64): "
         "municipality codes must be 4-digit text, e.g. '0180' (as a number, 0180 loses its leading zero and "
-        "becomes 180)")]
+        "becomes 180); 1 more row like it (row 2)")]
+
+
+def test_the_console_shows_the_open_errors_first_and_an_unknown_kpi_names_its_rows(real_values, tmp_path, capsys):
+    """A file whose only error is an unknown figure id (which ranks below many warnings): the console's
+    five lines start with that error, which names the municipalities of its rows, and say how many more
+    flags the output file holds."""
+    frame, _ = real_values
+    unknown = pd.DataFrame([{"kpi_id": "N99999", "municipality_id": "0192", "year": 2022, "gender": "T",
+                             "value": 12.0}])
+    path = tmp_path / "with_unknown.csv"
+    pd.concat([frame, unknown], ignore_index=True).to_csv(path, index=False)
+    out = tmp_path / "flags.csv"
+    assert main(["watch", "--values", str(path), "--out", str(out), "--year", "2022"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    flags = pd.read_csv(out, dtype={"municipality_id": str}, encoding="utf-8-sig")
+    assert (flags["severity"] == "error").sum() == 1 and flags.iloc[0]["severity"] != "error"  # ranked lower
+    assert lines[1] == ("  [error] N99999 2022: unknown KPI id in 1 row (municipalities 0192); it is neither in "
+                        "the KKiK catalogue nor in Kolada's metadata. Check the id.")
+    assert lines[-1] == f"  … {len(flags) - 5} more in {out}"
