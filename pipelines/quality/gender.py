@@ -197,7 +197,8 @@ def _mix(ctx: WatchContext, cells: pd.DataFrame, min_gap: float, min_units: int,
             column].to_numpy(dtype=float)
 
     enough = stat("residual", "n") >= min_units
-    residual_z = (residual - stat("residual", "median")) / np.fmax(stat("residual", "scale"), min_scale)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a figure of one kommun has no spread: z is NaN
+        residual_z = (residual - stat("residual", "median")) / np.fmax(stat("residual", "scale"), min_scale)
     # which of the three is wrong: the one whose change since the previous period becomes most typical
     # among the kommuner (robust z of its log change, that gender) when it takes the value that restores
     # last period's mix; where no restored value is more typical (a copy of last year has no change to

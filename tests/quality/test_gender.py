@@ -1,6 +1,7 @@
 """Gender consistency: T between K and M, T = K + M for additive counts, K and M swapped."""
 
 import re
+import warnings
 
 import pytest
 
@@ -21,6 +22,22 @@ def test_total_between_fires_outside_the_interval(watch):
     flag = flags.iloc[0]
     assert (flag.gender, flag.expected_low, flag.expected_high) == ("T", 80.0, 82.0)
     assert "women 80 %" in flag.message and "men 82 %" in flag.message
+
+
+def test_total_between_reads_the_mix_quietly_where_the_kommuner_do_not_spread(watch):
+    """Every kommun with the same mix of women and men in both years (the residual has no spread): the error
+    still names the value whose change is out of line, without a warning about dividing by zero."""
+    ids = kommun_ids(12)
+    rows = []
+    for year in (2021, 2022):
+        for mid in ids:
+            t = 95.0 if (mid, year) == (ids[0], 2022) else 50.0  # the total slipped: outside women 60, men 40
+            rows += _tkm("P1", mid, year, t, 60.0, 40.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        flags = watch("gender.total_between", rows)
+    assert flags["municipality_id"].tolist() == [ids[0]]
+    assert "points at the total: 50 % would fit" in flags.iloc[0].message
 
 
 def test_total_between_skips_additive_kpis(watch):
