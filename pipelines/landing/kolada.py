@@ -61,8 +61,8 @@ DUCKDB_MEMORY_LIMIT = "1500MB"
 #: source may get wrong are kept as JSON and checked in SQL (a wrong type goes to quarantine instead of
 #: failing the whole read); the record itself stays beside it as sent (``j``), for the shape checks.
 DATA_RECORD_STRUCTURE = (
-    '{"kpi": "VARCHAR", "municipality": "JSON", "period": "JSON", "synthetic": "BOOLEAN", "values": '
-    '[{"gender": "VARCHAR", "count": "JSON", "status": "VARCHAR", "value": "JSON", "isdeleted": "BOOLEAN"}]}'
+    '{"kpi": "VARCHAR", "municipality": "JSON", "period": "JSON", "synthetic": "JSON", "values": '
+    '[{"gender": "VARCHAR", "count": "JSON", "status": "VARCHAR", "value": "JSON", "isdeleted": "JSON"}]}'
 )
 
 _IS_NUMBER = "json_type({x}) in ('DOUBLE', 'UBIGINT', 'BIGINT') and coalesce(isfinite(try_cast({x} as double)), false)"
@@ -76,6 +76,9 @@ _BAD_COUNT = (
     "list_filter(r.values, lambda e: coalesce(json_type(e.count), 'NULL') not in ('NULL', 'UBIGINT', 'BIGINT') "
     "or (json_type(e.count) <> 'NULL' and try_cast(e.count as integer) is null))"
 )
+#: true/false flags are read as JSON too: json_transform would read a text such as "x" as null (false)
+_IS_FLAG = "coalesce(json_type({x}), 'NULL') in ('BOOLEAN', 'NULL')"
+_BAD_DELETED = f"list_filter(r.values, lambda e: not ({_IS_FLAG.format(x='e.isdeleted')}))"
 _NOT_AN_ENTRY = ("list_filter(r.values, lambda e: e is null or (e.gender is null and e.count is null "
                  "and e.status is null and e.value is null and e.isdeleted is null))")
 #: the period as JSON text: a year is a JSON number of four digits (``2019``; the text ``"2019"`` is not one)
@@ -101,6 +104,11 @@ RECORD_CHECKS = [
     # null and a number or a text as an entry with none of a value's fields (as it reads an empty object)
     ("bad_values", f"r.values is null or len({_NOT_AN_ENTRY}) > 0",
      "format('values {} is not a list of objects', coalesce(nullif((j -> '$.values')::varchar, 'null'), 'missing'))"),
+    ("bad_flag", f"not ({_IS_FLAG.format(x='r.synthetic')})",
+     "format('synthetic {} is not true or false', r.synthetic::varchar)"),
+    ("bad_flag", f"len({_BAD_DELETED}) > 0",
+     (f"format('isdeleted {{}} for gender {{}} is not true or false', {_BAD_DELETED}[1].isdeleted::varchar, "
+     f"{_BAD_DELETED}[1].gender)")),
     ("bad_gender", f"len({_BAD_GENDER}) > 0",
      f"format('gender {{}} is not one of T, K, M', coalesce(to_json({_BAD_GENDER}[1].gender)::varchar, 'missing'))"),
     ("bad_value", f"len({_BAD_VALUE}) > 0",
@@ -344,9 +352,10 @@ def _data_values_sql(source: str) -> str:
     problem_text = "case " + " ".join(f"when {cond} then {text}" for _, cond, text in RECORD_CHECKS) + " end"
     return f"""
         select page_id, kpi, municipality, period, e.gender, e.count::integer as count,
-               nullif(e.status, '') as status, e.value::double as value, coalesce(e.isdeleted, false) as isdeleted,
+               nullif(e.status, '') as status, e.value::double as value,
+               coalesce(try_cast(e.isdeleted as boolean), false) as isdeleted,
                synthetic, reason_code, reason, record
-        from (select page_id, r.kpi, coalesce(r.synthetic, false) as synthetic, reason_code,
+        from (select page_id, r.kpi, coalesce(try_cast(r.synthetic as boolean), false) as synthetic, reason_code,
                      case when reason_code is not null then {problem_text} end as reason,
                      case when reason_code is null then r.municipality ->> '$' end as municipality,
                      case when reason_code is null then try_cast(r.period::varchar as integer) end as period,
