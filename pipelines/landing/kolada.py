@@ -52,9 +52,9 @@ VALUE_CONTENT = ("value", "count", "status", "isdeleted", "synthetic")
 MAX_PAGE_BYTES = 16 * 1024 * 1024
 
 #: DuckDB's memory for one landing: its working tables spill to ``<warehouse>.tmp`` beyond it, so with the
-#: Python side a landing of every Kolada value stays under issue 11's 2 GiB. Not lower: DuckDB's JSON
-#: reader reserves about 1.1 GiB of buffers (32 MiB each, mostly never touched) when it reads many files,
-#: and fails with "Out of Memory" under a smaller limit.
+#: Python side a landing of every Kolada value stays under issue 11's 2 GiB (1.60 GiB for the whole file).
+#: Chosen for ``read_json``, which reserved about 1.1 GiB of read buffers; the ``read_text`` read may do with
+#: less, not measured yet (bench/scale_benchmark.py before lowering it).
 DUCKDB_MEMORY_LIMIT = "1500MB"
 
 #: A data record as DuckDB reads it (``json_transform`` of each record of a page). Fields whose type the
