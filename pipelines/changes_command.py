@@ -14,6 +14,8 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from pipelines.console import count_of
+
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 #: rows printed on the terminal; the CSV has them all
 SHOWN_ROWS = 20
@@ -40,7 +42,7 @@ def show_changes(since: str | None, out: Path) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     frame[CSV_COLUMNS].to_csv(out, index=False, encoding="utf-8-sig")
     values, colours = int(frame["value_changed"].sum()), int(frame["colour_changed"].sum())
-    print(f"kkik changes since {label}: {len(frame):,} cell{'' if len(frame) == 1 else 's'} ({values:,} values, {colours:,} colours) → {out}")
+    print(f"kkik changes since {label}: {count_of(len(frame), 'cell')} ({values:,} values, {colours:,} colours) → {out}")
     if len(frame):
         _print_table(frame.head(SHOWN_ROWS))
         if len(frame) > SHOWN_ROWS:

@@ -131,6 +131,12 @@ def _flush(stream) -> None:
         pass
 
 
+def count_of(n: int, noun: str) -> str:
+    """``1 open error``, ``2,318 rows``: a count with its noun in the right number (plural in -s), for every
+    count a user reads (the commands' lines, the watch's messages)."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def display_path(path: Path, root: Path) -> str:
     """A path relative to the project root when it is inside it (shorter lines), else absolute."""
     try:

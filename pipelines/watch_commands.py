@@ -11,6 +11,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from pipelines.console import count_of
+
 EXIT_CLEAN, EXIT_OPEN_ERRORS, EXIT_BAD_INPUT = 0, 1, 2
 
 
@@ -75,8 +77,8 @@ def watch_file(values_path: Path, out: Path, year: int | None, html: Path | None
     checked = year or int(values["year"].max())
     counts = flag_counts(flags)
     n_open = counts["open_errors"]
-    print(f"kkik watch: {values_path} ({checked}): {_count(counts['flags'], 'flag')}, "
-          f"{_count(n_open, 'open error')}, {_count(counts['warnings'], 'warning')} → {out}")
+    print(f"kkik watch: {values_path} ({checked}): {count_of(counts['flags'], 'flag')}, "
+          f"{count_of(n_open, 'open error')}, {count_of(counts['warnings'], 'warning')} → {out}")
     # the errors first (they decide the exit code), then the highest-ranked warnings
     shown = flags.sort_values("severity", key=lambda severity: severity != "error", kind="stable").head(5)
     for _, flag in shown.iterrows():
@@ -128,15 +130,10 @@ def accept_open_errors(*, by: str, reason: str, rule: str | None, kpi: str | Non
 
 def _print_summary(report: dict, what: str) -> None:
     outside = report.get("open_errors_outside_kkik", 0)
-    print(f"kkik watch ({what}): {_count(report['flags'], 'flag')} — {_count(report['open_errors'], 'open error')} "
-          f"(block publication), {_count(outside, 'open error')} outside the KKiK set (not blocking), "
-          f"{_count(report['errors'] - report['open_errors'] - outside, 'accepted error')}, "
-          f"{_count(report['warnings'], 'warning')}")
+    print(f"kkik watch ({what}): {count_of(report['flags'], 'flag')} — {count_of(report['open_errors'], 'open error')} "
+          f"(block publication), {count_of(outside, 'open error')} outside the KKiK set (not blocking), "
+          f"{count_of(report['errors'] - report['open_errors'] - outside, 'accepted error')}, "
+          f"{count_of(report['warnings'], 'warning')}")
     for rule_id, n in sorted(report["by_rule"].items(), key=lambda item: -item[1])[:10]:
         print(f"  {n:>6}  {rule_id}")
     print(f"  report: {report['html']}\n  flags:  {report['csv']}")
-
-
-def _count(n: int, noun: str) -> str:
-    """``1 open error``, ``2 open errors``: a count with its noun in the right number."""
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"

@@ -189,8 +189,7 @@ def _mix(ctx: WatchContext, cells: pd.DataFrame, min_gap: float, min_units: int,
     keys = cells[["kpi_id", "year"]].reset_index(drop=True)
     measures = {"residual": residual, "T": moves[:, 0], "K": moves[:, 1], "M": moves[:, 2]}
     long = pd.concat([keys.assign(measure=name, x=x) for name, x in measures.items()], ignore_index=True)
-    stats = robust_stats(long, ["kpi_id", "year", "measure"], "x") if len(cells) else pd.DataFrame(
-        columns=["kpi_id", "year", "measure", "n", "median", "mad", "q1", "q3", "scale"])
+    stats = robust_stats(long, ["kpi_id", "year", "measure"], "x")
 
     def stat(measure: str, column: str) -> np.ndarray:
         return keys.assign(measure=measure).merge(stats, on=["kpi_id", "year", "measure"], how="left")[

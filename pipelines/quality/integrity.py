@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pipelines.console import count_of
 from pipelines.quality.context import KEY, WatchContext
 from pipelines.quality.flags import make_hits
 from pipelines.quality.rules import Rule
@@ -47,7 +48,7 @@ def unknown_kpi(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
         rows=("municipality_id", "size"),
         municipalities=("municipality_id", lambda s: ", ".join(sorted(map(str, s.dropna().unique()))[:5]))).reset_index()
     summary["municipality_id"], summary["gender"] = None, None
-    rows_text = [f"{n} row" if n == 1 else f"{n} rows" for n in summary["rows"].astype(int)]
+    rows_text = [count_of(n, "row") for n in summary["rows"].astype(int)]
     return make_hits(summary, np.nan, rows=summary["rows"].astype(int), rows_text=rows_text,
                      municipalities=summary["municipalities"], contact="RKA", source="input file")
 

@@ -48,7 +48,8 @@ def _more(mask, suffix: str) -> str:
     if not len(rows):
         return ""
     shown = ", ".join(str(int(r)) for r in rows[:5]) + (", …" if len(rows) > 5 else "")
-    return f"; {len(rows)} more {'row' if len(rows) == 1 else 'rows'} like it ({'row' if len(rows) == 1 else 'rows'} {shown})"
+    noun = "row" if len(rows) == 1 else "rows"
+    return f"; {len(rows)} more {noun} like it ({noun} {shown})"
 
 
 def _csv_header(path: Path) -> list[str]:

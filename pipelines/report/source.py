@@ -93,9 +93,10 @@ def year_coverage(con: duckdb.DuckDBPyConnection) -> dict[int, tuple[int, int]]:
     return {int(year): (int(with_values), int(in_set)) for year, with_values, in_set in rows}
 
 
-def default_report_year(con: duckdb.DuckDBPyConnection) -> int:
-    """The newest KKiK year in which at least half of the set's figures have a kommun value."""
-    complete = [year for year, (with_values, in_set) in year_coverage(con).items()
+def default_report_year(coverage: dict[int, tuple[int, int]]) -> int:
+    """The newest KKiK year in which at least half of the set's figures have a kommun value (``coverage``:
+    :func:`year_coverage`)."""
+    complete = [year for year, (with_values, in_set) in coverage.items()
                 if with_values and with_values >= COMPLETE_YEAR_SHARE * in_set]
     if not complete:
         raise ReportDataError("the published mart has no KKiK year with values (kkik.kkik_result is empty)")
@@ -128,7 +129,8 @@ def read_mart(path: Path | None = None, year: int | None = None, warehouse: Path
                                   "has the mart been published?")
         if year:
             check_report_year(con, year, path)
-        year = year or default_report_year(con)
+        coverage = year_coverage(con)
+        year = year or default_report_year(coverage)
         years = list(range(year - KKIK_YEARS + 1, year + 1))
         kpis = _query(con, f"""
             select kpi_id, title, area, category, direction, unit, source_agency, collection_method,
@@ -156,7 +158,6 @@ def read_mart(path: Path | None = None, year: int | None = None, warehouse: Path
                 and result.year = value_source.year and result.gender = value_source.gender
             where result.is_in_kkik_set and result.kkik_year between ? and ?
         """, [years[0], years[-1]])
-        coverage = year_coverage(con)
         with_values, in_set = coverage.get(year, (0, 0))
     return MartFrames(year=year, years=years, kpis=kpis, municipalities=municipalities, results=results, path=path,
                       figures_with_values=with_values, figures_in_set=in_set,

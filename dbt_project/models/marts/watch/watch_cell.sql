@@ -9,6 +9,9 @@
 -- cell again), not in a join per period: over all of Kolada the joins probed in one pipeline held a hash
 -- table of watch_number each, at once, and ran out of the watch's memory now and then.
 {%- set depth = watch_history_periods() | int %}
+{#- the periods a cell's numbers are found for, as named in `wanted` #}
+{%- set slots = ['now', 'previous'] %}
+{%- for lag in range(1, depth + 1) %}{% set _ = slots.append('lag' ~ lag) %}{% endfor %}
 with values as (
     select *
     from {{ ref('watch_value') }}
@@ -83,8 +86,7 @@ found as (
         wanted.kpi_id,
         wanted.municipality_id,
         wanted.year
-        {%- for slot in ['now', 'previous'] + range(1, depth + 1) | map('string') | list %}
-        {%- set slot = slot if slot in ('now', 'previous') else 'lag' ~ slot %}
+        {%- for slot in slots %}
         {%- for gender in ['t', 'k', 'm'] %},
         max(numbers.value_{{ gender }}) filter (where wanted.slot = '{{ slot }}') as {{ slot }}_{{ gender }}
         {%- endfor %}
