@@ -15,6 +15,7 @@ from pipelines.jobs import inbox_load, kkik_yearly_load, kolada_refresh, yearly_
 from pipelines.resources import resources_from_env
 from pipelines.sensors import kolada_changes_sensor
 
+resources = resources_from_env()
 defs = Definitions(
     assets=[raw_kolada, raw_scb, raw_skolverket_school_results, raw_inbox, kkik_dbt_models,
             kkik_flag, published_mart, kkik_reports],
@@ -22,7 +23,8 @@ defs = Definitions(
     jobs=[kkik_yearly_load, inbox_load, kolada_refresh],
     schedules=[yearly_load_schedule],
     sensors=[inbox_sensor, kolada_changes_sensor],
-    resources={**resources_from_env(), "dbt": KkikDbtCliResource(project_dir=kkik_dbt_project)},
+    resources={**resources,
+               "dbt": KkikDbtCliResource(project_dir=kkik_dbt_project, warehouse=resources["warehouse"])},
     # one process: DuckDB has one writer per file, and a check beside the dbt step would hit its lock
     executor=in_process_executor,
 )

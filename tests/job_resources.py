@@ -11,11 +11,12 @@ from pipelines.resources import KoladaResource, ScbResource, SkolverketResource,
 
 def job_resources(tmp: Path, *, kolada_url: str = "snapshot") -> dict:
     """Every resource the job's assets take; ``kolada_url`` points Kolada at another (e.g. faulty) server."""
+    warehouse = WarehouseResource(duckdb_path=str(tmp / "warehouse.duckdb"), raw_dir=str(tmp / "raw"),
+                                  quality_dir=str(tmp / "quality"))
     return {
-        "warehouse": WarehouseResource(duckdb_path=str(tmp / "warehouse.duckdb"), raw_dir=str(tmp / "raw"),
-                                       quality_dir=str(tmp / "quality")),
+        "warehouse": warehouse,
         "kolada": KoladaResource(base_url=kolada_url, api_version="v3"),
         "scb": ScbResource(base_url="snapshot"),
         "skolverket": SkolverketResource(base_url="snapshot"),
-        "dbt": KkikDbtCliResource(project_dir=kkik_dbt_project),
+        "dbt": KkikDbtCliResource(project_dir=kkik_dbt_project, warehouse=warehouse),
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import duckdb
@@ -57,6 +58,16 @@ def test_every_dbt_check_passed_and_each_rule_group_is_a_check(warehouse):
     # open error, but the watch does have warnings for reviewers, with the flags as metadata
     assert all(e.metadata["open_errors"].value == 0 for e in watch.values())
     assert watch["watch_year_over_year"].metadata["warnings"].value > 0
+
+
+def test_the_dbt_step_ran_in_the_dbt_process_started_with_the_run(job):
+    target = job["path"].parent / "dbt_target"
+    status = json.loads((target / "dbt_worker.json").read_text(encoding="utf-8"))
+    assert status["parse"] in ("reused", "full")  # parsed before the step, while the sources landed
+    built = json.loads((target / "run_results.json").read_text(encoding="utf-8"))
+    assert {r["status"] for r in built["results"]} <= {"success", "pass"}
+    materialized = {m.asset_key for m in job["result"].get_asset_materialization_events()}
+    assert set(kkik_dbt_models.keys) <= materialized  # every model and seed reached Dagster as an event
 
 
 def test_the_audited_mart_was_published(warehouse):

@@ -7,6 +7,10 @@ partial-parse state check), and each warehouse has one dbt target folder of its 
 The state check also hashes the profile's rendered ``path``: dbt is given it relative to the dbt project,
 so for the default warehouse it is the profile's own default, the one ``dagster-dbt project
 prepare-and-package`` parsed with, and even the first run after set-up reuses that parse.
+
+dbt's process is started with the run, not with the dbt step (``pipelines.dbt_worker``): its interpreter,
+imports and parse (≈ 3 s) happen while the sources land, and the step hands it the build. A step that
+builds only some models (a subset chosen in ``dagster dev``) starts dbt as dagster-dbt does.
 """
 
 # No `from __future__ import annotations` here: Dagster reads the `context` annotation at definition time.
@@ -19,9 +23,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster import AssetExecutionContext, AssetKey, InitResourceContext
+from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, dbt_assets
+from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
+from pydantic import PrivateAttr
 
+from pipelines import dbt_worker
 from pipelines.config import DBT_PROJECT_DIR
 from pipelines.dbt_project import kkik_dbt_project
 from pipelines.landing.schema import ensure_raw_tables
@@ -39,7 +46,12 @@ class KkikDbtTranslator(DagsterDbtTranslator):
 
 
 class KkikDbtCliResource(DbtCliResource):
-    """dagster-dbt's CLI resource without the work it does in the Dagster process before each command.
+    """dagster-dbt's CLI resource with dbt started with the run, without the work it does in the Dagster
+    process before each command.
+
+    ``setup_for_execution`` (at the start of a run whose steps include dbt) starts the dbt worker for
+    ``warehouse``; :meth:`build` hands it the step's command, or runs dbt as dagster-dbt does when the worker
+    cannot take it (a subset of the models, or a worker that died: its output goes to the step's log).
 
     dagster-dbt runs ``dbt --version`` in a subprocess to learn the version (≈ 2 s of dbt start-up per
     run), and opens a dbt adapter in the Dagster process (importing dbt's config machinery and loading
@@ -47,6 +59,9 @@ class KkikDbtCliResource(DbtCliResource):
     is the installed dbt-core's (the ``dbt`` beside this interpreter, see pipelines/dbt_project.py) and
     the KKiK assets request no metadata, so neither is done.
     """
+
+    warehouse: WarehouseResource
+    _started: dbt_worker.StartedDbt | None = PrivateAttr(default=None)
 
     @property
     def _cli_version(self):  # dagster-dbt's private hook
@@ -58,6 +73,52 @@ class KkikDbtCliResource(DbtCliResource):
 
     def _initialize_dbt_core_adapter(self, args):  # dagster-dbt's private hook
         return None
+
+    @property
+    def target_dir(self) -> Path:
+        return dbt_target_dir(self.warehouse)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        super().setup_for_execution(context)
+        self._started = dbt_worker.start(Path(self.project_dir), self.target_dir, self.worker_env())
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        if self._started is not None:
+            self._started.stop()
+
+    def worker_env(self) -> dict[str, str]:
+        """The environment dagster-dbt gives the dbt CLI (structured log, target and log folder, no usage
+        statistics), with the warehouse path as the profile's parse expects it (``dbt_process_path``)."""
+        with dbt_process_path(self.warehouse):
+            env = dict(os.environ)
+        env.update({"DAGSTER_DBT_CLI": "true", "PYTHONUNBUFFERED": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+                    "DBT_LOG_FORMAT": "json", "DBT_TARGET_PATH": str(self.target_dir), "DBT_LOG_PATH": str(self.target_dir),
+                    "DBT_PROJECT_DIR": str(self.project_dir)})
+        if self.profiles_dir:
+            env["DBT_PROFILES_DIR"] = str(self.profiles_dir)
+        return env
+
+    def worker_status(self) -> dict:
+        """How the parse of the worker that ran this run's build went; {} when dbt ran as dagster-dbt runs it."""
+        return self._started.status() if self._started is not None and self._started.ran else {}
+
+    def build(self, args: list[str], context: AssetExecutionContext) -> DbtCliInvocation:
+        """``dbt <args>`` of the whole project in the worker started with the run, else as dagster-dbt runs it."""
+        started = self._started
+        if started is None or context.is_subset or not started.waiting():
+            if started is not None:
+                output = started.stop()
+                if not context.is_subset:
+                    context.log.warning(f"the dbt process started with the run ended before the dbt step (exit code "
+                                        f"{started.process.returncode}); dbt starts now. Its output:\n{output[-4000:]}")
+            with dbt_process_path(self.warehouse):  # dagster-dbt copies the environment when it starts dbt
+                return self.cli(args, context=context, target_path=self.target_dir)
+        whole = [*args, "--select", "fqn:*"]  # what dagster-dbt selects when no subset is asked for
+        manifest, translator, project = get_manifest_and_translator_from_dbt_assets([context.assets_def])
+        context.log.info(f"Running dbt command: `dbt {' '.join(whole)}` (dbt started with the run)")
+        return DbtCliInvocation(process=started.run(whole), manifest=manifest, dagster_dbt_translator=translator,
+                                project_dir=Path(self.project_dir), target_path=self.target_dir, raise_on_error=True,
+                                context=context, cli_version=self._cli_version, project=project)
 
 
 #: The load's dbt command. dbt's unit tests check the models' logic on fixed fixture rows, not the loaded
@@ -93,25 +154,24 @@ def dbt_process_path(warehouse: WarehouseResource) -> Iterator[None]:
     manifest=kkik_dbt_project.manifest_path,
     dagster_dbt_translator=KkikDbtTranslator(),
 )
-def kkik_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+def kkik_dbt_models(context: AssetExecutionContext, dbt: KkikDbtCliResource, warehouse: WarehouseResource):
     """``dbt build`` of the whole project: every model is rebuilt from raw (all years landed so far)."""
     warehouse.export_for_dbt()
     with connect(warehouse.path) as con:  # dbt's sources must exist even for a source never landed
         ensure_raw_tables(con)
     # the audit after this step validates with Great Expectations: import it while dbt works in its process
     import_gx_in_background()
-    target = dbt_target_dir(warehouse)
     started = time.perf_counter()
     with warehouse_lock(warehouse.path):  # the source steps of the run may still be writing
-        with dbt_process_path(warehouse):  # dagster-dbt copies the environment when it starts dbt
-            invocation = dbt.cli(BUILD_ARGS, context=context, target_path=target)
+        invocation = dbt.build(BUILD_ARGS, context=context)
         yield from invocation.stream()
-    context.log.info(dbt_timings(target, time.perf_counter() - started))
+    context.log.info(dbt_timings(dbt.target_dir, time.perf_counter() - started, dbt.worker_status()))
 
 
-def dbt_timings(target: Path, seconds: float) -> str:
+def dbt_timings(target: Path, seconds: float, worker: Mapping[str, Any] | None = None) -> str:
     """One line on where the dbt step's time went: start-up and parse (and whether the parse was reused),
-    then the execution of models and tests, from the run's own ``run_results.json`` and ``dbt.log``."""
+    then the execution of models and tests, from the run's own ``run_results.json`` and ``dbt.log``; with
+    ``worker`` (the status of the dbt process started with the run) its parse, done before the step."""
     try:
         results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))
         log = (target / "dbt.log").read_text(encoding="utf-8", errors="replace")
@@ -125,6 +185,10 @@ def dbt_timings(target: Path, seconds: float) -> str:
         kind = result["unique_id"].split(".")[0]
         by_type[kind] = by_type.get(kind, 0.0) + float(result.get("execution_time") or 0.0)
     threads = ", ".join(f"{kind} {total:.2f} s" for kind, total in sorted(by_type.items()))
+    if worker:
+        return (f"dbt timings: step {seconds:.2f} s, execute {execute:.2f} s (thread time: {threads}); dbt was "
+                f"started with the run and parsed ({worker.get('parse')}) in {worker.get('parse_seconds', 0):.2f} s "
+                f"before the step")
     return (f"dbt timings: invocation {seconds:.2f} s, parse {seconds - execute:.2f} s ({parse}), "
             f"execute {execute:.2f} s (thread time: {threads})")
 
