@@ -36,6 +36,12 @@ def total_between(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     Tolerance = ``abs_tolerance`` + ``rel_tolerance`` × max(|K|, |M|): Kolada rounds self-reported figures
     to integers, so K = 81, M = 82, T = 82 must pass. KPIs listed in ``additive_kpis`` are skipped (their
     total is a sum, see :func:`total_sum`).
+
+    The flag goes on the one of the three that last period's mix of women and men points at (the reading of
+    :func:`weights_moved`, where the women-men gap is at least ``mix_min_gap_rel`` × T), expecting the value
+    that restores the mix; on T, expecting [K, M], where the mix cannot be told (no previous period, a small
+    gap, not a kommun). A slip in the value for women that pushes the total outside is then a flag on the
+    value for women, the cell a reviewer must correct.
     """
     cells = ctx.target(rule)
     cells = cells[(cells["gender"] == "T") & ~cells["kpi_id"].isin(ctx.additive_kpis)]
@@ -46,36 +52,83 @@ def total_between(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     value = cells["value"].to_numpy(dtype=float)
     fires = (value < low - tol) | (value > high + tol)
     sel = cells[fires]
-    return make_hits(sel, sel["value"], low[fires], high[fires], np.nan,
-                     value_k=sel["value_k"], value_m=sel["value_m"], suspect=_suspects(ctx, rule, sel))
+    blamed, restoring = _blamed_by_mix(ctx, rule, sel)
+    on_total = blamed == "T"
+    return _hits_on_blamed(sel, blamed, restoring, np.isfinite(restoring), low=np.where(on_total, low[fires], np.nan),
+                           high=np.where(on_total, high[fires], np.nan))
 
 
 _WHO = {"T": "the total", "K": "the value for women", "M": "the value for men"}
 
 
-def _suspects(ctx: WatchContext, rule: Rule, flagged: pd.DataFrame) -> list[str]:
-    """For each flagged T, which of T, K and M last period's mix of women and men points at, and the value
-    that would restore it (the reading of :func:`weights_moved`), so the reviewer of the error knows where to
-    look first; "" where the mix cannot be told (no previous period, a small gap, not a kommun)."""
+def _blamed_by_mix(ctx: WatchContext, rule: Rule, flagged: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """For each flagged T, which of T, K and M last period's mix of women and men points at (``"T"``, ``"K"``
+    or ``"M"``), and the value that would restore the mix (NaN, and ``"T"``, where the mix cannot be told or
+    its choice is not ``mix_blame_margin`` robust SDs more typical than the next)."""
+    blamed, restoring = np.full(len(flagged), "T", dtype=object), np.full(len(flagged), np.nan)
     if not len(flagged):
-        return []
+        return blamed, restoring
     mix = _mix(ctx, ctx.target(rule), float(rule.param("mix_min_gap_rel")), 1, 0.0)
     position = pd.Series(np.arange(len(mix.cells)), index=mix.cells.index)
-    suspects = []
-    for label, unit in zip(flagged.index, flagged["unit"], strict=True):
+    margin = float(rule.param("mix_blame_margin"))
+    for n, label in enumerate(flagged.index):
         i = position.get(label)
         if i is None or not np.isfinite(mix.restoring[i, mix.blamed[i]]):
-            suspects.append("")
             continue
-        gender = "TKM"[mix.blamed[i]]
-        suspects.append(f"; last period's mix of women and men points at {_WHO[gender]}: "
-                        f"{format_number(float(mix.restoring[i, mix.blamed[i]]))}{UNIT_SUFFIX.get(unit, '')} "
-                        "would fit")
-    return suspects
+        if mix.margin[i] >= margin:  # else the mix does not tell which: the flag stays on T, naming none
+            blamed[n], restoring[n] = "TKM"[mix.blamed[i]], mix.restoring[i, mix.blamed[i]]
+    return blamed, restoring
+
+
+def _blamed_in_sum(ctx: WatchContext, rule: Rule, flagged: pd.DataFrame) -> tuple[np.ndarray, np.ndarray,
+                                                                                   np.ndarray]:
+    """For each flagged additive T (T ≠ K + M), which of T, K and M is most likely wrong, the value that
+    makes the sum hold (T = K + M, K = T − M or M = T − K), and whether it could be told: the correction
+    that :func:`_most_typical_correction` reads among the kommuner's T, K and M of the figure and year (all
+    six values positive); T, expecting K + M, elsewhere."""
+    blamed = np.full(len(flagged), "T", dtype=object)
+    restoring = np.array(flagged["value_k"] + flagged["value_m"], dtype=float)  # a writable copy
+    told = np.zeros(len(flagged), dtype=bool)
+    columns = ["value", "value_k", "value_m", "prev_value", "prev_value_k", "prev_value_m"]
+    cells = ctx.target(rule)
+    cells = cells[(cells["gender"] == "T") & cells["is_kommun"] & cells["kpi_id"].isin(ctx.additive_kpis)]
+    cells = cells[(cells[columns] > 0).all(axis=1)]
+    if not len(flagged) or not len(cells):
+        return blamed, restoring, told
+    observed, previous = cells[columns[:3]].to_numpy(dtype=float), cells[columns[3:]].to_numpy(dtype=float)
+    corrections = np.column_stack([observed[:, 1] + observed[:, 2], observed[:, 0] - observed[:, 2],
+                                   observed[:, 0] - observed[:, 1]])
+    corrections[~(corrections > 0)] = np.nan
+    chosen, margin = _most_typical_correction(cells[["kpi_id", "year"]].reset_index(drop=True), observed,
+                                              previous, corrections)
+    position = pd.Series(np.arange(len(cells)), index=cells.index)
+    least = float(rule.param("blame_margin"))
+    for n, label in enumerate(flagged.index):
+        i = position.get(label)
+        if i is not None and np.isfinite(corrections[i, chosen[i]]) and margin[i] >= least:
+            blamed[n], restoring[n], told[n] = "TKM"[chosen[i]], corrections[i, chosen[i]], True
+    return blamed, restoring, told
+
+
+def _hits_on_blamed(flagged: pd.DataFrame, blamed: np.ndarray, restoring: np.ndarray, told: np.ndarray,
+                    **extra) -> pd.DataFrame:
+    """Flags on the blamed cell of each T, K, M trio: its value observed, the restoring value expected, the
+    trio's values and (where the blame could be ``told``) a sentence naming the blamed value for the message."""
+    t, k, m = (flagged[c].to_numpy(dtype=float) for c in ("value", "value_k", "value_m"))
+    observed = np.select([blamed == "K", blamed == "M"], [k, m], t)
+    units = flagged["unit"].map(UNIT_SUFFIX).fillna("").to_numpy()
+    suspect = [f"; last period's mix of women and men points at {_WHO[g]}: {format_number(float(r))}{u} would fit"
+               if ok else "" for g, r, u, ok in zip(blamed, restoring, units, told, strict=True)]
+    extra = {"low": np.nan, "high": np.nan, **extra}
+    return make_hits(flagged.assign(gender=blamed), observed, extra.pop("low"), extra.pop("high"), restoring,
+                     value_t=t, value_k=k, value_m=m, suspect=suspect, **extra)
 
 
 def total_sum(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
-    """For additive counts (listed in the shared ``additive_kpis``): T must equal K + M ± tolerance."""
+    """For additive counts (``is_additive`` or the shared ``additive_kpis``): T must equal K + M ± tolerance.
+
+    The flag goes on the one of the three whose correction makes its change since the previous period most
+    typical among the kommuner (:func:`_blamed_in_sum`), expecting the value that makes the sum hold."""
     cells = ctx.target(rule)
     cells = cells[(cells["gender"] == "T") & cells["kpi_id"].isin(ctx.additive_kpis)]
     cells = cells[cells["value"].notna() & cells["value_k"].notna() & cells["value_m"].notna()]
@@ -83,7 +136,8 @@ def total_sum(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     value = cells["value"].to_numpy(dtype=float)
     fires = np.abs(value - total) > _tolerance(rule, value)
     sel = cells[fires]
-    return make_hits(sel, sel["value"], expected=total[fires], value_k=sel["value_k"], value_m=sel["value_m"])
+    blamed, restoring, told = _blamed_in_sum(ctx, rule, sel)
+    return _hits_on_blamed(sel, blamed, restoring, told, sum_km=total[fires])
 
 
 def swapped(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
@@ -158,8 +212,11 @@ class _Mix:
     #: (T − T̂) / T and its robust z among the kommuner of the figure and year; whether enough kommuner
     residual_z: np.ndarray
     enough: np.ndarray
-    #: per cell: the gender (index into "TKM") most likely wrong, and the value of each that restores the mix
+    #: per cell: the gender (index into "TKM") most likely wrong, by how much its restored change is more
+    #: typical than the next one's (robust SDs; 0 where none is more typical), and the value of each that
+    #: restores the mix
     blamed: np.ndarray
+    margin: np.ndarray
     restoring: np.ndarray
     observed: np.ndarray
     previous: np.ndarray
@@ -183,36 +240,49 @@ def _mix(ctx: WatchContext, cells: pd.DataFrame, min_gap: float, min_units: int,
     with np.errstate(divide="ignore", invalid="ignore"):
         restoring = np.column_stack([expected_t, m + (t - m) / weight, (t - weight * k) / (1 - weight)])
         restoring[~(np.isfinite(restoring) & (restoring > 0))] = np.nan
-        moves = np.log(np.column_stack([t / t_prev, k / k_prev, m / m_prev]))
-        restored_moves = np.log(restoring / np.column_stack([t_prev, k_prev, m_prev]))
-    # the robust statistics of the residual and of each gender's log change, per figure and year, in one go
+    # the robust statistics of the residual per figure and year
     keys = cells[["kpi_id", "year"]].reset_index(drop=True)
-    measures = {"residual": residual, "T": moves[:, 0], "K": moves[:, 1], "M": moves[:, 2]}
-    long = pd.concat([keys.assign(measure=name, x=x) for name, x in measures.items()], ignore_index=True)
-    stats = robust_stats(long, ["kpi_id", "year", "measure"], "x")
-
-    def stat(measure: str, column: str) -> np.ndarray:
-        return keys.assign(measure=measure).merge(stats, on=["kpi_id", "year", "measure"], how="left")[
-            column].to_numpy(dtype=float)
-
-    enough = stat("residual", "n") >= min_units
+    residual_stats = keys.merge(robust_stats(keys.assign(x=residual), ["kpi_id", "year"], "x"),
+                                on=["kpi_id", "year"], how="left")
+    enough = residual_stats["n"].to_numpy(dtype=float) >= min_units
     with np.errstate(divide="ignore", invalid="ignore"):  # a figure of one kommun has no spread: z is NaN
-        residual_z = (residual - stat("residual", "median")) / np.fmax(stat("residual", "scale"), min_scale)
-    # which of the three is wrong: the one whose change since the previous period becomes most typical
-    # among the kommuner (robust z of its log change, that gender) when it takes the value that restores
-    # last period's mix; where no restored value is more typical (a copy of last year has no change to
-    # undo), the one whose change departs most from the other two's
+        residual_z = (residual - residual_stats["median"].to_numpy(dtype=float)) / np.fmax(
+            residual_stats["scale"].to_numpy(dtype=float), min_scale)
+    observed, previous = np.column_stack([t, k, m]), np.column_stack([t_prev, k_prev, m_prev])
+    blamed, margin = _most_typical_correction(keys, observed, previous, restoring)
+    return _Mix(cells=cells, weight=weight, residual_z=residual_z, enough=enough, blamed=blamed, margin=margin,
+                restoring=restoring, observed=observed, previous=previous)
+
+
+def _most_typical_correction(keys: pd.DataFrame, observed: np.ndarray, previous: np.ndarray,
+                             restoring: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which of T, K and M (columns of ``observed``, ``previous`` and ``restoring``; rows of ``keys``: kpi_id
+    and year) is wrong, given the value of each that would make the three fit together again: the one whose
+    change since the previous period becomes most typical among the kommuner (robust z of its log change,
+    that gender, figure and year, macro ``robust_stats``) when it takes that value; where no restored value is
+    more typical (a copy of last year has no change to undo), the one whose change departs most from the
+    other two's. Returns the index into "TKM" and by how many robust SDs the choice beats the next one's (0
+    in the fallback)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        moves = np.log(observed / previous)
+        restored_moves = np.log(restoring / previous)
+    long = pd.concat([keys.assign(measure=g, x=moves[:, i]) for i, g in enumerate("TKM")], ignore_index=True)
+    stats = robust_stats(long.replace([np.inf, -np.inf], np.nan), ["kpi_id", "year", "measure"], "x")
     improvement = np.full(moves.shape, -np.inf)
     for i, gender in enumerate("TKM"):
-        centre, sd = stat(gender, "median"), np.fmax(stat(gender, "scale"), 1e-3)
+        stat = keys.assign(measure=gender).merge(stats, on=["kpi_id", "year", "measure"], how="left")
+        centre = stat["median"].to_numpy(dtype=float)
+        sd = np.fmax(stat["scale"].to_numpy(dtype=float), 1e-3)
         with np.errstate(invalid="ignore"):
             gain = (np.abs(moves[:, i] - centre) - np.abs(restored_moves[:, i] - centre)) / sd
         improvement[:, i] = np.where(np.isfinite(gain), gain, -np.inf)
     departure = np.abs(moves - (moves.sum(axis=1, keepdims=True) - moves) / 2)
-    blamed = np.where(improvement.max(axis=1) > 0, np.argmax(improvement, axis=1), np.argmax(departure, axis=1))
-    return _Mix(cells=cells, weight=weight, residual_z=residual_z, enough=enough, blamed=blamed,
-                restoring=restoring, observed=np.column_stack([t, k, m]),
-                previous=np.column_stack([t_prev, k_prev, m_prev]))
+    best = improvement.max(axis=1) > 0
+    blamed = np.where(best, np.argmax(improvement, axis=1), np.argmax(np.nan_to_num(departure, nan=-1), axis=1))
+    ranked = np.sort(improvement, axis=1)
+    with np.errstate(invalid="ignore"):
+        margin = np.where(best, np.nan_to_num(ranked[:, -1] - ranked[:, -2], posinf=np.inf), 0.0)
+    return blamed, margin
 
 
 def weights_moved(ctx: WatchContext, rule: Rule) -> pd.DataFrame:

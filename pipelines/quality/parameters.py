@@ -60,9 +60,18 @@ class GenderTolerance(Parameters):
     rel_tolerance: NonNegative
 
 
+class GenderTotalSum(GenderTolerance):
+    #: how much more typical (robust SDs of the log change) the blamed value's corrected change must be than
+    #: the next one's for the flag to leave T
+    blame_margin: NonNegative
+
+
 class GenderTotalBetween(GenderTolerance):
-    #: the women-men gap (relative to T) from which the message reads last period's mix (gender.weights_moved)
+    #: the women-men gap (relative to T) from which the flag reads last period's mix (gender.weights_moved)
     mix_min_gap_rel: NonNegative
+    #: how much more typical (robust SDs of the log change) the blamed value's restored change must be than
+    #: the next one's for the flag to leave T
+    mix_blame_margin: NonNegative
 
 
 class GenderSwapped(Parameters):
@@ -151,7 +160,7 @@ PARAMETERS: dict[str, type[Parameters]] = {
     "range.negative": NoParameters,
     "range.magnitude_slip": MagnitudeSlip,
     "gender.total_between": GenderTotalBetween,
-    "gender.total_sum": GenderTolerance,
+    "gender.total_sum": GenderTotalSum,
     "gender.swapped": GenderSwapped,
     "gender.weights_moved": GenderWeightsMoved,
     "year_over_year.hb": HidiroglouBerthelot,

@@ -50,8 +50,42 @@ def test_total_sum_for_additive_counts(watch):
     rows = _tkm("C1", A, 2022, 100.0, 40.0, 50.0) + _tkm("C1", B, 2022, 90.0, 40.0, 50.0)
     flags = watch("gender.total_sum", rows, shared={"additive_kpis": ["C1"]})
     assert flags["municipality_id"].tolist() == [A]
-    assert flags.iloc[0].expected_value == 90.0
+    # no previous period to tell which of the three is wrong: the flag is on T, expecting the sum
+    assert (flags.iloc[0].gender, flags.iloc[0].expected_value) == ("T", 90.0)
+    assert "points at" not in flags.iloc[0].message
     assert watch("gender.total_sum", rows, shared={"additive_kpis": []}).empty
+
+
+def _counts(ids, slipped=None):
+    """An additive count for 13 kommuner in 2021 and 2022, each growing by its own few per cent; ``slipped``:
+    (kommun, gender, factor) applied to 2022 after the sum was made."""
+    rows = []
+    for n, mid in enumerate(ids):
+        k, m = 40.0 + 7 * n, 55.0 + 5 * n
+        for year, growth in ((2021, 1.0), (2022, 1.02 + 0.005 * (n % 5))):
+            values = {"K": round(k * growth), "M": round(m * growth)}
+            values["T"] = values["K"] + values["M"]
+            if slipped and year == 2022 and slipped[0] == mid:
+                values[slipped[1]] *= slipped[2]
+            rows += _tkm("C1", mid, year, values["T"], values["K"], values["M"])
+    return rows
+
+
+@pytest.mark.parametrize("gender", ["K", "M", "T"])
+def test_total_sum_flags_the_one_of_the_three_that_slipped(watch, gender):
+    """A 25 % slip in one of T, K and M of a count: the flag is on that cell, expecting the value that makes the
+    sum hold (the others' changes since 2021 stay typical)."""
+    ids = kommun_ids(13)
+    clean = {(r[1], r[3]): r[4] for r in _counts(ids) if r[2] == 2022}
+    flags = watch("gender.total_sum", _counts(ids, (ids[4], gender, 1.25)), n=13, years=[2022],
+                  shared={"additive_kpis": ["C1"]})
+    assert flags["municipality_id"].tolist() == [ids[4]]
+    flag = flags.iloc[0]
+    assert flag.gender == gender
+    assert flag.observed_value == clean[(ids[4], gender)] * 1.25
+    assert flag.expected_value == clean[(ids[4], gender)]
+    label = {"K": "the value for women", "M": "the value for men", "T": "the total"}[gender]
+    assert f"points at {label}" in flag.message
 
 
 def _history(mid, last_k, last_m):
@@ -173,10 +207,10 @@ def test_weights_moved_skips_small_gaps_and_additive_figures(watch):
     assert watch("gender.weights_moved", near, n=24, years=[2022]).empty
 
 
-def test_total_between_names_the_value_that_slipped(real_values):
+def test_total_between_flags_the_value_that_slipped(real_values):
     """A 25 % slip in the value for women of a real kommun (N15428 2022) that puts the total outside women
-    and men: the error is on T, where the slip shows; its message names the value for women, expecting about
-    its real value, and the weights_moved warning is on that cell."""
+    and men: the error is on the value for women (the cell to correct), expecting about its real value, its
+    message names it, and the weights_moved warning is on the same cell."""
     from pipelines.quality.values_file import watch_values
 
     frame, _ = real_values
@@ -196,7 +230,8 @@ def test_total_between_names_the_value_that_slipped(real_values):
     flags = watch_values(broken, years=[2022])
     mine = flags[flags["municipality_id"] == municipality_id]
     [error] = mine[mine["rule_id"] == "gender.total_between"].itertuples()
-    assert error.gender == "T" and error.severity == "error"
+    assert error.gender == "K" and error.severity == "error"
+    assert error.observed_value == real * 0.75 and abs(error.expected_value - real) <= 0.05 * real
     named = re.search(r"last period's mix of women and men points at the value for women: ([\d.]+) % would fit",
                       error.message)
     assert named, error.message
