@@ -8,8 +8,9 @@ Each repeat, in a temporary folder (the user's warehouse is untouched):
   removed before each, so each load lands and builds everything. The run's step start/end times are then
   read from its Dagster instance, which splits the wall
   time into start-up (process start → first step), each step, the idle time between steps, and the end
-  (last step → process exit). The dbt step logs its own split (start-up + parse, execution), read from
-  the run's log file.
+  (last step → process exit). The dbt step logs its own split (execution, the rest of the step, and the
+  start-up + parse of the dbt process started with the run, done before the step), read from the run's
+  log file.
 * **direct**: the same parts done without Dagster, in a fresh process: the definitions' import, each source
   landed by its plain function against the same loopback snapshot server, `dbt parse` (full and partial),
   `dbt build`, the same compiled SQL (models, then tests) in one DuckDB connection, the audit, the
@@ -58,6 +59,8 @@ ROWS = [
     ("dbt step", "kkik_dbt_models", "dbt build"),
     ("  dbt start-up + parse", "dbt:parse", "dbt parse (partial)"),
     ("  dbt models + tests", "dbt:execute", None),
+    ("  rest of the step", "dbt:rest", None),
+    ("  start-up + parse, ahead", "dbt:ahead", None),
     ("  dbt parse, full (direct only)", None, "dbt parse (full)"),
     ("  models' SQL, one connection", None, "models sql"),
     ("  tests' SQL, one connection", None, "tests sql"),
@@ -112,14 +115,21 @@ def time_job(tmp: Path, years: list[int] | None) -> dict[str, float]:
 
 
 def dbt_split_from_log(log_dir: Path) -> dict[str, float]:
-    """The dbt step's own account (pipelines/assets/dbt.py logs it): start-up + parse, and execution."""
+    """The dbt step's own account (pipelines/assets/dbt.py logs it): the execution of models and tests, the
+    rest of the step, and the parse of the dbt process started with the run (done before the step, while
+    the sources land); or, where dbt started with the step, its start-up + parse."""
     for log in sorted(log_dir.glob("*.log")):
-        match = re.search(r"dbt timings: invocation ([\d.]+) s, parse ([\d.]+) s \((\w+)\), execute ([\d.]+) s",
-                          log.read_text(encoding="utf-8", errors="replace"))
+        text = log.read_text(encoding="utf-8", errors="replace")
+        ahead = re.search(r"dbt timings: step ([\d.]+) s, execute ([\d.]+) s .*?parsed \((\w+)\) in ([\d.]+) s "
+                          r"before the step", text)
+        if ahead:
+            step, execute, _, parse = ahead.groups()
+            return {"dbt:execute": float(execute), "dbt:rest": float(step) - float(execute),
+                    "dbt:ahead": float(parse)}
+        match = re.search(r"dbt timings: invocation ([\d.]+) s, parse ([\d.]+) s \((\w+)\), execute ([\d.]+) s", text)
         if match:
-            total, parse, _, execute = match.groups()
-            return {"dbt:parse": float(total) - float(execute), "dbt:execute": float(execute),
-                    "dbt:parse_only": float(parse)}
+            total, _, _, execute = match.groups()
+            return {"dbt:parse": float(total) - float(execute), "dbt:execute": float(execute)}
     return {}
 
 
