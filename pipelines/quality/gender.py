@@ -52,49 +52,51 @@ def total_between(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     value = cells["value"].to_numpy(dtype=float)
     fires = (value < low - tol) | (value > high + tol)
     sel = cells[fires]
-    blamed, restoring = _blamed_by_mix(ctx, rule, sel)
+    named, restoring, clear = _blamed_by_mix(ctx, rule, sel)
+    blamed = np.where(clear, named, "T")
     on_total = blamed == "T"
-    return _hits_on_blamed(sel, blamed, restoring, np.isfinite(restoring), low=np.where(on_total, low[fires], np.nan),
-                           high=np.where(on_total, high[fires], np.nan))
+    return _hits_on_blamed(sel, blamed, named, restoring, expected=np.where(on_total, np.nan, restoring),
+                           low=np.where(on_total, low[fires], np.nan), high=np.where(on_total, high[fires], np.nan))
 
 
 _WHO = {"T": "the total", "K": "the value for women", "M": "the value for men"}
 
 
-def _blamed_by_mix(ctx: WatchContext, rule: Rule, flagged: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """For each flagged T, which of T, K and M last period's mix of women and men points at (``"T"``, ``"K"``
-    or ``"M"``), and the value that would restore the mix (NaN, and ``"T"``, where the mix cannot be told or
-    its choice is not ``mix_blame_margin`` robust SDs more typical than the next)."""
-    blamed, restoring = np.full(len(flagged), "T", dtype=object), np.full(len(flagged), np.nan)
+def _blamed_by_mix(ctx: WatchContext, rule: Rule, flagged: pd.DataFrame) -> tuple[np.ndarray, np.ndarray,
+                                                                                   np.ndarray]:
+    """For each flagged T, which of T, K and M last period's mix of women and men points at (``"T"``, ``"K"``,
+    ``"M"``, or ``""`` where the mix cannot be told), the value that would restore the mix, and whether the
+    reading is clear (its restored change ``mix_blame_margin`` robust SDs more typical than the next one's)."""
+    named, restoring = np.full(len(flagged), "", dtype=object), np.full(len(flagged), np.nan)
+    clear = np.zeros(len(flagged), dtype=bool)
     if not len(flagged):
-        return blamed, restoring
+        return named, restoring, clear
     mix = _mix(ctx, ctx.target(rule), float(rule.param("mix_min_gap_rel")), 1, 0.0)
     position = pd.Series(np.arange(len(mix.cells)), index=mix.cells.index)
     margin = float(rule.param("mix_blame_margin"))
     for n, label in enumerate(flagged.index):
         i = position.get(label)
-        if i is None or not np.isfinite(mix.restoring[i, mix.blamed[i]]):
-            continue
-        if mix.margin[i] >= margin:  # else the mix does not tell which: the flag stays on T, naming none
-            blamed[n], restoring[n] = "TKM"[mix.blamed[i]], mix.restoring[i, mix.blamed[i]]
-    return blamed, restoring
+        if i is not None and np.isfinite(mix.restoring[i, mix.blamed[i]]):
+            named[n], restoring[n] = "TKM"[mix.blamed[i]], mix.restoring[i, mix.blamed[i]]
+            clear[n] = mix.margin[i] >= margin
+    return named, restoring, clear
 
 
 def _blamed_in_sum(ctx: WatchContext, rule: Rule, flagged: pd.DataFrame) -> tuple[np.ndarray, np.ndarray,
                                                                                    np.ndarray]:
-    """For each flagged additive T (T ≠ K + M), which of T, K and M is most likely wrong, the value that
-    makes the sum hold (T = K + M, K = T − M or M = T − K), and whether it could be told: the correction
-    that :func:`_most_typical_correction` reads among the kommuner's T, K and M of the figure and year (all
-    six values positive); T, expecting K + M, elsewhere."""
-    blamed = np.full(len(flagged), "T", dtype=object)
+    """For each flagged additive T (T ≠ K + M), which of T, K and M is most likely wrong (``""`` where it
+    cannot be told), the value that makes the sum hold (T = K + M, K = T − M or M = T − K; K + M where
+    untold), and whether the reading is clear (``blame_margin``): the correction that
+    :func:`_most_typical_correction` reads among the kommuner's T, K and M of the figure and year (all six
+    values positive)."""
     restoring = np.array(flagged["value_k"] + flagged["value_m"], dtype=float)  # a writable copy
-    told = np.zeros(len(flagged), dtype=bool)
+    named, clear = np.full(len(flagged), "", dtype=object), np.zeros(len(flagged), dtype=bool)
     columns = ["value", "value_k", "value_m", "prev_value", "prev_value_k", "prev_value_m"]
     cells = ctx.target(rule)
     cells = cells[(cells["gender"] == "T") & cells["is_kommun"] & cells["kpi_id"].isin(ctx.additive_kpis)]
     cells = cells[(cells[columns] > 0).all(axis=1)]
     if not len(flagged) or not len(cells):
-        return blamed, restoring, told
+        return named, restoring, clear
     observed, previous = cells[columns[:3]].to_numpy(dtype=float), cells[columns[3:]].to_numpy(dtype=float)
     corrections = np.column_stack([observed[:, 1] + observed[:, 2], observed[:, 0] - observed[:, 2],
                                    observed[:, 0] - observed[:, 1]])
@@ -105,22 +107,23 @@ def _blamed_in_sum(ctx: WatchContext, rule: Rule, flagged: pd.DataFrame) -> tupl
     least = float(rule.param("blame_margin"))
     for n, label in enumerate(flagged.index):
         i = position.get(label)
-        if i is not None and np.isfinite(corrections[i, chosen[i]]) and margin[i] >= least:
-            blamed[n], restoring[n], told[n] = "TKM"[chosen[i]], corrections[i, chosen[i]], True
-    return blamed, restoring, told
+        if i is not None and np.isfinite(corrections[i, chosen[i]]):
+            named[n], restoring[n], clear[n] = "TKM"[chosen[i]], corrections[i, chosen[i]], margin[i] >= least
+    return named, restoring, clear
 
 
-def _hits_on_blamed(flagged: pd.DataFrame, blamed: np.ndarray, restoring: np.ndarray, told: np.ndarray,
+def _hits_on_blamed(flagged: pd.DataFrame, blamed: np.ndarray, named: np.ndarray, restoring: np.ndarray,
                     **extra) -> pd.DataFrame:
-    """Flags on the blamed cell of each T, K, M trio: its value observed, the restoring value expected, the
-    trio's values and (where the blame could be ``told``) a sentence naming the blamed value for the message."""
+    """Flags on the ``blamed`` cell of each T, K, M trio (its value observed; ``expected``, ``low``, ``high``
+    in ``extra``), with the trio's values and a sentence naming the value the reading points at (``named``,
+    ``""`` for none) and the ``restoring`` value, for the message."""
     t, k, m = (flagged[c].to_numpy(dtype=float) for c in ("value", "value_k", "value_m"))
     observed = np.select([blamed == "K", blamed == "M"], [k, m], t)
     units = flagged["unit"].map(UNIT_SUFFIX).fillna("").to_numpy()
     suspect = [f"; last period's mix of women and men points at {_WHO[g]}: {format_number(float(r))}{u} would fit"
-               if ok else "" for g, r, u, ok in zip(blamed, restoring, units, told, strict=True)]
-    extra = {"low": np.nan, "high": np.nan, **extra}
-    return make_hits(flagged.assign(gender=blamed), observed, extra.pop("low"), extra.pop("high"), restoring,
+               if g else "" for g, r, u in zip(named, restoring, units, strict=True)]
+    bounds = {name: extra.pop(name, np.nan) for name in ("low", "high", "expected")}
+    return make_hits(flagged.assign(gender=blamed), observed, bounds["low"], bounds["high"], bounds["expected"],
                      value_t=t, value_k=k, value_m=m, suspect=suspect, **extra)
 
 
@@ -136,8 +139,10 @@ def total_sum(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     value = cells["value"].to_numpy(dtype=float)
     fires = np.abs(value - total) > _tolerance(rule, value)
     sel = cells[fires]
-    blamed, restoring, told = _blamed_in_sum(ctx, rule, sel)
-    return _hits_on_blamed(sel, blamed, restoring, told, sum_km=total[fires])
+    named, restoring, clear = _blamed_in_sum(ctx, rule, sel)
+    blamed = np.where(clear, named, "T")
+    return _hits_on_blamed(sel, blamed, named, restoring, expected=np.where(clear, restoring, total[fires]),
+                           sum_km=total[fires])
 
 
 def swapped(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
