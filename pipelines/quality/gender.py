@@ -39,9 +39,10 @@ def total_between(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
 
     The flag goes on the one of the three that last period's mix of women and men points at (the reading of
     :func:`weights_moved`, where the women-men gap is at least ``mix_min_gap_rel`` × T), expecting the value
-    that restores the mix; on T, expecting [K, M], where the mix cannot be told (no previous period, a small
-    gap, not a kommun). A slip in the value for women that pushes the total outside is then a flag on the
-    value for women, the cell a reviewer must correct.
+    that restores the mix, when that reading is ``mix_blame_margin`` robust SDs ahead of the next; else on
+    T, expecting [K, M], the message still naming the reading where there is one (none without a previous
+    period, with a small gap, or outside the kommuner). A clear slip in the value for women that pushes the
+    total outside is then a flag on the value for women, the cell a reviewer must correct.
     """
     cells = ctx.target(rule)
     cells = cells[(cells["gender"] == "T") & ~cells["kpi_id"].isin(ctx.additive_kpis)]
