@@ -68,19 +68,30 @@ def _blamed_by_mix(ctx: WatchContext, rule: Rule, flagged: pd.DataFrame) -> tupl
     """For each flagged T, which of T, K and M last period's mix of women and men points at (``"T"``, ``"K"``,
     ``"M"``, or ``""`` where the mix cannot be told), the value that would restore the mix, and whether the
     reading is clear (its restored change ``mix_blame_margin`` robust SDs more typical than the next one's)."""
-    named, restoring = np.full(len(flagged), "", dtype=object), np.full(len(flagged), np.nan)
-    clear = np.zeros(len(flagged), dtype=bool)
-    if not len(flagged):
-        return named, restoring, clear
+    if not len(flagged):  # no mix to read
+        return np.zeros(0, dtype=object), np.zeros(0), np.zeros(0, dtype=bool)
     mix = _mix(ctx, ctx.target(rule), float(rule.param("mix_min_gap_rel")), 1, 0.0)
-    position = pd.Series(np.arange(len(mix.cells)), index=mix.cells.index)
-    margin = float(rule.param("mix_blame_margin"))
-    for n, label in enumerate(flagged.index):
-        i = position.get(label)
-        if i is not None and np.isfinite(mix.restoring[i, mix.blamed[i]]):
-            named[n], restoring[n] = "TKM"[mix.blamed[i]], mix.restoring[i, mix.blamed[i]]
-            clear[n] = mix.margin[i] >= margin
-    return named, restoring, clear
+    return _reading_for(flagged, mix.cells.index, mix.blamed, mix.restoring, mix.margin,
+                        float(rule.param("mix_blame_margin")))
+
+
+def _reading_for(flagged: pd.DataFrame, index: pd.Index, chosen: np.ndarray, values: np.ndarray,
+                 margin: np.ndarray, least: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The reading of each ``flagged`` T among the read cells (``index``; per cell the chosen gender, an
+    index into "TKM", the value of each gender that would make the three fit, and the chosen reading's
+    margin): the gender named (``""`` where the cell was not read or its value is unknown), that value (NaN
+    then), and whether the margin is at least ``least``."""
+    named, value = np.full(len(flagged), "", dtype=object), np.full(len(flagged), np.nan)
+    clear = np.zeros(len(flagged), dtype=bool)
+    at = pd.Series(np.arange(len(index)), index=index).reindex(flagged.index)
+    rows = np.flatnonzero(at.notna().to_numpy())
+    i = at.iloc[rows].to_numpy(dtype=int)
+    value[rows] = values[i, chosen[i]]
+    named[rows] = np.array(list("TKM"), dtype=object)[chosen[i]]
+    clear[rows] = margin[i] >= least
+    told = np.isfinite(value)
+    named[~told] = ""
+    return named, value, clear & told
 
 
 def _blamed_in_sum(ctx: WatchContext, rule: Rule, flagged: pd.DataFrame) -> tuple[np.ndarray, np.ndarray,
@@ -104,28 +115,23 @@ def _blamed_in_sum(ctx: WatchContext, rule: Rule, flagged: pd.DataFrame) -> tupl
     corrections[~(corrections > 0)] = np.nan
     chosen, margin = _most_typical_correction(cells[["kpi_id", "year"]].reset_index(drop=True), observed,
                                               previous, corrections)
-    position = pd.Series(np.arange(len(cells)), index=cells.index)
-    least = float(rule.param("blame_margin"))
-    for n, label in enumerate(flagged.index):
-        i = position.get(label)
-        if i is not None and np.isfinite(corrections[i, chosen[i]]):
-            named[n], restoring[n], clear[n] = "TKM"[chosen[i]], corrections[i, chosen[i]], margin[i] >= least
-    return named, restoring, clear
+    named, value, clear = _reading_for(flagged, cells.index, chosen, corrections, margin,
+                                       float(rule.param("blame_margin")))
+    return named, np.where(named != "", value, restoring), clear
 
 
-def _hits_on_blamed(flagged: pd.DataFrame, blamed: np.ndarray, named: np.ndarray, restoring: np.ndarray,
-                    **extra) -> pd.DataFrame:
-    """Flags on the ``blamed`` cell of each T, K, M trio (its value observed; ``expected``, ``low``, ``high``
-    in ``extra``), with the trio's values and a sentence naming the value the reading points at (``named``,
-    ``""`` for none) and the ``restoring`` value, for the message."""
+def _hits_on_blamed(flagged: pd.DataFrame, blamed: np.ndarray, named: np.ndarray, restoring: np.ndarray, *,
+                    expected, low=np.nan, high=np.nan, **extra) -> pd.DataFrame:
+    """Flags on the ``blamed`` cell of each T, K, M trio (its value observed), with the trio's values and a
+    sentence naming the value the reading points at (``named``, ``""`` for none) and the ``restoring`` value,
+    for the message; ``extra``: further fields of the message."""
     t, k, m = (flagged[c].to_numpy(dtype=float) for c in ("value", "value_k", "value_m"))
     observed = np.select([blamed == "K", blamed == "M"], [k, m], t)
     units = flagged["unit"].map(UNIT_SUFFIX).fillna("").to_numpy()
     suspect = [f"; last period's mix of women and men points at {_WHO[g]}: {format_number(float(r))}{u} would fit"
                if g else "" for g, r, u in zip(named, restoring, units, strict=True)]
-    bounds = {name: extra.pop(name, np.nan) for name in ("low", "high", "expected")}
-    return make_hits(flagged.assign(gender=blamed), observed, bounds["low"], bounds["high"], bounds["expected"],
-                     value_t=t, value_k=k, value_m=m, suspect=suspect, **extra)
+    return make_hits(flagged.assign(gender=blamed), observed, low, high, expected, value_t=t, value_k=k,
+                     value_m=m, suspect=suspect, **extra)
 
 
 def total_sum(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
