@@ -174,12 +174,9 @@ def dbt_timings(target: Path, seconds: float, worker: Mapping[str, Any] | None =
     ``worker`` (the status of the dbt process started with the run) its parse, done before the step."""
     try:
         results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))
-        log = (target / "dbt.log").read_text(encoding="utf-8", errors="replace")
     except OSError:
         return f"dbt timings: invocation {seconds:.2f} s (no run_results.json)"
     execute = float(results.get("elapsed_time") or 0.0)
-    run_log = log[log.rfind("Running with dbt="):]
-    parse = "full" if "Unable to do partial parsing" in run_log or "Partial parsing not enabled" in run_log else "reused"
     by_type: dict[str, float] = {}
     for result in results.get("results", []):
         kind = result["unique_id"].split(".")[0]
@@ -189,6 +186,10 @@ def dbt_timings(target: Path, seconds: float, worker: Mapping[str, Any] | None =
         return (f"dbt timings: step {seconds:.2f} s, execute {execute:.2f} s (thread time: {threads}); dbt was "
                 f"started with the run and parsed ({worker.get('parse')}) in {worker.get('parse_seconds', 0):.2f} s "
                 f"before the step")
+    # dbt started with the step: whether its parse was reused is in its own log, after its last start line
+    log = (target / "dbt.log").read_text(encoding="utf-8", errors="replace") if (target / "dbt.log").exists() else ""
+    run_log = log[log.rfind("Running with dbt="):]
+    parse = "full" if "Unable to do partial parsing" in run_log or "Partial parsing not enabled" in run_log else "reused"
     return (f"dbt timings: invocation {seconds:.2f} s, parse {seconds - execute:.2f} s ({parse}), "
             f"execute {execute:.2f} s (thread time: {threads})")
 
