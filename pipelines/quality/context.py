@@ -280,19 +280,6 @@ class WatchContext:
             history = np.nanmedian(shares, axis=1) if len(shares) else np.zeros(0)
         return stats["share_unchanged"].to_numpy(dtype=float, na_value=np.nan), history
 
-    def group_stats(self, measure: str = "value") -> pd.DataFrame:
-        """The model ``watch_group_stat`` for one measure, indexed by (kpi_id, year, gender)."""
-        memo = self._cache.setdefault("group_stats", {})
-        if measure not in memo:
-            g = self.tables.group_stats
-            g = g[g["measure"] == measure]
-            memo[measure] = g.set_index(["kpi_id", "year", "gender"])[["n", "median", "mad", "q1", "q3", "scale"]]
-        return memo[measure]
-
-    def national_stats(self) -> pd.DataFrame:
-        """Count, median, scaled MAD, quartiles and scale of kommun values per (kpi_id, year, gender)."""
-        return self.group_stats("value")
-
     def stats_for(self, frame: pd.DataFrame, measures, column: str, *, similar: bool = False) -> np.ndarray:
         """One column of the group (or, ``similar``, the similar-kommuner) statistics for each row of
         ``frame``, on the measure named per row in ``measures`` (a scalar or an array)."""
@@ -318,11 +305,8 @@ class WatchContext:
         return merged
 
     def national(self, frame: pd.DataFrame, column: str = "median") -> np.ndarray:
-        """A column of :meth:`national_stats` for each row of ``frame`` (by kpi_id, year, gender)."""
-        keys = pd.MultiIndex.from_arrays([
-            frame["kpi_id"].to_numpy(), frame["year"].fillna(-1).astype(int).to_numpy(), frame["gender"].to_numpy(),
-        ])
-        return self.national_stats()[column].reindex(keys).to_numpy(dtype=float)
+        """A column of the kommuner's statistics of the value (``watch_group_stat``) for each row of ``frame``."""
+        return self.stats_for(frame, "value", column)
 
     def plausible_reference(self, frame: pd.DataFrame) -> np.ndarray:
         """A stand-in value when a rule knows the cell is wrong but not the right value.

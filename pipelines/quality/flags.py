@@ -242,10 +242,7 @@ def _deviation(hits: pd.DataFrame, ctx: WatchContext) -> np.ndarray:
         above = np.where(np.isfinite(high) & (observed > high), observed - high, 0.0)
         has_interval = np.isfinite(low) | np.isfinite(high)
         distance = np.where(has_interval, below + above, np.abs(observed - expected))
-    stats = ctx.national_stats()
-    keys = pd.MultiIndex.from_arrays([hits["kpi_id"].to_numpy(), hits["year"].fillna(-1).astype(int).to_numpy(),
-                                      hits["gender"].to_numpy()])
-    scale = stats["scale"].reindex(keys).to_numpy(dtype=float)
+    scale = ctx.national(hits, "scale")
     fallback = np.abs(np.where(np.isfinite(expected), expected, observed)) * 0.1
     scale = np.where(np.isfinite(scale) & (scale > 0), scale, fallback)
     with np.errstate(invalid="ignore", divide="ignore"):
