@@ -6,7 +6,8 @@ Usage::
                            html_path=Path("flags.html"), peers=peers)
 
 * The CSV holds *all* flags, ranked (``flag_rank`` 1 = look at it first), with the KPI title and the
-  municipality name next to the codes, and in ``cell_rules`` every rule that fired on the same cell.
+  municipality name next to the codes, in ``cell_rules`` every rule that fired on the same cell and in
+  ``cell_rank`` that cell's row (#) in the HTML review list.
   It is written as UTF-8 with a BOM so Excel shows å, ä and ö.
 * The HTML page's review list has one row per cell (:func:`review_by_cell`): a value several rules
   flag is looked at once, with all its rules and messages.
@@ -49,7 +50,7 @@ from pipelines.quality.warehouse import macro
 
 #: Column order of the CSV; any further input columns (accepted_on, rule_group, load_id ...) follow.
 CSV_COLUMNS = [
-    "flag_rank", "kpi_id", "kpi_title", "municipality_id", "municipality_name", "year", "gender", "rule_id",
+    "flag_rank", "cell_rank", "kpi_id", "kpi_title", "municipality_id", "municipality_name", "year", "gender", "rule_id",
     "severity", "observed_value", "expected_low", "expected_high", "expected_value", "message", "source",
     "contact", "impact_score", "would_change_colour", "is_synthetic", "accepted", "accepted_by",
     "acceptance_reason", "cell_rules",
@@ -135,6 +136,8 @@ def prepare_flags(flags: pd.DataFrame, kpis: pd.DataFrame, municipalities: pd.Da
     out["kpi_title"] = out["kpi_id"].map(lambda k: titles.get(k) if _present(k) else None)
     out["municipality_name"] = out["municipality_id"].map(lambda m: names.get(m) if _present(m) else None)
     out["cell_rules"] = _cell_rules(out).to_numpy() if len(out) else pd.Series([], dtype=object)
+    # the row of the flag's cell in the HTML review list (review_by_cell: cells in the order of their top flag)
+    out["cell_rank"] = pd.factorize(_cell_codes(out))[0] + 1 if len(out) else pd.Series([], dtype=int)
     rest = [c for c in out.columns if c not in CSV_COLUMNS]
     return out[CSV_COLUMNS + rest]
 
@@ -160,8 +163,10 @@ def review_by_cell(ranked: pd.DataFrame) -> pd.DataFrame:
     """The review list: one row per cell, ranked by its most important flag, with every rule that fired.
 
     The row keeps the top flag's fields; ``rule_id`` and ``message`` list all the cell's rules and
-    messages in rank order, ``n_flags`` counts them; the cell is an error if any flag is, is accepted
-    only when every flag is, would change a colour if any flag would, and is synthetic if any flag is.
+    messages in rank order (a message's ``FIGURE KOMMUN YEAR (gender):`` opening only once), ``n_flags``
+    counts them; the cell is an error if any flag is, would change a colour if any flag would, and is
+    synthetic if any flag is. It is *accepted* when it has an accepted flag and no open error (an error is
+    open until accepted; a warning beside it needs no acceptance), with the acceptance's name and reason.
     """
     if not len(ranked):
         return ranked.assign(n_flags=pd.Series([], dtype=int))
@@ -170,15 +175,30 @@ def review_by_cell(ranked: pd.DataFrame) -> pd.DataFrame:
     out = grouped.head(1).copy()
     key = cell.loc[out.index]
     out["rule_id"] = key.map(grouped["rule_id"].agg(lambda r: "; ".join(map(str, r)))).to_numpy()
-    out["message"] = key.map(grouped["message"].agg(lambda m: " | ".join(map(str, m)))).to_numpy()
+    out["message"] = key.map(grouped["message"].agg(_join_messages)).to_numpy()
     out["n_flags"] = key.map(grouped.size()).to_numpy()
     is_error = (ranked["severity"] == "error").groupby(cell, sort=False).any()
     out["severity"] = np.where(key.map(is_error).to_numpy(dtype=bool), "error", out["severity"])
-    for column, how in (("accepted", "all"), ("would_change_colour", "any"), ("is_synthetic", "any")):
-        out[column] = key.map(ranked[column].astype(bool).groupby(cell, sort=False).agg(how)).to_numpy(dtype=bool)
+    for column in ("would_change_colour", "is_synthetic"):
+        out[column] = key.map(ranked[column].astype(bool).groupby(cell, sort=False).any()).to_numpy(dtype=bool)
+    accepted = ranked["accepted"].astype(bool)
+    open_error = (ranked["severity"].eq("error") & ~accepted).groupby(cell, sort=False).any()
+    out["accepted"] = (key.map(accepted.groupby(cell, sort=False).any()).to_numpy(dtype=bool)
+                       & ~key.map(open_error).to_numpy(dtype=bool))
+    first_acceptance = ranked.loc[accepted, ["accepted_by", "acceptance_reason"]].groupby(cell[accepted]).first()
+    for column in ("accepted_by", "acceptance_reason"):
+        out[column] = np.where(out["accepted"], key.map(first_acceptance[column]).to_numpy(dtype=object), None)
     out = out.reset_index(drop=True)
     out["flag_rank"] = np.arange(1, len(out) + 1)
     return out
+
+
+def _join_messages(messages: pd.Series) -> str:
+    """A cell's messages in rank order, ``" | "`` between them; the opening that names the cell
+    (``U23402 0509 Ödeshög 2022 (men): ``) is kept on the first only."""
+    texts = [str(m) for m in messages]
+    opening = texts[0].split(": ", 1)[0] + ": " if ": " in texts[0] else None
+    return " | ".join([texts[0], *(t[len(opening):] if opening and t.startswith(opening) else t for t in texts[1:])])
 
 
 def summarise(ranked: pd.DataFrame) -> dict:

@@ -215,12 +215,37 @@ def test_review_list_has_one_row_per_cell_with_every_rule(tmp_path):
     cell = review[review["municipality_id"] == "0115"].iloc[0]
     assert cell["rule_id"] == "range.share_bounds; outlier.national" and cell["n_flags"] == 2
     assert "730 % lies far" in cell["message"] and cell["severity"] == "error"
-    assert not cell["accepted"]  # one of its two flags is not accepted
+    # its error is accepted; the warning beside it needs no acceptance: the cell is not open
+    assert cell["accepted"] and cell["accepted_by"] == "Anna Andersson"
     assert cell["is_synthetic"]
+    open_error = second.assign(rule_id="range.magnitude_slip", severity="error", impact_score=14.0)
+    still_open = review_by_cell(prepare_flags(pd.concat([_flags(), open_error], ignore_index=True),
+                                              _kpis(), _municipalities()))
+    cell = still_open[still_open["municipality_id"] == "0115"].iloc[0]
+    assert not cell["accepted"] and cell["accepted_by"] is None  # a second error on it is not accepted
     summary = _write(tmp_path, flags)
     csv = pd.read_csv(summary["csv"], encoding="utf-8-sig", dtype=str)
     assert summary["cells"] == 3 and summary["flags"] == 4
     assert {"is_synthetic", "cell_rules"} <= set(csv.columns)
     assert set(csv.loc[csv["municipality_id"] == "0115", "cell_rules"]) == {"range.share_bounds; outlier.national"}
+    # the CSV's cell_rank is the row (#) of the flag's cell in the HTML review list
+    assert csv.groupby("cell_rank")["municipality_id"].nunique(dropna=False).eq(1).all()
+    assert sorted(csv["cell_rank"].astype(int).unique()) == [1, 2, 3]
+    assert csv.loc[csv["municipality_id"] == "0115", "cell_rank"].astype(int).tolist() == \
+        [int(review.loc[review["municipality_id"] == "0115", "flag_rank"].iloc[0])] * 2
     page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert ">synthetic</span>" in page  # the badge, in each view that lists the cell
+
+
+def test_review_row_names_its_cell_once_in_the_messages():
+    from pipelines.quality.report import prepare_flags, review_by_cell
+
+    first = _flags().iloc[[1]].assign(message="N1 0115 Vallentuna 2022 (total): the share is 730 %")
+    second = first.assign(rule_id="outlier.national", severity="warning", impact_score=4.0, accepted=False,
+                          message="N1 0115 Vallentuna 2022 (total): 730 % lies far from all kommuner")
+    other = first.assign(rule_id="identical.unchanged", severity="warning", impact_score=1.0, accepted=False,
+                         message="The figure repeats: 730 % as last year")
+    review = review_by_cell(prepare_flags(pd.concat([first, second, other], ignore_index=True), _kpis(),
+                                          _municipalities()))
+    assert review["message"].tolist() == [("N1 0115 Vallentuna 2022 (total): the share is 730 % | 730 % lies far "
+                                           "from all kommuner | The figure repeats: 730 % as last year")]
