@@ -164,10 +164,10 @@ def cmd_watch(args) -> int:
     if not args.year:
         return fail("watch", "give --year YYYY (the mart) or --values FILE --out FILE (a file)")
     from pipelines.config import Settings
-    from pipelines.preflight import BadArguments, check_watch_year
+    from pipelines.preflight import BadArguments, check_years_loaded
 
     try:
-        check_watch_year(args.year, Settings.from_env())
+        check_years_loaded([args.year], Settings.from_env())
     except BadArguments as problem:
         return fail("watch", str(problem))
     return watch_commands.watch_mart(args.year, args.out_dir)

@@ -90,18 +90,20 @@ def refuses_without_audit_mart(command: str, settings: Settings) -> bool:
     return False
 
 
-def check_watch_year(year: int, settings: Settings) -> None:
-    """The audit mart has values for ``year`` (else the watch would show a clean, empty page)."""
+def check_years_loaded(years: Sequence[int], settings: Settings) -> None:
+    """The audit mart has values for every one of ``years`` (else the watch would show a clean, empty page,
+    and an audit of a year the mart lacks would write flags of a year nothing loaded)."""
     from pipelines.quality.mart_inputs import AUDIT_SCHEMA
     from pipelines.warehouse import connect
 
     check_audit_mart(settings)
     with connect(settings.duckdb_path, read_only=True) as con:
-        years = [y for (y,) in con.execute(f"select distinct year from {AUDIT_SCHEMA}.fct_kpi_value "
-                                           "order by year").fetchall()]
-    if year not in years:
-        loaded = f"{years[0]}–{years[-1]}" if years else "none"
-        first, last = partition_years()
-        load_it = f"load it first (`kkik load --year {year}`) or " if first <= year <= last else ""
-        raise BadArguments(f"no values for {year} in {AUDIT_SCHEMA}.fct_kpi_value (years loaded: {loaded}); "
-                           f"{load_it}choose a loaded year")
+        loaded_years = [y for (y,) in con.execute(f"select distinct year from {AUDIT_SCHEMA}.fct_kpi_value "
+                                                  "order by year").fetchall()]
+    for year in years:
+        if year not in loaded_years:
+            loaded = f"{loaded_years[0]}–{loaded_years[-1]}" if loaded_years else "none"
+            first, last = partition_years()
+            load_it = f"load it first (`kkik load --year {year}`) or " if first <= year <= last else ""
+            raise BadArguments(f"no values for {year} in {AUDIT_SCHEMA}.fct_kpi_value (years loaded: {loaded}); "
+                               f"{load_it}choose a loaded year")

@@ -27,7 +27,7 @@ def last_load_years(con) -> list[int]:
 
 def publish_built_mart(years: list[int] | None = None, accepted_flags_path: Path | None = None) -> int:
     from pipelines.config import Settings
-    from pipelines.preflight import refuses_without_audit_mart
+    from pipelines.preflight import BadArguments, check_years_loaded, refuses_without_audit_mart
     from pipelines.quality.audit import audit_mart
     from pipelines.quality.publish import PublicationBlocked, open_error_flags, publish_mart
     from pipelines.summary import mart_summary
@@ -41,6 +41,11 @@ def publish_built_mart(years: list[int] | None = None, accepted_flags_path: Path
         years = years or last_load_years(con)
     if not years:
         print(f"kkik publish: {settings.duckdb_path} records no Kolada load: run `kkik load` first", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        check_years_loaded(years, settings)
+    except BadArguments as problem:
+        print(f"kkik publish: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
     load_id = f"publish-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     summary, _ = audit_mart(settings.duckdb_path, years=years, load_id=load_id, quality_dir=settings.quality_dir,

@@ -118,16 +118,23 @@ def test_a_bad_kolada_rate_is_refused_naming_the_variable(setting, tmp_path, mon
     assert list(tmp_path.iterdir()) == []
 
 
-def test_watch_of_a_year_without_data_exits_2(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("command", [["watch", "--year", "2030"], ["publish", "--year", "2030"],
+                                     ["publish", "--year", "2022", "--year", "2030"]])
+def test_watch_or_publish_of_a_year_without_data_exits_2(command, tmp_path, monkeypatch, capsys):
+    """Not an empty page, nor an audit that writes flags of a year the mart lacks (which the next
+    publication would publish)."""
     set_isolated_env(monkeypatch, tmp_path)
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
         con.execute("create schema kkik_audit")
         con.execute("create table kkik_audit.fct_kpi_value as select 'N15428' as kpi_id, '0180' as municipality_id, "
                     "unnest([2021, 2022]) as year, 'T' as gender, 80.0 as value")
-    assert cli.main(["watch", "--year", "2030", "--out-dir", str(tmp_path / "reports")]) == 2
+    out = ["--out-dir", str(tmp_path / "reports")] if command[0] == "watch" else []
+    assert cli.main(command + out) == 2
     err = capsys.readouterr().err
-    assert "no values for 2030" in err and "years loaded: 2021–2022" in err
+    assert f"kkik {command[0]}: no values for 2030" in err and "years loaded: 2021–2022" in err
     assert not (tmp_path / "reports").exists()
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("select table_name from information_schema.tables").fetchall() == [("fct_kpi_value",)]
 
 
 def test_accept_without_a_warehouse_exits_2_and_writes_nothing(tmp_path, monkeypatch, capsys):
