@@ -27,6 +27,7 @@ def last_load_years(con) -> list[int]:
 
 def publish_built_mart(years: list[int] | None = None, accepted_flags_path: Path | None = None) -> int:
     from pipelines.config import Settings
+    from pipelines.console import count_of
     from pipelines.preflight import BadArguments, check_years_loaded, refuses_without_audit_mart
     from pipelines.quality.audit import audit_mart
     from pipelines.quality.publish import PublicationBlocked, open_error_flags, publish_mart
@@ -57,7 +58,7 @@ def publish_built_mart(years: list[int] | None = None, accepted_flags_path: Path
     except PublicationBlocked:
         with connect(settings.duckdb_path, read_only=True) as con:
             flags = open_error_flags(con)
-        print(f"kkik publish: not published; {len(flags):,} open error flag(s) block it. Top {TOP_FLAGS}:")
+        print(f"kkik publish: not published; {count_of(len(flags), 'open error flag')} block{'s' if len(flags) == 1 else ''} it. Top {TOP_FLAGS}:")
         for kpi, municipality, year, gender, rule, message in flags[:TOP_FLAGS]:
             print(f"  {kpi} {municipality} {year} {gender} {rule}: {message}")
         print("  next:  kkik watch --year Y, then correct the source or `kkik accept …`, then `kkik publish`")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.config import SNAPSHOT, Settings
+from pipelines.console import count_of
 from pipelines.run_progress import SOURCE_LABELS
 
 PUBLISH_STEP = "kkik__published_mart"
@@ -118,7 +119,7 @@ def _blocked(diagnosis: Diagnosis, settings: Settings, rerun: str) -> None:
 
     with connect(settings.duckdb_path, read_only=True) as con:
         flags = open_error_flags(con)
-    diagnosis.causes.append(f"publication blocked by {len(flags):,} open error flag(s) (kkik_audit.kkik_flag); "
+    diagnosis.causes.append(f"publication blocked by {count_of(len(flags), 'open error flag')} (kkik_audit.kkik_flag); "
                             f"kkik.* is unchanged. Top {min(TOP_FLAGS, len(flags))}:")
     for kpi, municipality, year, gender, rule, message in flags[:TOP_FLAGS]:
         diagnosis.causes.append(f"  {kpi} {municipality} {year} {gender} {rule}: {message}")

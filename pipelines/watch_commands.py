@@ -13,6 +13,9 @@ from pathlib import Path
 
 from pipelines.console import count_of
 
+#: the accepted flags `kkik accept` lists (the file has them all)
+ACCEPTED_SHOWN = 10
+
 EXIT_CLEAN, EXIT_OPEN_ERRORS, EXIT_BAD_INPUT = 0, 1, 2
 
 
@@ -49,10 +52,13 @@ def watch_mart(year: int, out_dir: Path) -> int:
 def watch_file(values_path: Path, out: Path, year: int | None, html: Path | None) -> int:
     """Check a values file against the bundled catalogue; write the flags to ``out`` (.csv/.parquet)."""
     from pipelines.quality.acceptance import flag_counts
+    from pipelines.quality.rules import load_rules
     from pipelines.quality.values_file import (
         ValuesFileError,
         check_output_path,
         check_writable,
+        check_year_in_file,
+        default_year,
         read_values_file,
         watch_values_with_tables,
         write_flags,
@@ -63,7 +69,10 @@ def watch_file(values_path: Path, out: Path, year: int | None, html: Path | None
         if html is not None:
             check_writable(html)
         values = read_values_file(values_path)
-        flags, tables = watch_values_with_tables(values, years=[year] if year else None)
+        if year is not None:
+            check_year_in_file(values, year, values_path)
+        checked = year or default_year(values, date.today(), load_rules())
+        flags, tables = watch_values_with_tables(values, years=[checked])
         write_flags(flags, out)
     except ValuesFileError as problem:
         print(f"kkik watch: {problem}", file=sys.stderr)
@@ -74,7 +83,6 @@ def watch_file(values_path: Path, out: Path, year: int | None, html: Path | None
 
         write_report(flags, values, bundled_kpis(), bundled_municipalities(), csv_path=None, html_path=html,
                      title=f"KKiK data-error watch: {values_path.name}", peers=tables.peers)
-    checked = year or int(values["year"].max())
     counts = flag_counts(flags)
     n_open = counts["open_errors"]
     print(f"kkik watch: {values_path} ({checked}): {count_of(counts['flags'], 'flag')}, "
@@ -123,8 +131,15 @@ def accept_open_errors(*, by: str, reason: str, rule: str | None, kpi: str | Non
             writer.writerow(ACCEPTANCE_COLUMNS)
         for row in rows:
             writer.writerow(["" if v is None else v for v in row] + [by, reason, date.today().isoformat()])
-    print(f"kkik accept: {len(rows)} open error flag(s) accepted in {path}; next: `kkik publish` audits the "
-          "built mart again with them and publishes it (no reload)")
+    filters = [f"--{name} {value}" for name, value in [("rule", rule), ("kpi", kpi), ("municipality", municipality),
+                                                        ("year", year)] if value is not None]
+    print(f"kkik accept: {count_of(len(rows), 'open error flag')} accepted in {path} "
+          f"({' '.join(filters) if filters else 'no filter: every open error flag'}); next: `kkik publish` audits "
+          "the built mart again with them and publishes it (no reload)")
+    for row in rows[:ACCEPTED_SHOWN]:
+        print("  " + " ".join(str(v) for v in row if v is not None))
+    if len(rows) > ACCEPTED_SHOWN:
+        print(f"  … {len(rows) - ACCEPTED_SHOWN:,} more in {path}")
     return EXIT_CLEAN
 
 

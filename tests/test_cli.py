@@ -160,7 +160,8 @@ def test_accept_names_kkik_publish_next_and_says_when_nothing_matches(tmp_path, 
     assert not acceptances.exists()
     assert cli.main(["accept", "--by", "A", "--reason", "B", "--rule", "gender.total_between",
                      "--file", str(acceptances)]) == 0
-    assert "1 open error flag(s) accepted" in (out := capsys.readouterr().out) and "next: `kkik publish`" in out
+    assert "1 open error flag accepted" in (out := capsys.readouterr().out) and "next: `kkik publish`" in out
+    assert "(--rule gender.total_between)" in out and "  gender.total_between N00914 0840 2022 T" in out
     assert acceptances.read_text(encoding="utf-8").splitlines()[1].startswith("gender.total_between,N00914,0840,2022,T,A,B,")
 
 

@@ -112,7 +112,7 @@ def test_the_refresh_prints_what_changed_and_what_blocks_it(refreshed):
     assert not any(line.startswith(("  SCB:", "  Skolverket:", "  inbox:")) for line in lines)
     assert re.search(r"ok .* Kolada 945 values changed since 2024-08-31: 936 new, 6 revised, 3 deleted "
                      r"\(2 requests\)$", lines[4]), lines[4]
-    assert "publication blocked by 3 open error flag(s)" in refresh.stdout
+    assert "publication blocked by 3 open error flags" in refresh.stdout
     assert lines[-1] == "         then publish the built mart without a reload: kkik publish"
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.config import published_dir_beside
+from pipelines.console import count_of
 from pipelines.publishing.counts import RowCount
 from pipelines.publishing.export import export_readers_copy, previous_publication
 from pipelines.publishing.revision import record_revision
@@ -98,7 +99,7 @@ def publish_mart(duckdb_path: Path, *, load_id: str, published_dir: Path | None 
             lines = "\n".join(f"  {kpi} {muni} {year} {gender} {rule}: {message}"
                               for kpi, muni, year, gender, rule, message in blocking[:10])
             raise PublicationBlocked(
-                f"{len(blocking)} open error flag(s) in {FLAG_TABLE}: the mart was NOT published and "
+                f"{count_of(len(blocking), 'open error flag')} in {FLAG_TABLE}: the mart was NOT published and "
                 f"{PUBLISHED_SCHEMA}.* is unchanged. Fix the data, or accept a flag with a reason in "
                 f"expectations/accepted_flags.csv. Most important:\n{lines}"
             )

@@ -17,7 +17,7 @@ import pandas as pd
 from pipelines.quality.audit import watch_and_validate
 from pipelines.quality.bundled import bundled_kpis, bundled_municipalities, bundled_similar_groups
 from pipelines.quality.context import frame_tables
-from pipelines.quality.rules import load_rules
+from pipelines.quality.rules import RuleSet, load_rules
 from pipelines.quality.warehouse import WatchTables
 from pipelines.quality.watch import model_vars
 
@@ -175,11 +175,29 @@ def watch_values_with_tables(values: pd.DataFrame, *, years: list[int] | None = 
     watch_similar_peer on the bundled groups: the report's similar kommuner). The models run once, here, as
     ``WatchContext.build`` runs them (:func:`~pipelines.quality.context.frame_tables`)."""
     kpis, municipalities, groups = bundled_kpis(), bundled_municipalities(), bundled_similar_groups()
-    years = sorted({int(y) for y in years or [int(values["year"].max())]})
-    tables = frame_tables(values, kpis, municipalities, groups, years=years, model_vars=model_vars(load_rules()))
+    rules = load_rules()
+    years = sorted({int(y) for y in years or [default_year(values, today or date.today(), rules)]})
+    tables = frame_tables(values, kpis, municipalities, groups, years=years, model_vars=model_vars(rules))
     flags, _ = watch_and_validate(values, kpis, municipalities, years=years, similar_groups=groups,
                                   accepted_flags_path=accepted_flags_path, today=today, tables=tables)
     return flags, tables
+
+
+def default_year(values: pd.DataFrame, today: date, rules: RuleSet) -> int:
+    """The year a file is checked for without ``--year``: its newest year that is not in the future as
+    ``integrity.future_year`` has it (a row typed 2031 is that rule's error, not the year to check); the
+    newest year when every year is."""
+    limit = today.year + int(rules["integrity.future_year"].param("max_years_ahead"))
+    years = pd.to_numeric(values["year"], errors="coerce").dropna().astype(int)
+    return int(years[years <= limit].max() if (years <= limit).any() else years.max())
+
+
+def check_year_in_file(values: pd.DataFrame, year: int, path: Path) -> None:
+    """``--year`` names a year the file has rows for (else the watch would check nothing and say so clean)."""
+    years = sorted(set(pd.to_numeric(values["year"], errors="coerce").dropna().astype(int)))
+    if year not in years:
+        raise ValuesFileError(f"{path}: no rows for {year} (the file's years: {years[0]}–{years[-1]}); give a year "
+                              "the file holds, or leave out --year to check its newest")
 
 
 def check_writable(out: Path) -> None:

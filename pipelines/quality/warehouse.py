@@ -185,10 +185,22 @@ def land_values(con: duckdb.DuckDBPyConnection, values: pd.DataFrame, name: str 
     con.unregister(f"{name}_frame")
 
 
-def raw_rows(con: duckdb.DuckDBPyConnection, relation: str, years: Sequence[int]) -> pd.DataFrame:
+def raw_rows(con: duckdb.DuckDBPyConnection, relation: str, years: Sequence[int], *,
+             kpis: str | None = None, municipalities: str | None = None) -> pd.DataFrame:
     """The landed rows the integrity rules read: those of the checked years, and every later one (a year
-    in the future is one)."""
+    in the future is one). With the input models ``kpis`` and ``municipalities`` (a values file), also the
+    earlier years' rows the cleaning would drop or double: a repeated key, an unknown figure or code, a
+    gender other than T/K/M, no year; a clean history is not read into Python."""
     where = f"year in ({', '.join(str(int(y)) for y in years)}) or year > {max(years)}" if years else "true"
+    if years and kpis and municipalities:
+        where += f"""
+            or year is null or gender is null or gender not in ('T', 'K', 'M')
+            or kpi_id not in (select kpi_id from {kpis} where kpi_id is not null)
+            or municipality_id is null
+            or municipality_id not in (select municipality_id from {municipalities} where municipality_id is not null)
+            or (kpi_id, municipality_id, year, gender) in (
+                select (kpi_id, municipality_id, year, gender) from {relation}
+                group by kpi_id, municipality_id, year, gender having count(*) > 1)"""
     return con.execute(f"select * exclude (input_row) from {relation} where {where} order by input_row").df()
 
 
@@ -234,7 +246,7 @@ def build_tables(inputs: Mapping[str, pd.DataFrame], *, years: Sequence[int] | N
             refs[alias] = alias
         run_models(con, DERIVED_MODELS, refs, variables)
         tables = _fetch(con, refs, years)
-        tables.raw = raw_rows(con, "watch_value", years)
+        tables.raw = raw_rows(con, "watch_value", years, kpis="watch_kpi", municipalities="watch_municipality")
         return tables
 
 

@@ -201,3 +201,37 @@ def test_the_console_shows_the_open_errors_first_and_an_unknown_kpi_names_its_ro
     assert lines[1] == ("  [error] N99999 2022: unknown KPI id in 1 row (municipalities 0192); it is neither in "
                         "the KKiK catalogue nor in Kolada's metadata. Check the id.")
     assert lines[-1] == f"  … {len(flags) - 5} more in {out}"
+
+
+def test_a_row_typed_in_the_future_does_not_move_the_checked_year(real_values, tmp_path, capsys):
+    """Without --year the file's newest year that is not in the future is checked; the typo is an error."""
+    frame, _ = real_values
+    typo = frame[(frame["municipality_id"] == "0180") & (frame["year"] == 2022) & (frame["gender"] == "T")]
+    path = tmp_path / "typo.csv"
+    pd.concat([frame, typo.assign(year=2031)], ignore_index=True).to_csv(path, index=False)
+    out = tmp_path / "flags.csv"
+    assert main(["watch", "--values", str(path), "--out", str(out)]) == 1
+    assert f"{path} (2022):" in capsys.readouterr().out
+    flags = pd.read_csv(out, dtype={"municipality_id": str}, encoding="utf-8-sig")
+    future = flags[flags["rule_id"] == "integrity.future_year"]
+    assert future["year"].tolist() == [2031] and "a year after 2026 " in future.iloc[0]["message"]
+    assert (flags["year"] == 2022).any()  # 2022 was checked
+
+
+def test_a_year_the_file_does_not_hold_exits_2(real_values, tmp_path, capsys):
+    _, path = real_values
+    assert main(["watch", "--values", str(path), "--out", str(tmp_path / "f.csv"), "--year", "2030"]) == 2
+    assert f"{path}: no rows for 2030 (the file's years: 2018–2022)" in capsys.readouterr().err
+    assert not (tmp_path / "f.csv").exists()
+
+
+def test_a_repeated_key_among_the_history_rows_is_an_error(real_values, tmp_path, capsys):
+    frame, _ = real_values
+    history = frame[(frame["municipality_id"] == "0180") & (frame["year"] == 2019) & (frame["gender"] == "T")]
+    path = tmp_path / "dup.csv"
+    pd.concat([frame, history.assign(value=history["value"] + 1)], ignore_index=True).to_csv(path, index=False)
+    out = tmp_path / "flags.csv"
+    assert main(["watch", "--values", str(path), "--out", str(out)]) == 1
+    flags = pd.read_csv(out, dtype={"municipality_id": str}, encoding="utf-8-sig")
+    dup = flags[flags["rule_id"] == "integrity.duplicate"]
+    assert dup[["municipality_id", "year"]].values.tolist() == [["0180", 2019]]
