@@ -204,10 +204,11 @@ def add_report(commands) -> None:
         help="the KKiK report (HTML and PDF) of a kommun, a county network or every kommun, from the published mart",
     )
     which = report.add_mutually_exclusive_group(required=True)
-    which.add_argument("--kommun", help="a kommun code, e.g. 1441 → kkik_1441_YYYY.html/.pdf")
+    which.add_argument("--kommun", help="a kommun code, e.g. 1441 → kkik_1441_YYYY.html/.pdf (180 is read as 0180)")
     which.add_argument("--county", help="a county code, e.g. 23: its kommuner side by side → kkik_lan_23_YYYY.*")
     which.add_argument("--all", action="store_true", help="every kommun (with a progress bar)")
-    report.add_argument("--year", type=int, help="the KKiK report year (default: the newest published year)")
+    report.add_argument("--year", type=int, help="the KKiK report year (default: the newest published year, "
+                        "the newest with kommun values for at least half of its key figures)")
     report.add_argument("--out", type=Path, default=Path("reports"), help="the folder to write to (default reports/)")
     report.add_argument("--mart", type=Path,
                         help="the published DuckDB file (default data/published/mart.duckdb, else the warehouse)")

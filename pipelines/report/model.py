@@ -31,6 +31,9 @@ SOURCE_LABEL = {
 }
 NOTE_MISSING = "– Värde saknas: kommunen har inte rapporterat eller uppgiften publicerades inte."
 NOTE_NO_NATIONAL = "∅ Ingen kommun har värde för året: det finns ingen nationell statistik för det året."
+NOT_LOADED = ".."
+NOTE_NOT_LOADED = (f"{NOT_LOADED} Året finns inte i den publicerade marten (inte laddat): värdena för det året har "
+                   "inte lästs in, vilket inte betyder att de saknas.")
 NOTE_NO_RIKET = ("– under Riket: Kolada har inget eget värde för riket för nyckeltalet det året (vanligt för "
                  "kommunernas egen rapportering och för undersökningar som redovisas per kommun); jämför med "
                  "medianen för alla kommuner.")
@@ -85,6 +88,8 @@ class KommunReport:
     n_figures: int
     #: a sentence when the year's figures are not all released yet (``coverage_text``), else ""
     coverage: str = ""
+    #: a sentence when whole columns (KKiK years) are not in the mart (``not_loaded_text``), else ""
+    not_loaded: str = ""
 
 
 @dataclass
@@ -128,8 +133,32 @@ def coverage_text(frames: MartFrames) -> str:
     if not frames.is_partial:
         return ""
     return (f"KKiK {frames.year} är inte komplett: {frames.figures_with_values} av årets {frames.figures_in_set} "
-            "nyckeltal har värden för kommunerna hittills. De övriga (∅) är inte publicerade ännu eller "
-            "redovisas inte för året.")
+            f"nyckeltal har värden för kommunerna hittills. De övriga är inte publicerade ännu (∅, eller "
+            f"{NOT_LOADED} när perioden inte är inläst) eller redovisas inte för året.")
+
+
+def year_ranges(years: list[int]) -> str:
+    """"2015–2017" or "2015, 2017–2018": consecutive years as one range."""
+    runs: list[list[int]] = []
+    for year in sorted(years):
+        if runs and year == runs[-1][-1] + 1:
+            runs[-1].append(year)
+        else:
+            runs.append([year])
+    return ", ".join(str(run[0]) if len(run) == 1 else f"{run[0]}–{run[-1]}" for run in runs)
+
+
+def not_loaded_text(frames: MartFrames) -> str:
+    """The report's word that some of its KKiK years are not in the published mart at all (no figure's period of
+    the year loaded, ``MartFrames.years_not_loaded``), so their columns are no result; "" when none is."""
+    missing = frames.years_not_loaded()
+    if not missing:
+        return ""
+    loaded = year_ranges(sorted(frames.loaded_periods)) or "inga"
+    many = len(missing) > 1
+    return (f"KKiK {year_ranges(missing)} finns inte i den publicerade marten "
+            f"(inte {'laddade' if many else 'laddat'}; marten har perioderna {loaded}): "
+            f"{'kolumnerna visar' if many else 'kolumnen visar'} {NOT_LOADED}, inga resultat.")
 
 
 def _present(value) -> bool:
@@ -168,8 +197,10 @@ class ReportData:
             self.national[kpi_id] = stats
             for stat in stats:
                 self.has_values[(kpi_id, stat.kkik_year)] = stat.n > 0
-        self.national_text = {kpi_id: national_text(self.national[kpi_id], kpi["direction"], kpi["unit"])
-                              for kpi_id, kpi in self.kpis.iterrows()}
+        self.national_text = {
+            kpi_id: national_text(self.national[kpi_id], kpi["direction"], kpi["unit"], frozenset(
+                y for y in frames.years if not frames.is_loaded(y, kpi["kkik_year_offset"])))
+            for kpi_id, kpi in self.kpis.iterrows()}
 
     def kommun(self, municipality_id: str) -> dict:
         if municipality_id not in self.municipalities.index or not self.municipalities.loc[municipality_id, "is_kommun"]:
@@ -195,6 +226,8 @@ class Notes:
 def _cell(data: ReportData, notes: Notes, kpi: dict, municipality_id: str, kkik_year: int, gender: str) -> Cell:
     row = data.row(kpi["kpi_id"], municipality_id, kkik_year, gender)
     if row is None or not _present(row["value"]):
+        if not data.frames.is_loaded(kkik_year, kpi["kkik_year_offset"]):
+            return _not_loaded(notes, kpi, kkik_year)
         if not data.has_values.get((kpi["kpi_id"], kkik_year), False):
             notes.use(NOTE_NO_NATIONAL)
             return Cell("∅", "grey", title=f"Ingen nationell statistik för KKiK {kkik_year}")
@@ -208,6 +241,14 @@ def _cell(data: ReportData, notes: Notes, kpi: dict, municipality_id: str, kkik_
             if _present(row["national_rank"]) and kpi["direction"] != "none" else "")
     return Cell(number(row["value"], kpi["unit"]), row["colour"], mark,
                 title=f"KKiK {kkik_year} (period {int(row['year'])}) {rank}".strip())
+
+
+def _not_loaded(notes: Notes, kpi: dict, kkik_year: int) -> Cell:
+    """A figure-year whose period the mart does not hold: not loaded, which is no statement about its values."""
+    notes.use(NOTE_NOT_LOADED)
+    period = MartFrames.period(kkik_year, kpi["kkik_year_offset"])
+    return Cell(NOT_LOADED, "grey", title=f"KKiK {kkik_year} (period {period}) finns inte i den publicerade "
+                                           "marten (inte laddat)")
 
 
 def unit_label(unit: str) -> str:
@@ -311,7 +352,8 @@ def kommun_report(data: ReportData, municipality_id: str) -> KommunReport:
         areas.append(section)
     return KommunReport(municipality_id=municipality_id, name=kommun["municipality_name"],
                         county_name=kommun["county_region_name"] or "", year=year, years=years, areas=areas,
-                        notes=notes.items, n_figures=len(data.kpis), coverage=coverage_text(data.frames))
+                        notes=notes.items, n_figures=len(data.kpis), coverage=coverage_text(data.frames),
+                        not_loaded=not_loaded_text(data.frames))
 
 
 def county_report(data: ReportData, county_code: str) -> CountyReport:
@@ -336,6 +378,8 @@ def county_report(data: ReportData, county_code: str) -> CountyReport:
         def reference(kind: str, kpi: dict, first: str = first) -> Cell:
             row = data.row(kpi["kpi_id"], first, year)
             if row is None:
+                if not data.frames.is_loaded(year, kpi["kkik_year_offset"]):
+                    return _not_loaded(notes, kpi, year)
                 return Cell("∅", "grey")
             low, high = row["national_min"], row["national_max"]
             value = {

@@ -18,6 +18,10 @@ from pipelines.report.model import CountyReport, KommunReport
 TEMPLATES = Path(__file__).parent / "templates"
 
 
+class ReportOutputError(RuntimeError):
+    """The report's folder or files cannot be written (a file in the way, no permission, a full disk)."""
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     # autoescape on for every template: titles and names come from Kolada and from staff-edited seeds
@@ -46,13 +50,20 @@ def write_pdf(html: str, path: Path) -> None:
 
 
 def write_files(html: str, out_dir: Path, stem: str, pdf: bool = True) -> list[Path]:
-    """``<stem>.html`` (and ``<stem>.pdf``) in ``out_dir``; returns the paths written."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """``<stem>.html`` (and ``<stem>.pdf``) in ``out_dir``; returns the paths written. A folder or file that
+    cannot be written raises :class:`ReportOutputError` naming it (not the OSError's traceback)."""
     html_path = out_dir / f"{stem}.html"
-    html_path.write_text(html, encoding="utf-8")
     written = [html_path]
-    if pdf:
-        pdf_path = out_dir / f"{stem}.pdf"
-        write_pdf(html, pdf_path)
-        written.append(pdf_path)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        html_path.write_text(html, encoding="utf-8")
+        if pdf:
+            pdf_path = out_dir / f"{stem}.pdf"
+            write_pdf(html, pdf_path)
+            written.append(pdf_path)
+    except FileExistsError as exc:  # mkdir: out_dir (or a folder on its way) is a file
+        raise ReportOutputError(f"{exc.filename or out_dir}: is a file, not a folder: the reports are written "
+                                "into a folder") from exc
+    except OSError as exc:
+        raise ReportOutputError(f"{exc.filename or out_dir}: cannot be written: {exc.strerror or exc}") from exc
     return written

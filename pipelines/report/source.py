@@ -56,6 +56,24 @@ class MartFrames:
     #: the year is still being released: the mart's newest KKiK year, some of its figures without values yet
     #: (an older year with a figure without values is no partial year: that figure was not measured then)
     is_partial: bool = False
+    #: the periods (``kkik_result.year``) the mart holds: the years loaded. A figure's KKiK year whose period
+    #: (the KKiK year less the figure's offset) is not among them was not loaded, which is not "no kommun has a
+    #: value" (``kkik_result`` has a row for every figure-year of the set in the loaded years, values or not)
+    loaded_periods: frozenset[int] = frozenset()
+
+    @staticmethod
+    def period(kkik_year: int, offset: int | None) -> int:
+        """The period a figure's KKiK year shows (``offset``: ``dim_kpi.kkik_year_offset``, none is 0)."""
+        return kkik_year - (0 if offset is None or pd.isna(offset) else int(offset))
+
+    def is_loaded(self, kkik_year: int, offset: int | None) -> bool:
+        """The mart holds the period of a figure's KKiK year."""
+        return self.period(kkik_year, offset) in self.loaded_periods
+
+    def years_not_loaded(self) -> list[int]:
+        """The report's KKiK years of which the mart holds no figure's period: whole columns not loaded."""
+        offsets = set(self.kpis["kkik_year_offset"].fillna(0).astype(int)) or {0}
+        return [y for y in self.years if not any(self.is_loaded(y, offset) for offset in offsets)]
 
 
 def _query(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pd.DataFrame:
@@ -105,15 +123,22 @@ def default_report_year(coverage: dict[int, tuple[int, int]]) -> int:
 
 def check_report_year(con: duckdb.DuckDBPyConnection, year: int, path: Path) -> None:
     """An asked-for KKiK year must have a kommun value of a figure in the set: else the report would be a page of
-    grey cells that looks like a real, empty result (``--year 2030``)."""
+    grey cells that looks like a real, empty result (``--year 2030``). The refusal names the default, as
+    ``kkik report --help`` words it (the newest published year, :func:`default_report_year`)."""
     years = [int(y) for (y,) in con.execute(f"""
         select distinct kkik_year from {PUBLISHED_SCHEMA}.kkik_result
         where is_in_kkik_set and value is not null order by kkik_year
     """).fetchall()]
     if year not in years:
         shown = f"{years[0]}–{years[-1]}" if years else "none"
+        try:
+            default = default_report_year(year_coverage(con))
+        except ReportDataError:  # no year with values for half of its figures: no default either
+            default = None
+        newest = (f"the newest published year ({default}: the newest with kommun values for at least "
+                  f"{COMPLETE_YEAR_SHARE:.0%} of its key figures)") if default else "the newest published year"
         raise ReportDataError(f"KKiK {year} has no published values in {path} (KKiK years with values: {shown}); "
-                              "choose one of them, or leave out --year for the newest complete one")
+                              f"choose one of them, or leave out --year for {newest}")
 
 
 def read_mart(path: Path | None = None, year: int | None = None, warehouse: Path | None = None) -> MartFrames:
@@ -159,6 +184,8 @@ def read_mart(path: Path | None = None, year: int | None = None, warehouse: Path
             where result.is_in_kkik_set and result.kkik_year between ? and ?
         """, [years[0], years[-1]])
         with_values, in_set = coverage.get(year, (0, 0))
+        loaded = frozenset(int(y) for (y,) in con.execute(
+            f"select distinct year from {PUBLISHED_SCHEMA}.kkik_result").fetchall())
     return MartFrames(year=year, years=years, kpis=kpis, municipalities=municipalities, results=results, path=path,
                       figures_with_values=with_values, figures_in_set=in_set,
-                      is_partial=year == max(coverage) and with_values < in_set)
+                      is_partial=year == max(coverage) and with_values < in_set, loaded_periods=loaded)

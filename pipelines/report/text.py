@@ -97,16 +97,29 @@ def _share_phrase(part: int, whole: int) -> str:
     return "en liten del"
 
 
-def national_text(stats: list[YearStats], direction: str, unit: str) -> str:
-    """Two to four sentences on the national results of one figure over the report's years."""
+def national_text(stats: list[YearStats], direction: str, unit: str,
+                  not_loaded: frozenset[int] = frozenset()) -> str:
+    """Two to four sentences on the national results of one figure over the report's years (``not_loaded``: its
+    KKiK years whose period the published mart does not hold, which are no statement about values)."""
     with_values = [s for s in stats if s.n]
     if not with_values:
+        loaded = [s.kkik_year for s in stats if s.kkik_year not in not_loaded]
+        if not loaded:
+            return "Nyckeltalets år finns inte i den publicerade marten (inte laddade)."
+        if len(loaded) < len(stats):
+            shown = ", ".join(map(str, loaded))
+            return (f"Inga kommuner har värden för nyckeltalet under de år som finns i den publicerade marten "
+                    f"({shown}).")
         return "Inga kommuner har värden för nyckeltalet under de fyra åren."
     last = with_values[-1]
     sentences = []
     if last.kkik_year != stats[-1].kkik_year:
-        sentences.append(f"För KKiK {stats[-1].kkik_year} finns inga värden; senaste år med värden är "
-                         f"{last.kkik_year}.")
+        if stats[-1].kkik_year in not_loaded:
+            sentences.append(f"KKiK {stats[-1].kkik_year} finns inte i den publicerade marten för nyckeltalet (inte "
+                             f"laddat); senaste år med värden är {last.kkik_year}.")
+        else:
+            sentences.append(f"För KKiK {stats[-1].kkik_year} finns inga värden; senaste år med värden är "
+                             f"{last.kkik_year}.")
     if len(with_values) >= 2 and last.median is not None and with_values[-2].median is not None:
         before = with_values[-2]
         sentences.append(f"Medianen för kommunerna {_moved(before.median, last.median, unit)} mellan "
