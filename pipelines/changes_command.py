@@ -25,7 +25,7 @@ CSV_COLUMNS = ["kpi_id", "kpi_title", "municipality_id", "municipality_name", "y
 
 def show_changes(since: str | None, out: Path) -> int:
     from pipelines.config import Settings
-    from pipelines.publishing.revision import UnknownSince, revisions_since, since_time
+    from pipelines.publishing.revision import UnknownSince, publication_before, revisions_since, since_time
     from pipelines.warehouse import connect
 
     settings = Settings.from_env()
@@ -35,6 +35,7 @@ def show_changes(since: str | None, out: Path) -> int:
     with connect(settings.duckdb_path, read_only=True) as con:
         try:
             start, label = since_time(con, since)
+            first = since is None and publication_before(con, start) is None
             frame = revisions_since(con, start, after_load=since is not None and isinstance(start, datetime)).df()
         except UnknownSince as problem:
             print(f"kkik changes: {problem}", file=sys.stderr)
@@ -42,11 +43,13 @@ def show_changes(since: str | None, out: Path) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     frame[CSV_COLUMNS].to_csv(out, index=False, encoding="utf-8-sig")
     values, colours = int(frame["value_changed"].sum()), int(frame["colour_changed"].sum())
-    print(f"kkik changes since {label}: {count_of(len(frame), 'cell')} ({values:,} values, {colours:,} colours) → {out}")
+    print(f"kkik changes since {label}: {count_of(len(frame), 'cell')} ({count_of(values, 'value')}, {count_of(colours, 'colour')}) → {out}")
     if len(frame):
         _print_table(frame.head(SHOWN_ROWS))
         if len(frame) > SHOWN_ROWS:
             print(f"  … and {len(frame) - SHOWN_ROWS:,} more in {out}")
+    elif since is None and first:
+        print("  the last publication was the first: nothing to compare with (the next load's changes show here)")
     elif since is None:
         print("  the last publication changed nothing; `kkik changes --since YYYY-MM-DD` shows earlier changes")
     return EXIT_OK

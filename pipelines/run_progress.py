@@ -17,6 +17,8 @@ from pathlib import Path
 
 from dagster import DagsterEventType, DagsterInstance
 
+from pipelines.console import count_of
+
 #: The stages in the order they run, with the job's step keys in each.
 STAGE_STEPS: dict[str, tuple[str, ...]] = {
     "sources": ("raw_kolada", "raw_scb", "raw__skolverket__school_results", "raw_inbox"),
@@ -209,13 +211,16 @@ def stage_account(stage: Stage) -> str:
     if stage.name == "audit":
         for _, meta in stage.metadata_of("kkik_audit__kkik_flag"):
             open_errors, errors, warnings = meta.get("open_errors", 0), meta.get("errors", 0), meta.get("warnings", 0)
-            blocking = f"{open_errors:,} open (block publication)" if open_errors else "none open"
+            blocking = f"{open_errors:,} open (block publication)" if open_errors else "none blocking"
             outside = meta.get("open_errors_outside_kkik", 0)
             if outside:
                 blocking += f", {outside:,} open outside the KKiK set (not blocking; `kkik watch --year YYYY` lists them)"
+            accepted = errors - open_errors - outside
+            if accepted:
+                blocking += f", {accepted:,} accepted"
             history = meta.get("history_years", 0)
             scope = f" (rules checked {meta.get('years_checked')}, the {history} years before as history)" if history else ""
-            return f"{errors:,} error flags, {blocking}; {warnings:,} warnings{scope}"
+            return f"{count_of(errors, 'error flag')}: {blocking}; {count_of(warnings, 'warning')}{scope}"
         return ""
     if stage.name == "publish":
         if stage.failed:

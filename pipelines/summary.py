@@ -54,7 +54,12 @@ def published_lines(con) -> list[str]:
 def revision_lines(con, max_figures: int = 10) -> list[str]:
     """What the newest publication changed (``kkik.kkik_revision``): how many values and colours, and which
     figures are new: a key figure × year with values now and none in the previous publication."""
-    from pipelines.publishing.revision import COLOUR_CHANGED, VALUE_CHANGED, last_publication
+    from pipelines.publishing.revision import (
+        COLOUR_CHANGED,
+        VALUE_CHANGED,
+        last_publication,
+        publication_before,
+    )
 
     last = last_publication(con) if _exists(con, "kkik", "kkik_result") else None
     if last is None or not _exists(con, "kkik", "kkik_revision"):
@@ -62,9 +67,8 @@ def revision_lines(con, max_figures: int = 10) -> list[str]:
     rows = con.execute(
         f"""select count(*) filter (where {VALUE_CHANGED}), count(*) filter (where {COLOUR_CHANGED})
             from kkik.kkik_revision where load_id_after = ?""", [last[0]]).fetchall()[0]
-    previous = con.execute("select load_id from kkik.kkik_publication_log where published_at < ? "
-                           "order by published_at desc limit 1", [last[1]]).fetchall()
-    if not previous and not any(rows):
+    previous = publication_before(con, last[1])
+    if previous is None and not any(rows):
         return ["changes: this is the first publication, nothing to compare with (later loads: `kkik changes`)"]
     # values before = values now - values added + values removed, per figure and year: none before and
     # some now is a new figure
@@ -80,7 +84,7 @@ def revision_lines(con, max_figures: int = 10) -> list[str]:
     named = ", ".join(figures[:max_figures]) + (f" and {len(figures) - max_figures} more"
                                                  if len(figures) > max_figures else "")
     return [(f"{rows[0]:,} values and {rows[1]:,} colours changed since the previous publication "
-            f"(load {previous[0][0] if previous else 'not recorded'}); "
+            f"(load {previous or 'not recorded'}); "
             f"new figures: {named or 'none'} (`kkik changes` lists every cell)")]
 
 

@@ -83,6 +83,13 @@ def last_publication(con: duckdb.DuckDBPyConnection) -> tuple[str, datetime] | N
     return (rows[0][0], rows[0][1]) if rows else None
 
 
+def publication_before(con: duckdb.DuckDBPyConnection, published_at: datetime) -> str | None:
+    """The load id of the publication before the one at ``published_at`` (None: that one was the first)."""
+    rows = con.execute(f"select load_id from {PUBLISHED_SCHEMA}.{PUBLICATION_LOG} where published_at < ? "
+                       "order by published_at desc limit 1", [published_at]).fetchall()
+    return rows[0][0] if rows else None
+
+
 def record_revision(con: duckdb.DuckDBPyConnection, *, load_id: str, published_at: datetime,
                     previous_load_id: str | None = None) -> int | None:
     """Append the cells of ``kkik_audit.kkik_result`` that differ from ``kkik.kkik_result`` (about to be

@@ -84,6 +84,9 @@ def read_values_file(path: Path) -> pd.DataFrame:
     if path.is_dir():
         raise ValuesFileError(f"{path}: is a directory, not a values file")
     suffix = path.suffix.lower()
+    if path.stat().st_size == 0 or (suffix != ".parquet" and not path.read_bytes()[:4096].strip()):
+        raise ValuesFileError(f"{path}: the file is empty (expected a header kpi_id, municipality_id, year, gender, "
+                              "value and a row per value)")
     try:
         if suffix == ".parquet":
             import pyarrow.parquet as pq

@@ -133,6 +133,10 @@ def test_kkik_changes_prints_and_writes_the_rows_of_a_publication_or_since_a_dat
 
     path, _, _ = published_once
     monkeypatch.setenv("KKIK_DUCKDB_PATH", str(path))
+    out = tmp_path / "changes.csv"
+    capsys.readouterr()
+    assert main(["changes", "--out", str(out)]) == 0  # after the first publication: nothing to compare with
+    assert "the last publication was the first: nothing to compare with" in capsys.readouterr().out
     edit_audit(path, f"update kkik_audit.kkik_result set value = 99.5, colour = 'red' "
                      f"where {cell('N00001', '0101', 2022, 'T')}")
     publish_mart(path, load_id="run-2")
@@ -143,13 +147,13 @@ def test_kkik_changes_prints_and_writes_the_rows_of_a_publication_or_since_a_dat
     out = tmp_path / "changes.csv"
     assert main(["changes", "--out", str(out)]) == 0  # the newest publication's changes
     printed = capsys.readouterr().out
-    assert "since the last publication (load run-3" in printed and "1 cell (0 values, 1 colours)" in printed
+    assert "since the last publication (load run-3" in printed and "1 cell (0 values, 1 colour)" in printed
     assert "N00002  0103 Kommun 0103  2021  K" in printed and "green → red" in printed
     assert [line.split(",")[:2] for line in out.read_text(encoding="utf-8-sig").splitlines()] == \
         [["kpi_id", "kpi_title"], ["N00002", "Figure N00002"]]
 
     assert main(["changes", "--since", "run-1", "--out", str(out)]) == 0  # everything published after run-1
-    assert "2 cells (1 values, 2 colours)" in capsys.readouterr().out
+    assert "2 cells (1 value, 2 colours)" in capsys.readouterr().out
     rows = out.read_text(encoding="utf-8-sig").splitlines()
     assert len(rows) == 3 and rows[1].startswith("N00001,Figure N00001,0101,Kommun 0101,2022,T,") and \
         ",99.5,green,red,run-1,run-2," in rows[1]

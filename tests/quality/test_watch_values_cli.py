@@ -42,6 +42,8 @@ def test_a_0_to_1_share_is_an_open_error_exit_1(real_values, tmp_path):
     ("kpi_id,municipality_id,year,value\nN15428,0180,2022,89.5\n", "missing column(s) gender"),
     ("kpi_id,municipality_id,year,gender,value\nN15428,0180,2022,T,\"89,5 %\"\n", "row 2, column value"),
     ("kpi_id,municipality_id,year,gender,value\n", "no rows"),
+    ("", "the file is empty (expected a header kpi_id"),
+    ("\n  \n", "the file is empty"),
     # the same mistake in several rows: all of them named at once, so the file is fixed in one go
     (("kpi_id,municipality_id,year,gender,value\nN15428,0180,2022,T,\"89,5\"\nN15428,0180,2022,K,90.1\n"
      "N15428,0180,2022,M,\"88,2\"\nN15428,0114,2022,T,\"70,0\"\n"),
