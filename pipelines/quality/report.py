@@ -63,8 +63,8 @@ HTML_BUDGET = 4_800_000
 MIN_CHARTS = 200
 
 # chart geometry (px): plot area x0..x1, y0..y1 inside a W × H box
-W, H = 230, 74
-X0, X1, Y0, Y1 = 34, 224, 6, 60
+W, H = 200, 74
+X0, X1, Y0, Y1 = 34, 194, 6, 60
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -350,7 +350,7 @@ def history_svg(own: Series, peer: Series, national: Series, *, year, observed: 
                 high: float, expected: float, label: str) -> str:
     """A small line chart (inline SVG) of one flagged series; '' when there is nothing to draw.
 
-    Coordinates are whole pixels (the chart is 190 × 54 px inside): enough for a sparkline, and it keeps
+    Coordinates are whole pixels (the chart is 160 × 54 px inside): enough for a sparkline, and it keeps
     2,000 charts in a few megabytes.
     """
     if not any(len(s[0]) for s in (own, peer, national)):
