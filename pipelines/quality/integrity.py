@@ -21,77 +21,88 @@ from pipelines.quality.rules import Rule
 _EMPTY = pd.DataFrame(columns=KEY)
 
 
+def _problems(bad: pd.DataFrame, keys: list[str], **named) -> pd.DataFrame:
+    """One row per problem: ``bad`` grouped by ``keys``, with ``rows`` (their count), ``rows_text`` (``1 row``,
+    ``290 rows``), ``file_rows`` (``, file rows 12, 40``: where a values file has them, for the message; ""
+    for the mart) and the aggregations ``named`` (pandas' named aggregation)."""
+    grouped = bad.groupby(keys, dropna=False)
+    summary = grouped.agg(rows=(keys[0], "size"), **named).reset_index()
+    summary["rows_text"] = [count_of(n, "row") for n in summary["rows"].astype(int)]
+    if "file_row" in bad.columns and bad["file_row"].notna().any():
+        summary["file_rows"] = grouped["file_row"].agg(_file_rows).to_numpy()
+    else:
+        summary["file_rows"] = ""
+    return summary
+
+
+def _file_rows(rows: pd.Series) -> str:
+    shown = [str(int(r)) for r in rows.dropna().sort_values()]
+    return f", file {'row' if len(shown) == 1 else 'rows'} {', '.join(shown[:6])}{', …' if len(shown) > 6 else ''}"
+
+
+def _listed(column: str) -> tuple[str, object]:
+    """The first five distinct values of ``column`` in a problem's rows, as text (named aggregation)."""
+    return column, lambda s: ", ".join(sorted(map(str, s.dropna().unique()))[:5])
+
+
+def _hits(summary: pd.DataFrame, **fields) -> pd.DataFrame:
+    return make_hits(summary, np.nan, rows=summary["rows"].astype(int), rows_text=summary["rows_text"],
+                     file_rows=summary["file_rows"], source="input file", **fields)
+
+
 def duplicate(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     """The same key (kpi, municipality, year, gender) appears more than once."""
     raw = ctx.raw
     dup = raw[raw.duplicated(KEY, keep=False)]
     if not len(dup):
         return make_hits(_EMPTY, [])
-    grouped = dup.groupby(KEY, dropna=False)["value"]
-    summary = grouped.agg(count="size", first="first").reset_index()
-    summary["values"] = grouped.agg(lambda s: ", ".join("no value" if np.isnan(x) else f"{x:.6g}" for x in s)).to_numpy()
-    distinct = grouped.agg(lambda s: s.nunique(dropna=False)).to_numpy()
-    summary["agreement"] = np.where(distinct > 1, "and the values differ", "with the same value")
-    return make_hits(summary, summary["first"], count=summary["count"].astype(int), values=summary["values"],
-                     agreement=summary["agreement"])
+    summary = _problems(dup, KEY, first=("value", "first"), distinct=("value", lambda s: s.nunique(dropna=False)),
+                        values=("value", lambda s: ", ".join("no value" if np.isnan(x) else f"{x:.6g}" for x in s)))
+    agreement = np.where(summary["distinct"] > 1, "and the values differ", "with the same value")
+    return make_hits(summary, summary["first"], count=summary["rows"].astype(int), values=summary["values"],
+                     agreement=agreement, file_rows=summary["file_rows"])
 
 
 def unknown_kpi(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     """A KPI id that the KPI table (catalogue + Kolada metadata) does not know."""
-    raw = ctx.raw
-    bad = raw[~raw["kpi_id"].isin(ctx.kpis.index)]
+    bad = ctx.raw[~ctx.raw["kpi_id"].isin(ctx.kpis.index)]
     if not len(bad):
         return make_hits(_EMPTY, [])
-    summary = bad.groupby(["kpi_id", "year"], dropna=False).agg(
-        rows=("municipality_id", "size"),
-        municipalities=("municipality_id", lambda s: ", ".join(sorted(map(str, s.dropna().unique()))[:5]))).reset_index()
+    summary = _problems(bad, ["kpi_id", "year"], municipalities=_listed("municipality_id"))
     summary["municipality_id"], summary["gender"] = None, None
-    return make_hits(summary, np.nan, rows=summary["rows"].astype(int), rows_text=_rows_text(summary),
-                     municipalities=summary["municipalities"], contact="RKA", source="input file")
+    return _hits(summary, municipalities=summary["municipalities"], contact="RKA")
 
 
 def unknown_municipality(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     """A municipality code that the municipality table does not know (kommuner, Riket, regions)."""
-    raw = ctx.raw
-    bad = raw[~raw["municipality_id"].isin(ctx.municipalities.index)]
+    bad = ctx.raw[~ctx.raw["municipality_id"].isin(ctx.municipalities.index)]
     if not len(bad):
         return make_hits(_EMPTY, [])
-    summary = bad.groupby(["municipality_id", "year"], dropna=False).agg(
-        rows=("kpi_id", "size"), kpis=("kpi_id", lambda s: ", ".join(sorted(map(str, s.unique()))[:5]))).reset_index()
+    summary = _problems(bad, ["municipality_id", "year"], kpis=_listed("kpi_id"))
     summary["kpi_id"], summary["gender"] = None, None
     summary["municipality_id"] = summary["municipality_id"].fillna("(empty)")
-    return make_hits(summary, np.nan, rows=summary["rows"].astype(int), rows_text=_rows_text(summary),
-                     kpis=summary["kpis"], contact="RKA", source="input file")
+    return _hits(summary, kpis=summary["kpis"], contact="RKA")
 
 
 def future_year(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     """A year later than ``today``'s year + ``max_years_ahead`` (all input rows, not just target years)."""
     limit = ctx.today.year + int(rule.param("max_years_ahead"))
-    raw = ctx.raw
-    bad = raw[raw["year"].notna() & (raw["year"] > limit)]
+    bad = ctx.raw[ctx.raw["year"].notna() & (ctx.raw["year"] > limit)]
     if not len(bad):
         return make_hits(_EMPTY, [])
-    summary = bad.groupby(["kpi_id", "year"], dropna=False).size().rename("rows").reset_index()
+    summary = _problems(bad, ["kpi_id", "year"])
     summary["municipality_id"], summary["gender"] = None, None
     return make_hits(summary, np.nan, high=float(limit), rows=summary["rows"].astype(int),
-                     rows_text=_rows_text(summary), limit=str(limit), today=ctx.today.isoformat(), contact="RKA",
-                     source="input file")
+                     rows_text=summary["rows_text"], file_rows=summary["file_rows"], limit=str(limit),
+                     today=ctx.today.isoformat(), contact="RKA", source="input file")
 
 
 def invalid_gender(ctx: WatchContext, rule: Rule) -> pd.DataFrame:
     """A gender code other than T (total), K (women), M (men)."""
-    raw = ctx.raw
-    bad = raw[~raw["gender"].isin(["T", "K", "M"])]
+    bad = ctx.raw[~ctx.raw["gender"].isin(["T", "K", "M"])]
     if not len(bad):
         return make_hits(_EMPTY, [])
-    summary = bad.assign(gender=bad["gender"].fillna("(empty)")).groupby(["kpi_id", "year", "gender"], dropna=False).agg(
-        rows=("municipality_id", "size"),
-        municipalities=("municipality_id", lambda s: ", ".join(sorted(map(str, s.dropna().unique()))[:5]))).reset_index()
+    summary = _problems(bad.assign(gender=bad["gender"].fillna("(empty)")), ["kpi_id", "year", "gender"],
+                        municipalities=_listed("municipality_id"))
     summary["municipality_id"] = None
-    return make_hits(summary, np.nan, rows=summary["rows"].astype(int), rows_text=_rows_text(summary),
-                     municipalities=summary["municipalities"], code=summary["gender"], source="input file")
-
-
-def _rows_text(summary: pd.DataFrame) -> list[str]:
-    """``1 row``, ``290 rows``: the count of each problem's rows for its message."""
-    return [count_of(n, "row") for n in summary["rows"].astype(int)]
+    return _hits(summary, municipalities=summary["municipalities"], code=summary["gender"])

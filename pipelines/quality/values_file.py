@@ -163,6 +163,7 @@ def read_values_file(path: Path) -> pd.DataFrame:
                               f"{_more(infinite, suffix)}")
     frame["year"] = years.astype(int)
     frame["value"] = values.astype(float)
+    frame["file_row"] = np.arange(len(frame)) + (2 if suffix != ".parquet" else 1)  # as _where counts rows
     return frame
 
 

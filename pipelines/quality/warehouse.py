@@ -60,7 +60,8 @@ DUCKDB_SETTINGS = {"threads": 2, "memory_limit": "1280MB", "preserve_insertion_o
 FETCH_MEMORY_LIMIT = "512MB"
 #: A values frame as landed, normalised the one way: codes as 4-character text (180 and '180' are 0180: Excel
 #: drops zeros), years as integers, genders as upper-case T/K/M, values as doubles (text that is no
-#: number is a missing value), and the record's position (the first of a repeated key wins).
+#: number is a missing value), the row in the values file (``file_row``, for the integrity messages; null
+#: for a frame from elsewhere) and the record's position (the first of a repeated key wins).
 NORMALISE_VALUES = """
     select
         trim(cast(kpi_id as varchar)) as kpi_id,
@@ -74,6 +75,7 @@ NORMALISE_VALUES = """
         {status} as status,
         {source} as source,
         {is_synthetic} as is_synthetic,
+        {file_row} as file_row,
         input_row
     from {relation}"""
 
@@ -181,6 +183,7 @@ def land_values(con: duckdb.DuckDBPyConnection, values: pd.DataFrame, name: str 
     optional = {c: (f"cast({c} as varchar)" if c != "is_synthetic" else "coalesce(cast(is_synthetic as boolean), "
                     "false)") if c in present else ("false" if c == "is_synthetic" else "cast(null as varchar)")
                 for c in ("status", "source", "is_synthetic")}
+    optional["file_row"] = "cast(file_row as integer)" if "file_row" in present else "cast(null as integer)"
     con.execute(f"create or replace temp table {name} as {NORMALISE_VALUES.format(relation=relation, **optional)}")
     con.unregister(f"{name}_frame")
 

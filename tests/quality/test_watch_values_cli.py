@@ -200,7 +200,7 @@ def test_the_console_shows_the_open_errors_first_and_an_unknown_kpi_names_its_ro
     lines = capsys.readouterr().out.splitlines()
     flags = pd.read_csv(out, dtype={"municipality_id": str}, encoding="utf-8-sig")
     assert (flags["severity"] == "error").sum() == 1 and flags.iloc[0]["severity"] != "error"  # ranked lower
-    assert lines[1] == ("  [error] N99999 2022: unknown KPI id in 1 row (municipalities 0192); it is neither in "
+    assert lines[1] == ("  [error] N99999 2022: unknown KPI id in 1 row, file row 4682 (municipalities 0192); it is neither in "
                         "the KKiK catalogue nor in Kolada's metadata. Check the id.")
     assert lines[-1] == f"  … {len(flags) - 5} more in {out}"
 
@@ -237,3 +237,16 @@ def test_a_repeated_key_among_the_history_rows_is_an_error(real_values, tmp_path
     flags = pd.read_csv(out, dtype={"municipality_id": str}, encoding="utf-8-sig")
     dup = flags[flags["rule_id"] == "integrity.duplicate"]
     assert dup[["municipality_id", "year"]].values.tolist() == [["0180", 2019]]
+
+
+def test_integrity_messages_name_the_file_rows(tmp_path, capsys):
+    """A values file's duplicate, unknown code and bad gender say in which rows of the file they are."""
+    path = tmp_path / "rows.csv"
+    path.write_text(HEADER + GOOD_ROW + "N15428,0114,2022,T,70.0\n" + GOOD_ROW + "N15428,9999,2022,T,1.0\n"
+                    "N15428,0114,2022,X,70.0\n", encoding="utf-8")
+    out = tmp_path / "flags.csv"
+    assert main(["watch", "--values", str(path), "--out", str(out)]) == 1
+    messages = pd.read_csv(out, encoding="utf-8-sig").set_index("rule_id")["message"]
+    assert "(89.5, 89.5), file rows 2, 4; keep exactly one row" in messages["integrity.duplicate"]
+    assert "unknown municipality code in 1 row, file row 5 (KPIs N15428)" in messages["integrity.unknown_municipality"]
+    assert "the gender code 'X' in 1 row, file row 6 (municipalities 0114)" in messages["integrity.invalid_gender"]
