@@ -30,7 +30,13 @@ def publish_built_mart(years: list[int] | None = None, accepted_flags_path: Path
     from pipelines.console import count_of
     from pipelines.preflight import BadArguments, check_years_loaded, refuses_without_audit_mart
     from pipelines.quality.audit import audit_mart
-    from pipelines.quality.publish import PublicationBlocked, open_error_flags, publish_mart
+    from pipelines.quality.publish import (
+        MartNotBuilt,
+        PublicationBlocked,
+        check_mart_built,
+        open_error_flags,
+        publish_mart,
+    )
     from pipelines.summary import mart_summary
     from pipelines.warehouse import connect
 
@@ -40,6 +46,11 @@ def publish_built_mart(years: list[int] | None = None, accepted_flags_path: Path
         return EXIT_BAD_INPUT
     with connect(settings.duckdb_path, read_only=True) as con:
         years = years or last_load_years(con)
+        try:
+            check_mart_built(con)  # an interrupted or failed build is not audited, let alone published
+        except MartNotBuilt as problem:
+            print(f"kkik publish: {problem}", file=sys.stderr)
+            return EXIT_BLOCKED
     if not years:
         print(f"kkik publish: {settings.duckdb_path} records no Kolada load: run `kkik load` first", file=sys.stderr)
         return EXIT_BAD_INPUT

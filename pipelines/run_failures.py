@@ -74,9 +74,22 @@ def is_publication_blocked(failure_data) -> bool:
     return any(_short(e.cls_name) == "PublicationBlocked" for e in error_chain(getattr(failure_data, "error", None)))
 
 
+def is_interrupted(failure_data) -> bool:
+    """The step ended because the run was interrupted (Ctrl-C, a signal), not because anything was wrong."""
+    return any(_short(e.cls_name) in ("DagsterExecutionInterruptedError", "KeyboardInterrupt")
+               for e in error_chain(getattr(failure_data, "error", None)))
+
+
 def diagnose(failures: list, settings: Settings, rerun: str, log_path: Path) -> Diagnosis:
     """The causes of the run's step failures (one per failed step) and what to do next."""
     diagnosis = Diagnosis()
+    interrupted = [event.step_key for event in failures if is_interrupted(event.step_failure_data)]
+    if interrupted:  # one cause: the interruption, whichever steps it ended
+        steps = ", ".join(dict.fromkeys(interrupted))
+        diagnosis.causes.append(f"interrupted (Ctrl-C or a signal) during {steps}")
+        diagnosis.next_steps.append(f"re-run: {rerun} (it lands and builds again; an interrupted build is never "
+                                    "published, `kkik publish` refuses it too)")
+        return diagnosis
     seen: set[str] = set()
     for event in failures:
         step = event.step_key

@@ -21,3 +21,24 @@ def audit_stage(**meta) -> Stage:
 ])
 def test_the_audit_line_says_what_blocks_and_what_was_accepted(meta, account):
     assert stage_account(audit_stage(**meta)) == account
+
+
+def test_an_interrupted_load_says_so_and_not_that_a_source_failed(tmp_path):
+    """Ctrl-C during a load ends each running step with Dagster's interruption error: one cause, the
+    interruption, not "SCB: DagsterExecutionInterruptedError, check the service"."""
+    from types import SimpleNamespace
+
+    from dagster._utils.error import SerializableErrorInfo
+
+    from pipelines.config import Settings
+    from pipelines.run_failures import diagnose
+
+    def failure(step: str) -> SimpleNamespace:
+        error = SerializableErrorInfo(message="dagster._core.errors.DagsterExecutionInterruptedError\n", stack=[],
+                                      cls_name="DagsterExecutionInterruptedError")
+        return SimpleNamespace(step_key=step, step_failure_data=SimpleNamespace(error=error, user_failure_data=None))
+
+    diagnosis = diagnose([failure("raw_scb"), failure("kkik_dbt_models")], Settings.from_env(),
+                         "kkik load", tmp_path / "kkik.log")
+    assert diagnosis.causes == ["interrupted (Ctrl-C or a signal) during raw_scb, kkik_dbt_models"]
+    assert diagnosis.next_steps[0].startswith("re-run: kkik load (it lands and builds again")

@@ -44,6 +44,33 @@ class PublicationBlocked(RuntimeError):
     """Open error flags: the audited mart was not published (the published one is unchanged)."""
 
 
+class MartNotBuilt(PublicationBlocked):
+    """dbt's last build of ``kkik_audit`` was interrupted or failed: the mart may be half-built."""
+
+
+#: written by dbt's on-run-start and on-run-end hooks (dbt_project/macros/build_state.sql)
+BUILD_STATE = f"{AUDIT_SCHEMA}.dbt_build_state"
+
+
+def check_mart_built(con) -> None:
+    """Raise :class:`MartNotBuilt` unless dbt's last build of the audit mart ended whole. A warehouse whose
+    mart was built before the state was recorded (no such table) passes."""
+    exists = con.execute("select count(*) from information_schema.tables where table_catalog = current_database() "
+                         "and table_schema = ? and table_name = 'dbt_build_state'", [AUDIT_SCHEMA]).fetchall()[0][0]
+    if not exists:
+        return
+    rows = con.execute(f"select status, started_at, invocation_id from {BUILD_STATE}").fetchall()
+    status, started_at, invocation = rows[0] if rows else ("building", None, "?")
+    if status != "built":
+        how = "was interrupted before it ended" if status == "building" else "failed"
+        raise MartNotBuilt(
+            f"the audit mart is not whole: dbt's last build (invocation {invocation}, started "
+            f"{started_at:%Y-%m-%d %H:%M:%S %Z}) {how}, so {AUDIT_SCHEMA} may hold some tables of that build and "
+            f"some of an earlier one; nothing was published and {PUBLISHED_SCHEMA}.* is unchanged. Run the load "
+            "again (`kkik load …`), which rebuilds it") if started_at else MartNotBuilt(
+            f"the audit mart is not whole ({BUILD_STATE} is empty); nothing was published. Run the load again")
+
+
 class ReadersCopyFailed(RuntimeError):
     """``kkik`` in the warehouse was published, but the readers' copy could not be replaced: readers still
     see the previous publication, whole (the next load exports again)."""
@@ -94,6 +121,7 @@ def publish_mart(duckdb_path: Path, *, load_id: str, published_dir: Path | None 
     ``ReadersCopyFailed`` (``kkik`` published, the readers' copy still the previous one)."""
     published_dir = published_dir or published_dir_beside(duckdb_path)
     with connect(duckdb_path) as con:
+        check_mart_built(con)
         blocking = open_error_flags(con)
         if blocking:
             lines = "\n".join(f"  {kpi} {muni} {year} {gender} {rule}: {message}"

@@ -58,6 +58,8 @@ def test_a_failing_model_ends_the_worker_with_the_dbt_clis_exit_code_and_its_err
     errors = [e["info"]["msg"] for e in _events(output) if e["info"]["level"] == "error"]
     assert any("stg_kolada__kpis" in message for message in errors), errors
     assert started.stop() == ""  # already used: nothing left to end
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:  # dbt's hooks say so
+        assert con.execute("select status from kkik_audit.dbt_build_state").fetchall() == [("failed",)]
 
 
 def test_the_worker_parses_again_when_the_command_changes_what_dbt_parses():

@@ -12,7 +12,13 @@ import pytest
 from pipelines.publishing import export
 from pipelines.publishing.descriptions import dbt_descriptions
 from pipelines.publishing.tables import PUBLICATION_TABLE, PUBLISHED_TABLES
-from pipelines.quality.publish import MART_TABLES, PublicationBlocked, ReadersCopyFailed, publish_mart
+from pipelines.quality.publish import (
+    MART_TABLES,
+    MartNotBuilt,
+    PublicationBlocked,
+    ReadersCopyFailed,
+    publish_mart,
+)
 from pipelines.summary import publication_summary
 from tests.publish.conftest import make_audit_mart
 
@@ -148,6 +154,26 @@ def test_an_open_error_changes_neither_copy(audit_mart):
     with pytest.raises(PublicationBlocked, match="1 open error flag"):
         publish_mart(path, load_id="run-2")
     assert snapshot_of(published) == before
+
+
+@pytest.mark.parametrize("status, why", [("building", "was interrupted before it ended"), ("failed", "failed")])
+def test_a_mart_whose_last_dbt_build_did_not_end_whole_is_not_published(audit_mart, status, why):
+    """dbt's hooks record each build in kkik_audit.dbt_build_state: an interrupted build (still "building")
+    or a failed one leaves kkik_audit partly of that build and partly of the one before."""
+    path, published = audit_mart
+    publish_mart(path, load_id="run-1")
+    before = snapshot_of(published)
+    make_audit_mart(path, kommuner=12)
+    with duckdb.connect(str(path)) as con:
+        con.execute(f"create table kkik_audit.dbt_build_state as select 'inv-1' as invocation_id, "
+                    f"timestamptz '2026-12-03 10:00:00+00' as started_at, null::timestamptz as finished_at, "
+                    f"'{status}' as status")
+    with pytest.raises(MartNotBuilt, match=f"dbt's last build \\(invocation inv-1, .*\\) {why}"):
+        publish_mart(path, load_id="run-2")
+    assert snapshot_of(published) == before
+    with duckdb.connect(str(path)) as con:
+        con.execute("update kkik_audit.dbt_build_state set status = 'built'")
+    assert publish_mart(path, load_id="run-2").load_id == "run-2"
 
 
 def test_two_publications_of_the_same_mart_write_byte_identical_parquet(tmp_path):
