@@ -62,16 +62,22 @@ def publish_built_mart(years: list[int] | None = None, accepted_flags_path: Path
     load_id = f"publish-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     summary, _ = audit_mart(settings.duckdb_path, years=years, load_id=load_id, quality_dir=settings.quality_dir,
                             accepted_flags_path=accepted_flags_path)
-    print(f"  audit    {'ok' if summary.publishable else 'BLOCKED'}  years {years[0]}–{years[-1]}: "
-          f"{summary.errors:,} error flags, {summary.open_errors:,} open; {summary.warnings:,} warnings")
+    span = f"year {years[0]}" if len(years) == 1 else f"years {years[0]}–{years[-1]}"
+    other = (f"; and {count_of(summary.open_errors_other_years, 'open error flag')} of "
+             f"{', '.join(map(str, summary.other_years))} from an earlier audit (block publication)"
+             if summary.open_errors_other_years else "")
+    print(f"  audit    {'ok' if summary.publishable else 'BLOCKED'}  {span}: "
+          f"{count_of(summary.errors, 'error flag')}, {summary.open_errors:,} open (block publication), "
+          f"{summary.open_errors_outside_kkik:,} open outside the KKiK set (not blocking){other}; "
+          f"{count_of(summary.warnings, 'warning')}")
     try:
         publish_mart(settings.duckdb_path, load_id=load_id, published_dir=settings.published_dir)
     except PublicationBlocked:
         with connect(settings.duckdb_path, read_only=True) as con:
             flags = open_error_flags(con)
         print(f"kkik publish: not published; {count_of(len(flags), 'open error flag')} block{'s' if len(flags) == 1 else ''} it. Top {TOP_FLAGS}:")
-        for kpi, municipality, year, gender, rule, message in flags[:TOP_FLAGS]:
-            print(f"  {kpi} {municipality} {year} {gender} {rule}: {message}")
+        for *key, message in flags[:TOP_FLAGS]:
+            print(f"  {' '.join('–' if part is None else str(part) for part in key)}: {message}")
         print("  next:  kkik watch --year Y, then correct the source or `kkik accept …`, then `kkik publish`")
         return EXIT_BLOCKED
     print(f"kkik publish done in {time.monotonic() - started:.1f} s (no source fetched, dbt not run)")

@@ -127,21 +127,30 @@ def _source_failed(diagnosis: Diagnosis, step: str, message: str, settings: Sett
 
 
 def _blocked(diagnosis: Diagnosis, settings: Settings, rerun: str) -> None:
+    from pipelines.publish_command import last_load_years
     from pipelines.quality.publish import open_error_flags
     from pipelines.warehouse import connect
 
     with connect(settings.duckdb_path, read_only=True) as con:
         flags = open_error_flags(con)
+        loaded = last_load_years(con)
     diagnosis.causes.append(f"publication blocked by {count_of(len(flags), 'open error flag')} (kkik_audit.kkik_flag); "
                             f"kkik.* is unchanged. Top {min(TOP_FLAGS, len(flags))}:")
-    for kpi, municipality, year, gender, rule, message in flags[:TOP_FLAGS]:
-        diagnosis.causes.append(f"  {kpi} {municipality} {year} {gender} {rule}: {message}")
+    for flag in flags[:TOP_FLAGS]:
+        *key, message = flag
+        diagnosis.causes.append(f"  {' '.join('–' if part is None else str(part) for part in key)}: {message}")
     if not flags:
         return
     kpi, municipality, year, _, rule, _ = flags[0]
+    filters = " ".join(f"--{name} {value}" for name, value in
+                       (("rule", rule), ("kpi", kpi), ("municipality", municipality), ("year", year))
+                       if value is not None)
+    # a flag of a year outside the last load (an earlier audit's) is accepted when that year is audited again
+    publish = "kkik publish" if year is None or year in loaded else f"kkik publish --year {year}"
     diagnosis.next_steps += [
-        f"kkik watch --year {year}   (the ranked report: reports/kkik_watch_{year}.html)",
+        f"kkik watch --year {year}   (the ranked report: reports/kkik_watch_{year}.html)" if year is not None
+        else "kkik watch --year YYYY   (the ranked report)",
         "correct the data at its source, or accept a flag that is right:",
-        f"kkik accept --by NAME --reason TEXT --rule {rule} --kpi {kpi} --municipality {municipality} --year {year}",
-        "then publish the built mart without a reload: kkik publish",
+        f"kkik accept --by NAME --reason TEXT {filters}",
+        f"then publish the built mart without a reload: {publish}",
     ]

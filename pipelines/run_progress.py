@@ -218,6 +218,10 @@ def stage_account(stage: Stage) -> str:
             accepted = errors - open_errors - outside
             if accepted:
                 blocking += f", {accepted:,} accepted"
+            other = meta.get("open_errors_other_years", 0)
+            if other:  # an earlier audit's, of years this run did not audit: they block as well
+                blocking += (f"; and {count_of(other, 'open error flag')} of {meta.get('other_years', '')} from an "
+                             "earlier audit (block publication)")
             history = meta.get("history_years", 0)
             scope = f" (rules checked {meta.get('years_checked')}, the {history} years before as history)" if history else ""
             return f"{count_of(errors, 'error flag')}: {blocking}; {count_of(warnings, 'warning')}{scope}"

@@ -18,6 +18,10 @@ def audit_stage(**meta) -> Stage:
       "them), 82 accepted; 2,809 warnings")),
     ({"errors": 3, "open_errors": 3, "warnings": 1}, "3 error flags: 3 open (block publication); 1 warning"),
     ({"errors": 1, "open_errors": 0, "warnings": 0}, "1 error flag: none blocking, 1 accepted; 0 warnings"),
+    # a blocked load of 2017 left its open flags; this run audited 2018-2022, whose values the mart also holds
+    ({"errors": 95, "open_errors": 10, "warnings": 5, "open_errors_other_years": 6, "other_years": "2017"},
+     ("95 error flags: 10 open (block publication), 85 accepted; and 6 open error flags of 2017 from an earlier "
+     "audit (block publication); 5 warnings")),
 ])
 def test_the_audit_line_says_what_blocks_and_what_was_accepted(meta, account):
     assert stage_account(audit_stage(**meta)) == account
@@ -42,3 +46,36 @@ def test_an_interrupted_load_says_so_and_not_that_a_source_failed(tmp_path):
                          "kkik load", tmp_path / "kkik.log")
     assert diagnosis.causes == ["interrupted (Ctrl-C or a signal) during raw_scb, kkik_dbt_models"]
     assert diagnosis.next_steps[0].startswith("re-run: kkik load (it lands and builds again")
+
+
+def test_a_blocked_load_suggests_an_accept_command_that_works(tmp_path, monkeypatch):
+    """The top flag is KPI-wide (no kommun): the suggested `kkik accept` leaves that filter out rather than
+    `--municipality None`, and a flag of a year outside the last load is published with `--year`."""
+    from types import SimpleNamespace
+
+    import duckdb
+    from dagster._utils.error import SerializableErrorInfo
+
+    from pipelines.config import Settings
+    from pipelines.landing.schema import ensure_raw_tables
+    from pipelines.quality.audit import FLAG_TABLE, FLAG_TABLE_DDL
+    from pipelines.run_failures import PUBLISH_STEP, diagnose
+
+    path = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("KKIK_DUCKDB_PATH", str(path))
+    with duckdb.connect(str(path)) as con:
+        ensure_raw_tables(con)
+        con.execute("insert into raw.load_log (load_id, source, years) values ('load-1', 'kolada', '2021,2022')")
+        con.execute("create schema kkik_audit")
+        con.execute(FLAG_TABLE_DDL)
+        con.execute(f"""insert into {FLAG_TABLE} (flag_rank, kpi_id, municipality_id, year, gender, rule_id,
+                            severity, message, accepted, is_kkik, rule_group, load_id, flagged_at)
+            values (1, 'N00914', null, 2017, null, 'completeness.lost_vs_published', 'error', 'lost', false, true,
+                    'completeness', 'load-0', now())""")
+    error = SerializableErrorInfo(message="blocked", stack=[], cls_name="PublicationBlocked")
+    event = SimpleNamespace(step_key=PUBLISH_STEP, step_failure_data=SimpleNamespace(error=error, user_failure_data=None))
+    diagnosis = diagnose([event], Settings.from_env(), "kkik load", tmp_path / "kkik.log")
+    assert "  N00914 – 2017 – completeness.lost_vs_published: lost" in diagnosis.causes
+    assert ("kkik accept --by NAME --reason TEXT --rule completeness.lost_vs_published --kpi N00914 --year 2017"
+            in diagnosis.next_steps)
+    assert diagnosis.next_steps[-1] == "then publish the built mart without a reload: kkik publish --year 2017"

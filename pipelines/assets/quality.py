@@ -58,6 +58,8 @@ def kkik_flag(context: AssetExecutionContext, warehouse: WarehouseResource):
     return MaterializeResult(metadata={
         "flags": summary.flags, "errors": summary.errors, "open_errors": summary.open_errors,
         "open_errors_outside_kkik": summary.open_errors_outside_kkik,
+        "open_errors_other_years": summary.open_errors_other_years,
+        "other_years": ", ".join(map(str, summary.other_years)),
         "accepted_errors": summary.accepted_errors, "warnings": summary.warnings,
         "publishable": summary.publishable,
         "years_checked": f"{summary.watched_years[0]}–{summary.watched_years[-1]}",

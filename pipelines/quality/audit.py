@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.config import LOAD_YEARS
-from pipelines.quality.acceptance import apply_acceptances, flag_counts, read_acceptances
+from pipelines.quality.acceptance import apply_acceptances, blocking_mask, flag_counts, read_acceptances
 from pipelines.quality.completeness import audit_gate
 from pipelines.quality.flags import FLAG_COLUMNS
 from pipelines.quality.gx_suites import run_suite
@@ -57,10 +57,14 @@ class AuditSummary:
     gx: dict[str, dict] = field(default_factory=dict)
     #: the years the rules and GX checked (``watched_years``); the run's earlier years were their history
     watched_years: list[int] = field(default_factory=list)
+    #: open errors (blocking) that an earlier audit wrote for years outside this run, whose values the mart
+    #: still holds: they block the publication too, until that year is audited again with an acceptance
+    open_errors_other_years: int = 0
+    other_years: list[int] = field(default_factory=list)
 
     @property
     def publishable(self) -> bool:
-        return self.open_errors == 0
+        return self.open_errors == 0 and self.open_errors_other_years == 0
 
 
 def watched_years(years: Sequence[int]) -> list[int]:
@@ -160,13 +164,23 @@ def audit_mart(
     flags["load_id"] = load_id
     flags["flagged_at"] = pd.Timestamp(datetime.now(UTC))
     _write_flags(duckdb_path, flags, years)
+    other = _blocking_in_other_years(duckdb_path, years)
 
     summary = AuditSummary(
         load_id=load_id, years=years, watched_years=watched, **flag_counts(flags),
         by_group={group: frame["severity"].value_counts().to_dict() for group, frame in flags.groupby("rule_group")},
-        gx=gx_summary,
+        gx=gx_summary, open_errors_other_years=len(other), other_years=sorted(set(other["year"].astype(int))),
     )
     return summary, flags
+
+
+def _blocking_in_other_years(duckdb_path: Path, years: list[int]) -> pd.DataFrame:
+    """The stored flags of years outside ``years`` that block publication (:func:`blocking_mask`)."""
+    placeholders = ",".join("?" for _ in years)
+    with connect(duckdb_path, read_only=True) as con:
+        stored = con.execute(f"select year, severity, accepted, is_kkik, kpi_id from {FLAG_TABLE} "
+                             f"where year not in ({placeholders})", years).df()
+    return stored[blocking_mask(stored)]
 
 
 def _gx_as_flags(gx: pd.DataFrame) -> pd.DataFrame:

@@ -203,3 +203,25 @@ def test_two_publications_of_the_same_mart_write_byte_identical_parquet(tmp_path
     rerun = json.loads((first.parent / "published" / "publication.json").read_text())
     assert {t: e["sha256"] for t, e in rerun["tables"].items()} == \
         {t: sha256(second.parent / "published" / f"parquet/{t}.parquet") for t in DATA_TABLES}
+
+
+def test_open_errors_an_earlier_audit_left_in_other_years_are_counted_as_blocking(tmp_path):
+    """A blocked `kkik load --year 2017` leaves 2017's open flags (and its values in the mart); a later run
+    of 2018–2022 replaces only its own years' flags, so the 2017 ones still block: the audit says so."""
+    from pipelines.quality.audit import FLAG_TABLE, FLAG_TABLE_DDL, _blocking_in_other_years
+
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema kkik_audit")
+        con.execute(FLAG_TABLE_DDL)
+        con.execute(f"""insert into {FLAG_TABLE} (kpi_id, year, rule_id, severity, message, accepted, is_kkik,
+                            rule_group, load_id, flagged_at)
+            select * from (values
+                ('N1', 2017, 'range.negative', 'error', 'm', false, true),    -- open, blocks
+                ('N1', 2017, 'range.negative', 'error', 'm', true, true),     -- accepted
+                ('N2', 2017, 'range.negative', 'error', 'm', false, false),   -- outside the KKiK set
+                ('N1', 2016, 'outlier.national', 'warning', 'm', false, true),
+                ('N1', 2022, 'range.negative', 'error', 'm', false, true)     -- this run's own year
+            ) t, (select 'range', 'load-0', now())""")
+    blocking = _blocking_in_other_years(path, [2018, 2019, 2020, 2021, 2022])
+    assert blocking["year"].tolist() == [2017] and blocking["kpi_id"].tolist() == ["N1"]
