@@ -10,6 +10,7 @@ the same one ``make dev`` opens, so ``dagster dev`` shows the CLI's runs and mat
 from __future__ import annotations
 
 import os
+import sys
 import time
 import traceback
 from collections.abc import Sequence
@@ -81,6 +82,17 @@ def run_load(years: list[int], settings: Settings, *, rerun: str, command: str =
     """Run ``kkik_yearly_load`` (or, for ``command="refresh"``, ``kolada_refresh``) for ``years`` as one run
     over the partition range; ``kpis`` the figures besides the KKiK catalogue (``--kpis``). Returns the exit
     code (0 published, 1 failed)."""
+    from pipelines.warehouse import run_lock
+
+    with run_lock(settings.duckdb_path) as held:
+        if not held:
+            print(f"kkik {command}: not started: another kkik load, refresh or publish is running on "
+                  f"{settings.duckdb_path}; wait for it to end, then run this again", file=sys.stderr)
+            return 1
+        return _run_load(years, settings, rerun=rerun, command=command, kpis=kpis)
+
+
+def _run_load(years: list[int], settings: Settings, *, rerun: str, command: str, kpis: str | None) -> int:
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()

@@ -27,6 +27,19 @@ def last_load_years(con) -> list[int]:
 
 def publish_built_mart(years: list[int] | None = None, accepted_flags_path: Path | None = None) -> int:
     from pipelines.config import Settings
+    from pipelines.warehouse import run_lock
+
+    settings = Settings.from_env()
+    with run_lock(settings.duckdb_path) as held:
+        if not held:
+            print(f"kkik publish: not started: a kkik load, refresh or publish is running on {settings.duckdb_path}; "
+                  "wait for it to end, then run this again", file=sys.stderr)
+            return EXIT_BLOCKED
+        return _publish_built_mart(years, accepted_flags_path)
+
+
+def _publish_built_mart(years: list[int] | None, accepted_flags_path: Path | None) -> int:
+    from pipelines.config import Settings
     from pipelines.console import count_of
     from pipelines.preflight import BadArguments, check_years_loaded, refuses_without_audit_mart
     from pipelines.quality.audit import audit_mart

@@ -40,6 +40,25 @@ def warehouse_lock(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterato
 
 
 @contextmanager
+def run_lock(path: Path) -> Iterator[bool]:
+    """Whether this process holds the warehouse's *run* lock (``<file>.run.lock``) for a whole load, refresh
+    or publication, without waiting: True while held; False when another run holds it. The per-use lock
+    above only makes single writes take turns; two loads at once would interleave their steps (one
+    publishing while the other's audit wrote flags), so the second one is not started."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{path}.run.lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
 def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to the warehouse file that is closed on exit (the file is created if missing)."""
     with warehouse_lock(path):

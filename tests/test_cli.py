@@ -368,3 +368,18 @@ def test_a_live_scb_table_that_is_not_found_fails_that_source_with_how_to_find_i
         f"offline. Find the real id with GET {scb_url}/tables?query=f%C3%B6rv%C3%A4rvsarbetande%2020-64&lang=sv "
         "and set it in pipelines/sources/scb.py")
     assert lines[-1] == f"  next:  check the service or KKIK_SCB_URL (now {scb_url}), then re-run: kkik load --year 2021"
+
+
+@pytest.mark.parametrize("command", [["load", "--year", "2022"], ["publish"]])
+def test_a_second_run_on_the_same_warehouse_is_not_started(command, tmp_path, monkeypatch, capsys):
+    """Two loads at once interleaved their steps (one publishing while the other's audit wrote flags)."""
+    from pipelines.config import Settings
+    from pipelines.warehouse import run_lock
+
+    set_isolated_env(monkeypatch, tmp_path)
+    settings = Settings.from_env()
+    with run_lock(settings.duckdb_path) as held:  # as a running `kkik load` holds it
+        assert held
+        assert cli.main(command) == 1
+    assert "not started" in (err := capsys.readouterr().err) and "is running on" in err
+    assert not settings.duckdb_path.exists() and not settings.log_dir.exists()  # nothing was done
