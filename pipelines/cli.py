@@ -42,15 +42,18 @@ def add_run_arguments(parser) -> None:
     """``--kpis`` and ``--allow-mixed-sources``: the options every command that runs the yearly job takes."""
     parser.add_argument("--allow-mixed-sources", action="store_true",
                         help="run even though some sources are live and others the bundled snapshot")
-    parser.add_argument("--kpis", metavar="all|ID,ID,…|G<group>",
+    parser.add_argument("--kpis", metavar="all|ID,ID,…|G<group>", action="append",
                         help="Kolada figures to land besides the KKiK catalogue (always landed): all (every figure "
-                             "in Kolada's KPI list), a comma list of KPI ids, or a Kolada KPI group id. They reach "
-                             "fct_kpi_value, dim_kpi and the watch; kkik_result and the report stay the KKiK set")
+                             "in Kolada's KPI list), a comma list of KPI ids, or a Kolada KPI group id; given twice, "
+                             "the ids of both. They reach fct_kpi_value, dim_kpi and the watch; kkik_result and the "
+                             "report stay the KKiK set")
 
 
-def kpis_asked(text: str | None, settings) -> str | None:
+def kpis_asked(given: list[str] | str | None, settings) -> str | None:
     """``--kpis`` parsed (and, when Kolada is the bundled snapshot, resolved against its metadata) before
-    anything runs; its text for the run config, None for the default (the KKiK catalogue only)."""
+    anything runs; its text for the run config, None for the default (the KKiK catalogue only). A repeated
+    ``--kpis`` is one comma list (not the last one alone)."""
+    text = ",".join(given) if isinstance(given, list) else given
     from pipelines.config import SNAPSHOT, SNAPSHOT_DIR
     from pipelines.kpi_selection import KpiSelectionError, check_against_bundled, parse_kpis
     from pipelines.preflight import BadArguments

@@ -85,3 +85,13 @@ def test_a_malformed_value_is_refused_naming_it(text):
 def test_the_partitions_start_in_kolada_s_first_year():
     assert FIRST_YEAR == "1994" and yearly_partitions.get_first_partition_key() == "1994"
     assert "1994" in yearly_partitions.get_partition_keys()
+
+
+def test_a_repeated_kpis_option_lands_the_ids_of_both(tmp_path, monkeypatch):
+    """`--kpis N01724 --kpis N00230` kept only N00230, silently."""
+    from pipelines import cli
+    from pipelines.config import Settings
+
+    monkeypatch.setenv("KKIK_SOURCES", "snapshot")
+    args = cli.build_parser().parse_args(["load", "--year", "2022", "--kpis", "N01724", "--kpis", "N00230,N01724"])
+    assert cli.kpis_asked(args.kpis, Settings.from_env()) == "N01724,N00230"
