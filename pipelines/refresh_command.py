@@ -49,6 +49,15 @@ def run_refresh(years: list[int], settings: Settings, *, explicit_years: bool) -
     if not check.changed:
         print(f"kkik refresh: nothing changed in Kolada since {plan.from_date} ({asked}); nothing landed or "
               "rebuilt, the published mart is as it was.")
+        from pipelines.quality.publish import unpublished_build
+        from pipelines.warehouse import connect
+
+        with connect(settings.duckdb_path, read_only=True) as con:
+            waiting = unpublished_build(con)
+        if waiting:  # an earlier load or refresh landed changes that are not published
+            print(f"  but {waiting}: its changes wait for review. next: `kkik watch --year Y`, then correct or "
+                  "`kkik accept …`, then `kkik publish` (or re-run the load after an interruption)")
+            return EXIT_FAILED
         return EXIT_DONE
     print(f"kkik refresh: {check.values:,} values changed in Kolada since {plan.from_date} ({asked})")
     from pipelines.load_command import run_load

@@ -49,6 +49,7 @@ def refreshed(tmp_path_factory):
             published_before = fct_values(con, "kkik")
         server.apps["kolada"] = KoladaApp(state="later")
         refresh = run_kkik(["refresh", *YEARS], env)
+        waiting = run_kkik(["refresh", *YEARS], env)  # nothing new in Kolada, but the blocked refresh waits
         accept = run_kkik(["accept", "--by", "test", "--reason", "generated later state", "--kpi", "N00914",
                            "--rule", "gender.total_between", "--file", str(accepted)], env)
         assert accept.returncode == 0, accept.stdout + accept.stderr
@@ -60,7 +61,7 @@ def refreshed(tmp_path_factory):
         again = run_kkik(["refresh", *YEARS], env)
         second_requests = server.request_count - requests_before_second
     return {"tmp": tmp, "before": before, "published_before": published_before, "refresh": refresh,
-            "again": again, "second_requests": second_requests}
+            "again": again, "second_requests": second_requests, "waiting": waiting}
 
 
 def raw_values(con) -> dict[tuple, tuple]:
@@ -128,6 +129,16 @@ def test_a_refresh_with_nothing_new_asks_once_per_25_figures_and_lands_nothing(r
         loads = con.execute("select count(*) from raw.load_log where source = 'kolada'").fetchall()[0][0]
     assert loads == 2  # the load and the first refresh; the second landed nothing
     assert len(list((refreshed["tmp"] / "raw" / "kolada").iterdir())) == 2
+
+
+def test_a_refresh_after_a_blocked_one_says_its_changes_wait_for_review(refreshed):
+    """Nothing new in Kolada is no "as it was" while the previous refresh's changes are built and blocked."""
+    waiting = refreshed["waiting"]
+    assert waiting.returncode == 1, waiting.stdout + waiting.stderr
+    lines = waiting.stdout.splitlines()
+    assert lines[0].startswith("kkik refresh: nothing changed in Kolada since 2024-10-02")
+    assert re.match(r"  but the audit mart built .* is newer than the last publication \(.*\) and was not published "
+                    r"\(blocked or failed after dbt\): its changes wait for review\. next: `kkik watch --year Y`", lines[1])
 
 
 def test_a_refresh_of_years_never_loaded_exits_2_and_names_the_load(refreshed):

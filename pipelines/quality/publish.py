@@ -71,6 +71,26 @@ def check_mart_built(con) -> None:
             f"the audit mart is not whole ({BUILD_STATE} is empty); nothing was published. Run the load again")
 
 
+def unpublished_build(con) -> str | None:
+    """A sentence when the audit mart dbt built last is newer than the last publication (the load or refresh
+    that built it was blocked or failed after dbt), else None."""
+    from pipelines.publishing.revision import last_publication
+
+    exists = con.execute("select count(*) from information_schema.tables where table_catalog = current_database() "
+                         "and table_schema = ? and table_name = 'dbt_build_state'", [AUDIT_SCHEMA]).fetchall()[0][0]
+    if not exists:
+        return None
+    built = con.execute(f"select status, started_at from {BUILD_STATE}").fetchall()
+    last = last_publication(con)
+    if not built or (last is not None and built[0][1] <= last[1]):
+        return None
+    status, started_at = built[0]
+    since = f"the last publication ({last[1]:%Y-%m-%d %H:%M %Z})" if last else "any publication"
+    state = "and was not published (blocked or failed after dbt)" if status == "built" else \
+        f"and is not whole (its build {'was interrupted' if status == 'building' else 'failed'})"
+    return f"the audit mart built {started_at:%Y-%m-%d %H:%M %Z} is newer than {since} {state}"
+
+
 class ReadersCopyFailed(RuntimeError):
     """``kkik`` in the warehouse was published, but the readers' copy could not be replaced: readers still
     see the previous publication, whole (the next load exports again)."""
