@@ -259,7 +259,13 @@ def _source_account(step_key: str, stage: Stage) -> str:
         files = sum(m.get("files_accepted", 0) for m in metas.values())
         rows = sum(m.get("rows_landed", 0) for m in metas.values())
         rejected = sum(m.get("files_rejected", 0) for m in metas.values())
-        return f"{label} {files} new files, {rows:,} rows" + (f", {rejected} REJECTED" if rejected else "")
+        quarantine = metas.get("raw/inbox_quarantine", {})  # the step's totals over every file type
+        quarantined, ignored = quarantine.get("rows_quarantined", 0), quarantine.get("ignored", "none")
+        ignored = "" if ignored == "none" else ignored
+        return (f"{label} {count_of(files, 'new file')}, {count_of(rows, 'row')}"
+                + (f" ({quarantined:,} quarantined: raw.inbox_quarantine)" if quarantined else "")
+                + (f", {rejected} REJECTED (raw.inbox_files has why)" if rejected else "")
+                + (f"; NOT READ: {ignored}" if ignored else ""))
     return f"{label} {sum(m.get('rows', 0) for m in metas.values()):,} rows"
 
 

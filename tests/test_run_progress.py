@@ -79,3 +79,19 @@ def test_a_blocked_load_suggests_an_accept_command_that_works(tmp_path, monkeypa
     assert ("kkik accept --by NAME --reason TEXT --rule completeness.lost_vs_published --kpi N00914 --year 2017"
             in diagnosis.next_steps)
     assert diagnosis.next_steps[-1] == "then publish the built mart without a reload: kkik publish --year 2017"
+
+
+def test_the_inbox_account_names_what_it_did_not_read_and_counts_the_quarantine():
+    from pipelines.run_progress import _source_account
+
+    stage = Stage(name="sources", expected={"raw_inbox"}, succeeded={"raw_inbox"})
+    stage.materializations += [
+        ("raw_inbox", "raw/inbox__insikt", {"files_accepted": 1, "files_rejected": 0, "rows_landed": 1055,
+                                            "rows_quarantined": 2}),
+        ("raw_inbox", "raw/inbox__ifo", {"files_accepted": 0, "files_rejected": 1, "rows_landed": 0}),
+        ("raw_inbox", "raw/inbox_quarantine", {"rows_quarantined": 2, "ignored": "folder unknown_type/ (no such "
+                                               "file type); stray.csv (not in a file type's folder)"}),
+    ]
+    assert _source_account("raw_inbox", stage) == (
+        "inbox 1 new file, 1,055 rows (2 quarantined: raw.inbox_quarantine), 1 REJECTED (raw.inbox_files has why); "
+        "NOT READ: folder unknown_type/ (no such file type); stray.csv (not in a file type's folder)")

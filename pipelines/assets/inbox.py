@@ -62,6 +62,9 @@ def raw_inbox(context: AssetExecutionContext, warehouse: WarehouseResource):
     for outcome in summary.files:
         if outcome.status == "rejected":
             context.log.warning(f"inbox: rejected {outcome.file_name}: {outcome.reason}")
+    if summary.ignored():
+        context.log.warning(f"inbox: not read: {summary.ignored()} (files go in a folder per file type: "
+                            f"{', '.join(INBOX_FILE_TYPES)})")
     for file_type in INBOX_FILE_TYPES:
         files = [f for f in summary.files if f.file_type == file_type]
         yield MaterializeResult(
@@ -76,7 +79,8 @@ def raw_inbox(context: AssetExecutionContext, warehouse: WarehouseResource):
             },
         )
     yield MaterializeResult(asset_key=QUARANTINE_KEY, metadata={
-        "rows_quarantined": sum(f.rows_quarantined for f in summary.files)})
+        "rows_quarantined": sum(f.rows_quarantined for f in summary.files),
+        "ignored": summary.ignored() or "none"})
 
 
 @sensor(job_name="inbox_load", minimum_interval_seconds=60,

@@ -80,6 +80,14 @@ class InboxSummary:
     inbox_dir: Path
     files: list[FileOutcome] = field(default_factory=list)
     unknown_folders: list[str] = field(default_factory=list)
+    #: files directly in the inbox folder, outside every file type's folder: not read (a misplaced file)
+    stray_files: list[str] = field(default_factory=list)
+
+    def ignored(self) -> str:
+        """What the inbox holds that no load will read, for the console: "" when nothing."""
+        parts = [f"folder {name}/ (no such file type)" for name in self.unknown_folders]
+        parts += [f"{name} (not in a file type's folder)" for name in self.stray_files]
+        return "; ".join(parts)
 
     def _with(self, status: str) -> list[FileOutcome]:
         return [f for f in self.files if f.status == status]
@@ -114,6 +122,7 @@ class InboxSummary:
             "rows_quarantined": self.rows_quarantined,
             "rejected": {f.file_name: f.reason for f in self.rejected},
             "unknown_folders": self.unknown_folders,
+            "stray_files": self.stray_files,
         }
 
 
@@ -291,6 +300,8 @@ def land_inbox(
         summary.unknown_folders = sorted(
             p.name for p in inbox_dir.iterdir() if p.is_dir() and p.name not in schemas and not p.name.startswith(".")
         )
+        summary.stray_files = sorted(p.name for p in inbox_dir.iterdir() if p.is_file() and not p.is_symlink()
+                                     and not p.name.startswith(IGNORED_PREFIXES))
     municipality_ids = set(municipality_ids)
     if not municipality_ids:
         raise ValueError("municipality_ids is empty: pass the codes of Kolada's municipality list")

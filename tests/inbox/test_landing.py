@@ -252,6 +252,7 @@ def test_nothing_the_user_dropped_is_deleted_moved_or_changed(make_inbox, tmp_pa
     (inbox / "insikt" / "~$open_in_excel.xlsx").write_bytes(b"lock")  # Excel's lock file: ignored, kept
     (inbox / "okänd_mapp").mkdir()
     (inbox / "okänd_mapp" / "x.csv").write_text("a;b\n")
+    (inbox / "stray.csv").write_text("a;b\n")  # not in a file type's folder
 
     def state():
         return {p.relative_to(inbox).as_posix(): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
@@ -262,7 +263,8 @@ def test_nothing_the_user_dropped_is_deleted_moved_or_changed(make_inbox, tmp_pa
     land(inbox, tmp_path, municipality_ids)
     assert state() == before
     assert len(summary.files) == len(GOOD) + len(bad)
-    assert summary.unknown_folders == ["okänd_mapp"]
+    assert summary.unknown_folders == ["okänd_mapp"] and summary.stray_files == ["stray.csv"]
+    assert summary.ignored() == "folder okänd_mapp/ (no such file type); stray.csv (not in a file type's folder)"
 
 
 def test_a_failed_write_leaves_nothing_of_that_file(make_inbox, tmp_path, municipality_ids, monkeypatch):
