@@ -94,13 +94,14 @@ def run_yearly_job(command: str, args, years_of, rerun_of) -> int:
     and ``kkik backfill`` differ only in how they name the years (``years_of(settings)``) and in the command
     to run again (``rerun_of(years, options)``)."""
     from pipelines.config import Settings, SettingsError
-    from pipelines.preflight import BadArguments, check_sources, check_years
+    from pipelines.preflight import BadArguments, check_sources, check_warehouse_writable, check_years
 
     try:
         settings = Settings.from_env()
         years = years_of(settings)
         check_years(years, settings)
         check_sources(settings, allow_mixed=args.allow_mixed_sources)
+        check_warehouse_writable(settings)
         kpis = kpis_asked(args.kpis, settings)
     except (BadArguments, SettingsError) as problem:
         return fail(command, str(problem))

@@ -63,6 +63,23 @@ def check_sources(settings: Settings, *, allow_mixed: bool) -> None:
         )
 
 
+def check_warehouse_writable(settings: Settings) -> None:
+    """The warehouse file (when it exists) and its folder can be written: a load finds out before it fetches
+    any source, not when its first step opens the file (and the failure looked like a source's)."""
+    path = settings.duckdb_path
+    try:
+        if path.exists():
+            with open(path, "r+b"):
+                pass
+        folder = path.parent if path.parent.exists() else next(p for p in path.parents if p.exists())
+        probe = folder / f".{path.name}.write-probe"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as problem:
+        raise BadArguments(f"the warehouse {path} cannot be written ({problem.strerror or problem}): check the "
+                           "file's and its folder's permissions, or set KKIK_DUCKDB_PATH") from None
+
+
 def check_audit_mart(settings: Settings) -> None:
     """The warehouse exists and holds a built audit mart (what ``kkik watch`` and ``kkik publish`` work on)."""
     from pipelines.quality.mart_inputs import AUDIT_SCHEMA

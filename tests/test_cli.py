@@ -383,3 +383,18 @@ def test_a_second_run_on_the_same_warehouse_is_not_started(command, tmp_path, mo
         assert cli.main(command) == 1
     assert "not started" in (err := capsys.readouterr().err) and "is running on" in err
     assert not settings.duckdb_path.exists() and not settings.log_dir.exists()  # nothing was done
+
+
+@pytest.mark.parametrize("where", ["a_folder", "under_a_file"])
+def test_a_warehouse_that_cannot_be_written_is_refused_before_any_source_is_fetched(where, tmp_path, monkeypatch,
+                                                                                  capsys):
+    set_isolated_env(monkeypatch, tmp_path)
+    (tmp_path / "blocker").write_text("a file")
+    path = tmp_path / "warehouse.duckdb" if where == "a_folder" else tmp_path / "blocker" / "warehouse.duckdb"
+    if where == "a_folder":
+        path.mkdir()
+    monkeypatch.setenv("KKIK_DUCKDB_PATH", str(path))
+    assert cli.main(["load", "--year", "2022"]) == 2
+    err = capsys.readouterr().err
+    assert f"the warehouse {path} cannot be written" in err and "KKIK_DUCKDB_PATH" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["blocker"] + ["warehouse.duckdb"] * (where == "a_folder"))
