@@ -256,12 +256,13 @@ def add_refresh(commands) -> None:
 
 def cmd_refresh(args) -> int:
     from pipelines.config import Settings, SettingsError
-    from pipelines.preflight import BadArguments, check_years
+    from pipelines.preflight import BadArguments, check_warehouse_writable, check_years
 
     try:
         settings = Settings.from_env()
         years = years_asked(args.year, settings)
         check_years(years, settings)
+        check_warehouse_writable(settings)
     except (BadArguments, SettingsError) as problem:
         return fail("refresh", str(problem))
     from pipelines.refresh_command import run_refresh
