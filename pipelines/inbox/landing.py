@@ -32,7 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.inbox.errors import InboxFileRejected
-from pipelines.inbox.readers import read_bytes
+from pipelines.inbox.readers import WORKBOOK_SUFFIXES, read_bytes
 from pipelines.inbox.schemas import InboxSchema, load_schemas
 from pipelines.inbox.validate import TooManyBadRows, ValidatedFile, validate_rows
 from pipelines.landing.load_ids import new_load_id
@@ -43,6 +43,8 @@ REGISTRY = "raw.inbox_files"
 QUARANTINE = "raw.inbox_quarantine"
 SYNTHETIC_NAME_MARKERS = ("made_up_sample", "synthetic")
 MAX_FILE_BYTES = 16 << 20  # 100× the largest bundled file; a CSV is parsed in this process (~70 B of RAM per byte)
+#: a file at the top of the inbox with one of these names is a misplaced data file (named as not read)
+STRAY_DATA_SUFFIXES = (*WORKBOOK_SUFFIXES, ".csv", ".tsv", ".txt")
 IGNORED_PREFIXES = (".", "~$")  # hidden files; Excel's lock file while a workbook is open
 
 REGISTRY_DDL = f"""create table if not exists {REGISTRY} (
@@ -301,7 +303,8 @@ def land_inbox(
             p.name for p in inbox_dir.iterdir() if p.is_dir() and p.name not in schemas and not p.name.startswith(".")
         )
         summary.stray_files = sorted(p.name for p in inbox_dir.iterdir() if p.is_file() and not p.is_symlink()
-                                     and not p.name.startswith(IGNORED_PREFIXES))
+                                     and not p.name.startswith(IGNORED_PREFIXES)
+                                     and p.suffix.lower() in STRAY_DATA_SUFFIXES)  # a README there is no data
     municipality_ids = set(municipality_ids)
     if not municipality_ids:
         raise ValueError("municipality_ids is empty: pass the codes of Kolada's municipality list")

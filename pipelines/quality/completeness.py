@@ -89,7 +89,8 @@ def read_coverage(con, schema: str) -> pd.DataFrame | None:
 
 
 def read_unknown_codes(con, schema: str) -> pd.DataFrame:
-    return con.execute(f"select source, code_kind, code, year, value_count from {schema}.{UNKNOWN_CODES}").df()
+    return con.execute(f"select source, code_kind, code, year, value_count, origin from {schema}.{UNKNOWN_CODES}"
+                       ).df()
 
 
 def gate_flags(
@@ -233,7 +234,9 @@ def _unknown(unknown_codes, years, params: SeverityOnly) -> pd.DataFrame:
         return codes
     codes["kpi_id"] = np.where(codes["code_kind"] == "kpi", codes["code"], None)
     codes["municipality_id"] = np.where(codes["code_kind"] == "municipality", codes["code"], None)
-    message = (codes["value_count"].astype(str) + " value(s) from " + codes["source"] + " for "
+    where = codes["origin"].map(lambda o: f" ({o})" if isinstance(o, str) and o else "") if "origin" in codes \
+        else ""
+    message = (codes["value_count"].astype(str) + " value(s) from " + codes["source"] + where + " for "
                + codes["year"].astype(str) + " name the " + codes["code_kind"] + " code '" + codes["code"]
                + "', which the warehouse does not know: they are not in the mart. Correct the code at the source "
                + "(or accept the flag if the code is known to be retired).")

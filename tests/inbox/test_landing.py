@@ -253,6 +253,7 @@ def test_nothing_the_user_dropped_is_deleted_moved_or_changed(make_inbox, tmp_pa
     (inbox / "okänd_mapp").mkdir()
     (inbox / "okänd_mapp" / "x.csv").write_text("a;b\n")
     (inbox / "stray.csv").write_text("a;b\n")  # not in a file type's folder
+    (inbox / "README.md").write_text("what goes where\n")  # documentation, not a misplaced data file
 
     def state():
         return {p.relative_to(inbox).as_posix(): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)

@@ -100,12 +100,17 @@ def test_a_catalogue_figure_with_no_value_in_any_year_is_missing_unless_retired(
 
 
 def test_unknown_codes_from_any_source_are_blocking_flags_for_the_load_years():
-    codes = pd.DataFrame([("kolada", "municipality", "9999", 2022, 3), ("inbox", "municipality", "0999", 2018, 1),
-                          ("kolada", "kpi", "N99999", 2021, 290)],
-                         columns=["source", "code_kind", "code", "year", "value_count"])
+    codes = pd.DataFrame([("kolada", "municipality", "9999", 2022, 3, None),
+                          ("inbox", "municipality", "0999", 2018, 1, "insikt/a.csv row 4"),
+                          ("inbox", "municipality", "9998", 2022, 2, "insikt/b.csv row 7, insikt/b.csv row 9"),
+                          ("kolada", "kpi", "N99999", 2021, 290, None)],
+                         columns=["source", "code_kind", "code", "year", "value_count", "origin"])
     got = flags(coverage(steady("N15428", 290)), codes=codes)
     assert sorted(zip(got["source"], got["municipality_id"].fillna("-"), got["kpi_id"].fillna("-"))) == [
-        ("kolada", "-", "N99999"), ("kolada", "9999", "-")]
+        ("inbox", "9998", "-"), ("kolada", "-", "N99999"), ("kolada", "9999", "-")]
+    # an inbox file's code names the file and rows to correct
+    assert "2 value(s) from inbox (insikt/b.csv row 7, insikt/b.csv row 9) for 2022 name the municipality code " \
+           "'9998'" in " ".join(got["message"])
     assert set(got["rule_id"]) == {"integrity.unknown_code"} and set(got["severity"]) == {"error"}
     assert "3 value(s) from kolada for 2022 name the municipality code '9999'" in " ".join(got["message"])
 

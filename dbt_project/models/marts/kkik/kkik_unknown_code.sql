@@ -44,6 +44,8 @@ inbox_quarantine as (
 -- read, under the file's own column name (the aliases of `year` in expectations/inbox/*.yml)
 quarantined_survey_codes as (
     select
+        file_name,
+        row_number,
         value as municipality_id,
         try_cast(
             record ->> list_filter(
@@ -61,7 +63,8 @@ unknown_kolada_municipality as (
         'municipality' as code_kind,
         municipality_id as code,
         year,
-        count(*) as value_count
+        count(*) as value_count,
+        cast(null as varchar) as origin
     from kolada_values
     where municipality_id not in (select municipality_id from kolada_municipalities)
     group by all
@@ -73,7 +76,8 @@ unknown_kolada_kpi as (
         'kpi' as code_kind,
         kpi_id as code,
         year,
-        count(*) as value_count
+        count(*) as value_count,
+        cast(null as varchar) as origin
     from kolada_values
     where kpi_id not in (select kpi_id from known_kpis)
     group by all
@@ -85,7 +89,8 @@ unknown_scb_municipality as (
         'municipality' as code_kind,
         municipality_id as code,
         year,
-        count(*) as value_count
+        count(*) as value_count,
+        cast(null as varchar) as origin
     from scb_population
     where municipality_id not in (select municipality_id from kolada_municipalities)
     group by all
@@ -97,7 +102,8 @@ unknown_skolverket_municipality as (
         'municipality' as code_kind,
         municipality_id as code,
         year,
-        count(*) as value_count
+        count(*) as value_count,
+        cast(null as varchar) as origin
     from skolverket_results
     where municipality_id not in (select municipality_id from kolada_municipalities)
     group by all
@@ -109,9 +115,11 @@ unknown_survey_municipality as (
         'municipality' as code_kind,
         municipality_id as code,
         year,
-        count(*) as value_count
+        count(*) as value_count,
+        -- the file and rows a reviewer corrects (raw.inbox_quarantine has every row)
+        string_agg(file_name || ' row ' || row_number, ', ' order by file_name, row_number) as origin
     from quarantined_survey_codes
-    group by all
+    group by source, code_kind, code, year
 ),
 
 unioned as (
@@ -132,7 +140,8 @@ final as (
         code_kind,
         code,
         cast(year as integer) as year,
-        value_count
+        value_count,
+        origin
     from unioned
 )
 
