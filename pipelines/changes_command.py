@@ -73,9 +73,12 @@ def _print_table(frame) -> None:
 
 
 def _number(value) -> str:
+    """As the watch writes numbers (78.76, 123 457), "—" for no value."""
     import pandas as pd
 
-    return "—" if pd.isna(value) else f"{value:g}"
+    from pipelines.quality.flags import format_number
+
+    return "—" if pd.isna(value) else format_number(float(value))
 
 
 def _text(value) -> str:

@@ -39,7 +39,8 @@ def rerun_command(years: Sequence[int], explicit: bool, extra: Sequence[str] = (
 
 def banner(years: Sequence[int], settings: Settings, log_path, command: str = "load") -> list[str]:
     """Years, warehouse, log file, and where each source comes from (a refresh fetches only Kolada)."""
-    lines = [f"kkik {command}: years {years[0]}–{years[-1]} → {display_path(settings.duckdb_path, PROJECT_ROOT)}",
+    span = f"year {years[0]}" if len(years) == 1 else f"years {years[0]}–{years[-1]}"
+    lines = [f"kkik {command}: {span} → {display_path(settings.duckdb_path, PROJECT_ROOT)}",
              f"  log:        {display_path(log_path, PROJECT_ROOT)} (dbt, Dagster, tracebacks)"]
     for name, origin in settings.source_origins().items():
         if command == "refresh" and name != "Kolada":

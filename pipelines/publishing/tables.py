@@ -88,6 +88,8 @@ FLAG_DESCRIPTIONS = {
     "acceptance_reason": "Why the flagged value is right or may be published.",
     "accepted_on": "When it was accepted.",
     "rule_group": "The rule's group (range, gender, year_over_year, …, great_expectations).",
+    "is_kkik": "The figure is in the KKiK set: an open error on it blocks publication (others are listed only).",
+    "is_synthetic": "The flagged value is synthetic (generated for the offline snapshot, not published by Kolada).",
 }
 
 #: ``kkik_revision`` is written by the publish step (pipelines/publishing/revision.py), not by dbt.
