@@ -184,6 +184,10 @@ def add_accept(commands) -> None:
     accept = commands.add_parser(
         "accept",
         help="accept open error flags (with a name and a reason) so the audited mart can be published",
+        description="Append the open error flags of kkik_audit.kkik_flag that match the filters (all of them "
+                    "without a filter) to the accepted-flags file, with a name, a reason and today's date, and list "
+                    "them; `kkik publish` then audits the built mart with them. Exit 0 (also when nothing "
+                    "matches), 2 without a warehouse or without --by/--reason.",
     )
     accept.add_argument("--by", required=True, help="who accepts (recorded with the publication)")
     accept.add_argument("--reason", required=True, help="why the flagged value is right or may be published")
@@ -206,6 +210,9 @@ def add_report(commands) -> None:
     report = commands.add_parser(
         "report",
         help="the KKiK report (HTML and PDF) of a kommun, a county network or every kommun, from the published mart",
+        description="Write the KKiK report from the published mart only (never kkik_audit). Exit 0 written, 2 an "
+                    "unknown kommun or county, a year without published values, no published mart, or an --out "
+                    "that cannot be written.",
     )
     which = report.add_mutually_exclusive_group(required=True)
     which.add_argument("--kommun", help="a kommun code, e.g. 1441 → kkik_1441_YYYY.html/.pdf (180 is read as 0180)")
@@ -229,7 +236,12 @@ def cmd_report(args) -> int:
 def add_publish(commands) -> None:
     publish = commands.add_parser(
         "publish", help="audit the built kkik_audit mart again with the current acceptances and publish it "
-                        "if nothing blocks (no reload)")
+                        "if nothing blocks (no reload)",
+        description="Audit kkik_audit as built by the last load (rules, GX, the publication gate, the current "
+                    "acceptances) and publish it to kkik and the readers' copy when no error flag is open. No "
+                    "source is fetched and dbt does not run. Exit 0 published, 1 blocked (open errors, a build "
+                    "that was interrupted or failed, or another load running), 2 bad arguments (no warehouse, a "
+                    "year the mart holds no values for).")
     publish.add_argument("--year", type=int, action="append",
                          help="a year to audit (repeat; default: the years of the last load)")
     publish.add_argument("--file", type=Path, help="the accepted-flags file (default expectations/accepted_flags.csv)")

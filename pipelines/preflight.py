@@ -36,17 +36,19 @@ def check_years(years: Sequence[int], settings: Settings) -> None:
     """Consecutive, inside the partitions, and inside the snapshot's years when Kolada is the snapshot."""
     if list(years) != list(range(years[0], years[-1] + 1)):
         raise BadArguments(f"--year values must form a consecutive range (one run covers a range), not {list(years)}")
+    if settings.kolada_url == SNAPSHOT:  # the narrower range first: it is the one that applies
+        _inside(years, *snapshot_years(), "the bundled Kolada snapshot")
     first, last = partition_years()
     _inside(years, first, last, "the job's year partitions")
-    if settings.kolada_url == SNAPSHOT:
-        _inside(years, *snapshot_years(), "the bundled Kolada snapshot")
 
 
 def _inside(years: Sequence[int], first: int, last: int, what: str) -> None:
     outside = [y for y in years if not first <= y <= last]
     if outside:
-        raise BadArguments(f"year {', '.join(map(str, outside))} is outside {what} ({first}–{last}); "
-                           f"choose --year values in {first}–{last}")
+        shown = (f"year {outside[0]} is" if len(outside) == 1 else
+                 f"years {outside[0]}–{outside[-1]} are" if outside == list(range(outside[0], outside[-1] + 1))
+                 else f"years {', '.join(map(str, outside))} are")
+        raise BadArguments(f"{shown} outside {what} ({first}–{last}); choose years in {first}–{last}")
 
 
 def check_sources(settings: Settings, *, allow_mixed: bool) -> None:
