@@ -60,10 +60,10 @@ def parse_kpis(text: str | None) -> KpiSelection:
     ids: dict[str, None] = {}  # ordered sets: a repeated id counts once
     groups: dict[str, None] = {}
     for part in (p.strip() for p in text.split(",")):
-        if KPI_ID_PATTERN.fullmatch(part):
-            ids[part] = None
-        elif GROUP_ID_PATTERN.fullmatch(part):
+        if GROUP_ID_PATTERN.fullmatch(part):  # first: G99999 is a group id (Kolada's KPI ids are N… and U…)
             groups[part] = None
+        elif KPI_ID_PATTERN.fullmatch(part):
+            ids[part] = None
         else:
             raise KpiSelectionError(
                 f"--kpis: {part!r} is neither a Kolada KPI id (a letter and five digits, e.g. N00914) nor a "

@@ -95,3 +95,11 @@ def test_a_repeated_kpis_option_lands_the_ids_of_both(tmp_path, monkeypatch):
     monkeypatch.setenv("KKIK_SOURCES", "snapshot")
     args = cli.build_parser().parse_args(["load", "--year", "2022", "--kpis", "N01724", "--kpis", "N00230,N01724"])
     assert cli.kpis_asked(args.kpis, Settings.from_env()) == "N01724,N00230"
+
+
+def test_a_g_and_five_digits_is_a_group_id():
+    """`--kpis G99999` was read as a KPI id ("not in Kolada's KPI list")."""
+    from pipelines.kpi_selection import parse_kpis
+
+    selection = parse_kpis("G99999,N00914")
+    assert selection.group_ids == ("G99999",) and selection.kpi_ids == ("N00914",)
