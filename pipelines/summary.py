@@ -71,21 +71,29 @@ def revision_lines(con, max_figures: int = 10) -> list[str]:
     if previous is None and not any(rows):
         return ["changes: this is the first publication, nothing to compare with (later loads: `kkik changes`)"]
     # values before = values now - values added + values removed, per figure and year: none before and
-    # some now is a new figure
-    new = con.execute(
+    # some now is a new figure; some before and none now, a figure gone
+    moved = con.execute(
         """with now as (select kpi_id, year, count(value) as n from kkik.kkik_result group by all),
                moved as (select kpi_id, year,
                                 count(*) filter (where value_before is null and value_after is not null) as added,
                                 count(*) filter (where value_before is not null and value_after is null) as removed
                          from kkik.kkik_revision where load_id_after = ? group by all)
-           select now.kpi_id || ' ' || now.year from now inner join moved using (kpi_id, year)
-           where now.n > 0 and now.n - moved.added + moved.removed = 0 order by all""", [last[0]]).fetchall()
-    figures = [figure for (figure,) in new]
-    named = ", ".join(figures[:max_figures]) + (f" and {len(figures) - max_figures} more"
-                                                 if len(figures) > max_figures else "")
+           select moved.kpi_id || ' ' || moved.year as figure,
+                  coalesce(now.n, 0) > 0 and coalesce(now.n, 0) - moved.added + moved.removed = 0 as is_new,
+                  coalesce(now.n, 0) = 0 and moved.removed > 0 as is_gone
+           from moved left join now using (kpi_id, year)
+           order by figure""", [last[0]]).fetchall()
+
+    def named(figures: list[str]) -> str:
+        return ", ".join(figures[:max_figures]) + (f" and {len(figures) - max_figures} more"
+                                                    if len(figures) > max_figures else "")
+
+    new = named([figure for figure, is_new, _ in moved if is_new])
+    gone = named([figure for figure, _, is_gone in moved if is_gone])
     return [(f"{rows[0]:,} values and {rows[1]:,} colours changed since the previous publication "
             f"(load {previous or 'not recorded'}); "
-            f"new figures: {named or 'none'} (`kkik changes` lists every cell)")]
+            f"new figures: {new or 'none'}{f'; figures gone (values before, none now): {gone}' if gone else ''} "
+            "(`kkik changes` lists every cell)")]
 
 
 def watch_lines(con) -> list[str]:

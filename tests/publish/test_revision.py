@@ -204,6 +204,12 @@ def test_the_load_summary_says_how_many_values_and_colours_changed_and_which_fig
     publish_mart(path, load_id="run-3")
     assert "0 values and 0 colours changed since the previous publication (load run-2); new figures: none " \
            "(`kkik changes` lists every cell)" in mart_summary(path, published)
+    # every value of N00004 2022 gone (its rows stay, grey): a figure gone
+    edit_audit(path, "update kkik_audit.kkik_result set value = null, colour = 'grey' "
+                     "where kpi_id = 'N00004' and year = 2022")
+    publish_mart(path, load_id="run-4")
+    assert "2 values and 2 colours changed since the previous publication (load run-3); new figures: none; figures " \
+           "gone (values before, none now): N00004 2022 (`kkik changes` lists every cell)" in mart_summary(path, published)
 
 
 def test_the_watch_report_marks_the_flags_on_cells_changed_from_the_previous_publication(published_once, tmp_path):
