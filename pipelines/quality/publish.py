@@ -52,23 +52,29 @@ class MartNotBuilt(PublicationBlocked):
 BUILD_STATE = f"{AUDIT_SCHEMA}.dbt_build_state"
 
 
-def check_mart_built(con) -> None:
-    """Raise :class:`MartNotBuilt` unless dbt's last build of the audit mart ended whole. A warehouse whose
-    mart was built before the state was recorded (no such table) passes."""
+def build_state(con) -> tuple[str, datetime | None, str] | None:
+    """``(status, started_at, invocation_id)`` of dbt's last build of the audit mart (building, built or
+    failed; an empty record reads as building); None for a warehouse built before the state was recorded."""
     exists = con.execute("select count(*) from information_schema.tables where table_catalog = current_database() "
                          "and table_schema = ? and table_name = 'dbt_build_state'", [AUDIT_SCHEMA]).fetchall()[0][0]
     if not exists:
-        return
+        return None
     rows = con.execute(f"select status, started_at, invocation_id from {BUILD_STATE}").fetchall()
-    status, started_at, invocation = rows[0] if rows else ("building", None, "?")
-    if status != "built":
-        how = "was interrupted before it ended" if status == "building" else "failed"
-        raise MartNotBuilt(
-            f"the audit mart is not whole: dbt's last build (invocation {invocation}, started "
-            f"{started_at:%Y-%m-%d %H:%M:%S %Z}) {how}, so {AUDIT_SCHEMA} may hold some tables of that build and "
-            f"some of an earlier one; nothing was published and {PUBLISHED_SCHEMA}.* is unchanged. Run the load "
-            "again (`kkik load …`), which rebuilds it") if started_at else MartNotBuilt(
-            f"the audit mart is not whole ({BUILD_STATE} is empty); nothing was published. Run the load again")
+    return rows[0] if rows else ("building", None, "?")
+
+
+def check_mart_built(con) -> None:
+    """Raise :class:`MartNotBuilt` unless dbt's last build of the audit mart ended whole (or is not recorded)."""
+    state = build_state(con)
+    if state is None or state[0] == "built":
+        return
+    status, started_at, invocation = state
+    started = f"started {started_at:%Y-%m-%d %H:%M:%S %Z}" if started_at else "start not recorded"
+    how = "was interrupted before it ended" if status == "building" else "failed"
+    raise MartNotBuilt(
+        f"the audit mart is not whole: dbt's last build (invocation {invocation}, {started}) {how}, so "
+        f"{AUDIT_SCHEMA} may hold some tables of that build and some of an earlier one; nothing was published and "
+        f"{PUBLISHED_SCHEMA}.* is unchanged. Run the load again (`kkik load …`), which rebuilds it")
 
 
 def unpublished_build(con) -> str | None:
@@ -76,19 +82,14 @@ def unpublished_build(con) -> str | None:
     that built it was blocked or failed after dbt), else None."""
     from pipelines.publishing.revision import last_publication
 
-    exists = con.execute("select count(*) from information_schema.tables where table_catalog = current_database() "
-                         "and table_schema = ? and table_name = 'dbt_build_state'", [AUDIT_SCHEMA]).fetchall()[0][0]
-    if not exists:
+    state, last = build_state(con), last_publication(con)
+    if state is None or state[1] is None or (last is not None and state[1] <= last[1]):
         return None
-    built = con.execute(f"select status, started_at from {BUILD_STATE}").fetchall()
-    last = last_publication(con)
-    if not built or (last is not None and built[0][1] <= last[1]):
-        return None
-    status, started_at = built[0]
+    status, started_at, _ = state
     since = f"the last publication ({last[1]:%Y-%m-%d %H:%M %Z})" if last else "any publication"
-    state = "and was not published (blocked or failed after dbt)" if status == "built" else \
+    how = "and was not published (blocked or failed after dbt)" if status == "built" else \
         f"and is not whole (its build {'was interrupted' if status == 'building' else 'failed'})"
-    return f"the audit mart built {started_at:%Y-%m-%d %H:%M %Z} is newer than {since} {state}"
+    return f"the audit mart built {started_at:%Y-%m-%d %H:%M %Z} is newer than {since} {how}"
 
 
 class ReadersCopyFailed(RuntimeError):
