@@ -198,7 +198,7 @@ def raw_rows(con: duckdb.DuckDBPyConnection, relation: str, years: Sequence[int]
     if years and kpis and municipalities:
         where += f"""
             or year is null or gender is null or gender not in ('T', 'K', 'M')
-            or kpi_id not in (select kpi_id from {kpis} where kpi_id is not null)
+            or kpi_id is null or kpi_id not in (select kpi_id from {kpis} where kpi_id is not null)
             or municipality_id is null
             or municipality_id not in (select municipality_id from {municipalities} where municipality_id is not null)
             or (kpi_id, municipality_id, year, gender) in (
