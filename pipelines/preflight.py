@@ -122,7 +122,7 @@ def check_years_loaded(years: Sequence[int], settings: Settings) -> None:
     for year in years:
         if year not in loaded_years:
             loaded = f"{loaded_years[0]}–{loaded_years[-1]}" if loaded_years else "none"
-            first, last = partition_years()
+            first, last = snapshot_years() if settings.kolada_url == SNAPSHOT else partition_years()
             load_it = f"load it first (`kkik load --year {year}`) or " if first <= year <= last else ""
             raise BadArguments(f"no values for {year} in {AUDIT_SCHEMA}.fct_kpi_value (years loaded: {loaded}); "
                                f"{load_it}choose a loaded year")
