@@ -19,14 +19,20 @@ KOLADA_POLL_SECONDS = 3600
 
 
 def scheduled_run_refusal(settings=None) -> str | None:
-    """Why a scheduled run must not start with this configuration (mixed or missing sources), or None."""
+    """Why a scheduled run must not start now (mixed or missing sources, or a ``kkik load``, ``refresh`` or
+    ``publish`` holding the warehouse's run lock), or None."""
     from pipelines.config import Settings, SettingsError
     from pipelines.preflight import BadArguments, check_sources
+    from pipelines.warehouse import run_lock
 
     try:
-        check_sources(settings or Settings.from_env(), allow_mixed=False)
+        settings = settings or Settings.from_env()
+        check_sources(settings, allow_mixed=False)
     except (BadArguments, SettingsError) as problem:
         return f"not started: {problem}"
+    with run_lock(settings.duckdb_path) as free:
+        if not free:
+            return f"not started: a kkik load, refresh or publish is running on {settings.duckdb_path}"
     return None
 
 

@@ -169,3 +169,21 @@ def test_a_bad_collection_period_is_refused_by_name(start, end, message, monkeyp
     monkeypatch.setenv("KKIK_COLLECTION_END", end)
     with pytest.raises(SettingsError, match=message.replace("(", r"\(").replace(")", r"\)")):
         CollectionPeriod.from_env()
+
+
+def test_scheduled_runs_do_not_start_while_a_kkik_command_holds_the_warehouse(server, live_env):
+    """A `kkik load` (or refresh, publish) from the command line holds the run lock for its whole run."""
+    from pipelines.warehouse import run_lock
+
+    before = server.request_count
+    with run_lock(Settings.from_env().duckdb_path) as held:
+        assert held
+        sensed = evaluate()
+        scheduled = yearly_load_schedule(build_schedule_context(scheduled_execution_time=dt.datetime(2026, 3, 1, 5)))
+    for outcome in (sensed, scheduled):
+        assert isinstance(outcome, SkipReason)
+        assert outcome.skip_message.startswith("not started: a kkik load, refresh or publish is running on ")
+    assert server.request_count == before  # Kolada was not even asked
+    after = evaluate()  # the lock released: the sensor asks Kolada again (nothing changed in this state)
+    assert isinstance(after, SkipReason) and after.skip_message.startswith("nothing changed in Kolada")
+    assert server.request_count > before
