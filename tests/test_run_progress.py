@@ -95,3 +95,11 @@ def test_the_inbox_account_names_what_it_did_not_read_and_counts_the_quarantine(
     assert _source_account("raw_inbox", stage) == (
         "inbox 1 new file, 1,055 rows (2 quarantined: raw.inbox_quarantine), 1 REJECTED (raw.inbox_files has why); "
         "NOT READ: folder unknown_type/ (no such file type); stray.csv (not in a file type's folder)")
+
+
+def test_the_publish_line_says_its_count_is_over_every_year_of_the_flags():
+    """The audit line counts the run's years, the publish step lets through every accepted error in kkik_flag:
+    after a one-year load they differ (15 and 82), so the publish line says which it counts."""
+    stage = Stage(name="publish", expected={"kkik__published_mart"}, succeeded={"kkik__published_mart"})
+    stage.materializations.append(("kkik__published_mart", "kkik/published_mart", {"accepted_errors_let_through": 82}))
+    assert stage_account(stage) == "kkik.* replaced (82 accepted error flags let through, every year kkik_flag holds)"
