@@ -234,8 +234,7 @@ def _unknown(unknown_codes, years, params: SeverityOnly) -> pd.DataFrame:
         return codes
     codes["kpi_id"] = np.where(codes["code_kind"] == "kpi", codes["code"], None)
     codes["municipality_id"] = np.where(codes["code_kind"] == "municipality", codes["code"], None)
-    where = codes["origin"].map(lambda o: f" ({o})" if isinstance(o, str) and o else "") if "origin" in codes \
-        else ""
+    where = codes["origin"].map(lambda o: f" ({o})" if isinstance(o, str) and o else "")
     message = (codes["value_count"].astype(str) + " value(s) from " + codes["source"] + where + " for "
                + codes["year"].astype(str) + " name the " + codes["code_kind"] + " code '" + codes["code"]
                + "', which the warehouse does not know: they are not in the mart. Correct the code at the source "

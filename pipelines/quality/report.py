@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from pipelines.quality.acceptance import flag_counts
+from pipelines.quality.acceptance import flag_counts, open_error_mask
 from pipelines.quality.flags import FLAG_COLUMNS, UNIT_SUFFIX, format_number
 from pipelines.quality.warehouse import macro
 
@@ -182,7 +182,7 @@ def review_by_cell(ranked: pd.DataFrame) -> pd.DataFrame:
     for column in ("would_change_colour", "is_synthetic"):
         out[column] = key.map(ranked[column].astype(bool).groupby(cell, sort=False).any()).to_numpy(dtype=bool)
     accepted = ranked["accepted"].astype(bool)
-    open_error = (ranked["severity"].eq("error") & ~accepted).groupby(cell, sort=False).any()
+    open_error = open_error_mask(ranked).groupby(cell, sort=False).any()
     out["accepted"] = (key.map(accepted.groupby(cell, sort=False).any()).to_numpy(dtype=bool)
                        & ~key.map(open_error).to_numpy(dtype=bool))
     first_acceptance = ranked.loc[accepted, ["accepted_by", "acceptance_reason"]].groupby(cell[accepted]).first()

@@ -13,7 +13,7 @@ from pipelines.quality.completeness import GateRules, gate_flags, load_gate_rule
 
 RULES = load_gate_rules()
 YEARS = [2019, 2020, 2021, 2022]
-NO_CODES = pd.DataFrame(columns=["source", "code_kind", "code", "year", "value_count"])
+NO_CODES = pd.DataFrame(columns=["source", "code_kind", "code", "year", "value_count", "origin"])
 
 
 def coverage(rows: list[tuple[str, int, str, int]]) -> pd.DataFrame:
