@@ -215,7 +215,7 @@ def stage_account(stage: Stage) -> str:
             outside = meta.get("open_errors_outside_kkik", 0)
             if outside:
                 blocking += f", {outside:,} open outside the KKiK set (not blocking; `kkik watch --year YYYY` lists them)"
-            accepted = errors - open_errors - outside
+            accepted = meta.get("accepted_errors", 0)
             if accepted:
                 blocking += f", {accepted:,} accepted"
             other = meta.get("open_errors_other_years", 0)

@@ -147,7 +147,7 @@ def _print_summary(report: dict, what: str) -> None:
     outside = report.get("open_errors_outside_kkik", 0)
     print(f"kkik watch ({what}): {count_of(report['flags'], 'flag')} — {count_of(report['open_errors'], 'open error')} "
           f"(block publication), {count_of(outside, 'open error')} outside the KKiK set (not blocking), "
-          f"{count_of(report['errors'] - report['open_errors'] - outside, 'accepted error')}, "
+          f"{count_of(report['accepted_errors'], 'accepted error')}, "
           f"{count_of(report['warnings'], 'warning')}")
     for rule_id, n in sorted(report["by_rule"].items(), key=lambda item: -item[1])[:10]:
         print(f"  {n:>6}  {rule_id}")
