@@ -83,12 +83,11 @@ def run_load(years: list[int], settings: Settings, *, rerun: str, command: str =
     """Run ``kkik_yearly_load`` (or, for ``command="refresh"``, ``kolada_refresh``) for ``years`` as one run
     over the partition range; ``kpis`` the figures besides the KKiK catalogue (``--kpis``). Returns the exit
     code (0 published, 1 failed)."""
-    from pipelines.warehouse import run_lock
+    from pipelines.warehouse import run_lock, run_lock_refusal
 
     with run_lock(settings.duckdb_path) as held:
         if not held:
-            print(f"kkik {command}: not started: another kkik load, refresh or publish is running on "
-                  f"{settings.duckdb_path}; wait for it to end, then run this again", file=sys.stderr)
+            print(f"kkik {command}: {run_lock_refusal(settings.duckdb_path)}", file=sys.stderr)
             return 1
         return _run_load(years, settings, rerun=rerun, command=command, kpis=kpis)
 

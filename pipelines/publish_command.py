@@ -27,13 +27,12 @@ def last_load_years(con) -> list[int]:
 
 def publish_built_mart(years: list[int] | None = None, accepted_flags_path: Path | None = None) -> int:
     from pipelines.config import Settings
-    from pipelines.warehouse import run_lock
+    from pipelines.warehouse import run_lock, run_lock_refusal
 
     settings = Settings.from_env()
     with run_lock(settings.duckdb_path) as held:
         if not held:
-            print(f"kkik publish: not started: a kkik load, refresh or publish is running on {settings.duckdb_path}; "
-                  "wait for it to end, then run this again", file=sys.stderr)
+            print(f"kkik publish: {run_lock_refusal(settings.duckdb_path)}", file=sys.stderr)
             return EXIT_BLOCKED
         return _publish_built_mart(years, accepted_flags_path)
 

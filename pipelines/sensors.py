@@ -23,7 +23,7 @@ def scheduled_run_refusal(settings=None) -> str | None:
     ``publish`` holding the warehouse's run lock), or None."""
     from pipelines.config import Settings, SettingsError
     from pipelines.preflight import BadArguments, check_sources
-    from pipelines.warehouse import run_lock
+    from pipelines.warehouse import run_lock, run_lock_refusal
 
     try:
         settings = settings or Settings.from_env()
@@ -32,7 +32,7 @@ def scheduled_run_refusal(settings=None) -> str | None:
         return f"not started: {problem}"
     with run_lock(settings.duckdb_path) as free:
         if not free:
-            return f"not started: a kkik load, refresh or publish is running on {settings.duckdb_path}"
+            return run_lock_refusal(settings.duckdb_path)
     return None
 
 

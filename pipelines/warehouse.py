@@ -20,23 +20,34 @@ LOCK_TIMEOUT_SECONDS = 1800.0
 
 
 @contextmanager
-def warehouse_lock(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
-    """Hold the warehouse's advisory lock (re-entrant within one process is not needed: steps don't nest)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(f"{path}.lock", "a+") as handle:
+def _flock(lock_path: Path, timeout: float) -> Iterator[bool]:
+    """An exclusive advisory lock on ``lock_path``, waited for up to ``timeout`` seconds (0: not at all):
+    True while held, False when another process held it throughout."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as handle:
         deadline = time.monotonic() + timeout
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{path}: another process held the warehouse for over {timeout:.0f} s")
+                if time.monotonic() >= deadline:
+                    yield False
+                    return
                 time.sleep(0.1)
         try:
-            yield
+            yield True
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def warehouse_lock(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
+    """Hold the warehouse's advisory lock (re-entrant within one process is not needed: steps don't nest)."""
+    with _flock(Path(f"{path}.lock"), timeout) as held:
+        if not held:
+            raise TimeoutError(f"{path}: another process held the warehouse for over {timeout:.0f} s")
+        yield
 
 
 @contextmanager
@@ -45,17 +56,14 @@ def run_lock(path: Path) -> Iterator[bool]:
     or publication, without waiting: True while held; False when another run holds it. The per-use lock
     above only makes single writes take turns; two loads at once would interleave their steps (one
     publishing while the other's audit wrote flags), so the second one is not started."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(f"{path}.run.lock", "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with _flock(Path(f"{path}.run.lock"), 0) as held:
+        yield held
+
+
+def run_lock_refusal(path: Path) -> str:
+    """What a command or a scheduled run says when :func:`run_lock` is held by another run."""
+    return (f"not started: a kkik load, refresh or publish is running on {path}; wait for it to end, then run "
+            "this again")
 
 
 @contextmanager
