@@ -64,6 +64,14 @@ def published_dir_beside(duckdb_path: Path) -> Path:
     return duckdb_path.parent / "published"
 
 
+def nearest_existing(path: Path) -> Path:
+    """``path`` itself or the nearest of its parents that exists: where the checks of an output path look
+    (is it a folder, may it be written) before anything is created below it."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
 def _path(name: str, default: str) -> Path:
     return _resolve(os.environ.get(name, "").strip() or default)
 

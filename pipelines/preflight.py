@@ -10,7 +10,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from pipelines.config import SNAPSHOT, SNAPSHOT_DIR, Settings
+from pipelines.config import SNAPSHOT, SNAPSHOT_DIR, Settings, nearest_existing
 
 KOLADA_SNAPSHOT_MANIFEST = SNAPSHOT_DIR / "kolada" / "manifest.json"
 
@@ -73,8 +73,7 @@ def check_warehouse_writable(settings: Settings) -> None:
         if path.exists():
             with open(path, "r+b"):
                 pass
-        folder = path.parent if path.parent.exists() else next(p for p in path.parents if p.exists())
-        probe = folder / f".{path.name}.write-probe"
+        probe = nearest_existing(path.parent) / f".{path.name}.write-probe"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as problem:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipelines.config import nearest_existing
 from pipelines.quality.audit import watch_and_validate
 from pipelines.quality.bundled import bundled_kpis, bundled_municipalities, bundled_similar_groups
 from pipelines.quality.context import frame_tables
@@ -208,9 +209,7 @@ def check_writable(out: Path) -> None:
     """Refuse a path we could not write to: a directory, or a parent that cannot be created."""
     if out.is_dir():
         raise ValuesFileError(f"{out}: is a directory; give a file name, e.g. {out / 'flags.csv'}")
-    ancestor = out.parent
-    while not ancestor.exists() and ancestor != ancestor.parent:
-        ancestor = ancestor.parent
+    ancestor = nearest_existing(out.parent)
     if not ancestor.is_dir():
         raise ValuesFileError(f"{out}: its folder cannot be created: {ancestor} is a file, not a folder")
     if not os.access(ancestor, os.W_OK | os.X_OK) or (out.exists() and not os.access(out, os.W_OK)):

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from pipelines.config import nearest_existing
 from pipelines.console import count_of
 from pipelines.report.source import ReportDataError
 
@@ -28,9 +29,7 @@ def check_out_dir(out_dir: Path) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise ReportOutputError(f"{out_dir}: is a file, not a folder: --out names the folder the reports are "
                                 "written to")
-    ancestor = out_dir
-    while not ancestor.exists() and ancestor != ancestor.parent:
-        ancestor = ancestor.parent
+    ancestor = nearest_existing(out_dir)
     if not ancestor.is_dir():
         raise ReportOutputError(f"{out_dir}: the folder cannot be created: {ancestor} is a file, not a folder")
     if not os.access(ancestor, os.W_OK | os.X_OK):
