@@ -49,11 +49,11 @@ def add_run_arguments(parser) -> None:
                              "report stay the KKiK set")
 
 
-def kpis_asked(given: list[str] | str | None, settings) -> str | None:
+def kpis_asked(given: list[str] | None, settings) -> str | None:
     """``--kpis`` parsed (and, when Kolada is the bundled snapshot, resolved against its metadata) before
     anything runs; its text for the run config, None for the default (the KKiK catalogue only). A repeated
     ``--kpis`` is one comma list (not the last one alone)."""
-    text = ",".join(given) if isinstance(given, list) else given
+    text = ",".join(given) if given else None
     from pipelines.config import SNAPSHOT, SNAPSHOT_DIR
     from pipelines.kpi_selection import KpiSelectionError, check_against_bundled, parse_kpis
     from pipelines.preflight import BadArguments

@@ -13,6 +13,10 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipelines.config import Settings
 
 EXIT_PUBLISHED, EXIT_BLOCKED, EXIT_BAD_INPUT = 0, 1, 2
 TOP_FLAGS = 3
@@ -34,11 +38,10 @@ def publish_built_mart(years: list[int] | None = None, accepted_flags_path: Path
         if not held:
             print(f"kkik publish: {run_lock_refusal(settings.duckdb_path)}", file=sys.stderr)
             return EXIT_BLOCKED
-        return _publish_built_mart(years, accepted_flags_path)
+        return _publish_built_mart(settings, years, accepted_flags_path)
 
 
-def _publish_built_mart(years: list[int] | None, accepted_flags_path: Path | None) -> int:
-    from pipelines.config import Settings
+def _publish_built_mart(settings: Settings, years: list[int] | None, accepted_flags_path: Path | None) -> int:
     from pipelines.console import count_of
     from pipelines.preflight import BadArguments, check_years_loaded, refuses_without_audit_mart
     from pipelines.quality.audit import audit_mart
@@ -52,7 +55,6 @@ def _publish_built_mart(years: list[int] | None, accepted_flags_path: Path | Non
     from pipelines.summary import mart_summary
     from pipelines.warehouse import connect
 
-    settings = Settings.from_env()
     started = time.monotonic()
     if refuses_without_audit_mart("publish", settings):
         return EXIT_BAD_INPUT

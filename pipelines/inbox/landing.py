@@ -299,12 +299,12 @@ def land_inbox(
     load_id = load_id or new_load_id()
     summary = InboxSummary(load_id=load_id, inbox_dir=inbox_dir)
     if inbox_dir.is_dir():
-        summary.unknown_folders = sorted(
-            p.name for p in inbox_dir.iterdir() if p.is_dir() and p.name not in schemas and not p.name.startswith(".")
-        )
-        summary.stray_files = sorted(p.name for p in inbox_dir.iterdir() if p.is_file() and not p.is_symlink()
-                                     and not p.name.startswith(IGNORED_PREFIXES)
-                                     and p.suffix.lower() in STRAY_DATA_SUFFIXES)  # a README there is no data
+        top = sorted(inbox_dir.iterdir())
+        summary.unknown_folders = [p.name for p in top
+                                   if p.is_dir() and p.name not in schemas and not p.name.startswith(".")]
+        summary.stray_files = [p.name for p in top if p.is_file() and not p.is_symlink()
+                               and not p.name.startswith(IGNORED_PREFIXES)
+                               and p.suffix.lower() in STRAY_DATA_SUFFIXES]  # a README there is no data
     municipality_ids = set(municipality_ids)
     if not municipality_ids:
         raise ValueError("municipality_ids is empty: pass the codes of Kolada's municipality list")
