@@ -206,7 +206,15 @@ def check_year_in_file(values: pd.DataFrame, year: int, path: Path) -> None:
 
 
 def check_writable(out: Path) -> None:
-    """Refuse a path we could not write to: a directory, or a parent that cannot be created."""
+    """Refuse a path we could not write to: a directory, or a parent that cannot be created (or a name the
+    system refuses even to look up, such as one too long)."""
+    try:
+        _check_writable(out)
+    except OSError as exc:
+        raise ValuesFileError(f"{out}: cannot be written: {exc.strerror or exc}") from None
+
+
+def _check_writable(out: Path) -> None:
     if out.is_dir():
         raise ValuesFileError(f"{out}: is a directory; give a file name, e.g. {out / 'flags.csv'}")
     ancestor = nearest_existing(out.parent)

@@ -26,6 +26,15 @@ def check_out_dir(out_dir: Path) -> None:
     read-only file system for root, :func:`pipelines.report.render.write_files` reports the same way.)"""
     from pipelines.report.render import ReportOutputError
 
+    try:
+        _check_out_dir(out_dir)
+    except OSError as exc:  # a name the system refuses even to look up (too long, say)
+        raise ReportOutputError(f"{out_dir}: cannot be written: {exc.strerror or exc}") from None
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    from pipelines.report.render import ReportOutputError
+
     if out_dir.exists() and not out_dir.is_dir():
         raise ReportOutputError(f"{out_dir}: is a file, not a folder: --out names the folder the reports are "
                                 "written to")

@@ -151,6 +151,7 @@ def test_an_output_path_that_cannot_be_written_exits_2_before_any_work(tmp_path,
     cases = {
         tmp_path / "reports.csv": "is a directory; give a file name",
         tmp_path / "a_file" / "sub" / "flags.csv": f"its folder cannot be created: {tmp_path / 'a_file'} is a file",
+        tmp_path / ("f" * 300 + ".csv"): "cannot be written: File name too long",  # was OSError's traceback
     }
     for out, problem in cases.items():
         assert main(["watch", "--values", str(missing), "--out", str(out)]) == 2

@@ -154,10 +154,12 @@ def test_pdf_renders_with_few_pages(mart, tmp_path):
     files = build.write_kommun(data, "0114", tmp_path)
     pdf = files[1]
     assert pdf.read_bytes()[:5] == b"%PDF-"
-    pages = PdfReader(pdf).pages
-    assert 1 <= len(pages) <= 3  # one page per area or fewer (three areas, three small tables)
-    first = pages[0].extract_text()
-    assert "Upplands Väsby" in first and "2022" in first  # the kommun's report, as text, not only a picture
+    pages = [page.extract_text() for page in PdfReader(pdf).pages]
+    # one page per area: the title and Barn och unga, then each further area on a page of its own
+    assert len(pages) == 3
+    assert "Upplands Väsby" in pages[0] and "2022" in pages[0]  # the kommun's report, as text, not a picture
+    assert "Barn och unga" in pages[0]
+    assert pages[1].startswith("Stöd och omsorg") and pages[2].startswith("Samhälle och miljö")
 
 
 def test_trend_of_an_older_year_says_which_and_missing_riket_is_explained(kommun_html):
