@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -135,6 +135,17 @@ def count_of(n: int, noun: str) -> str:
     """``1 open error``, ``2,318 rows``: a count with its noun in the right number (plural in -s), for every
     count a user reads (the commands' lines, the watch's messages)."""
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def year_ranges(years: Iterable[int]) -> str:
+    """"2015–2017" or "2015, 2017–2018": consecutive years as one range (the reports' and commands' words)."""
+    runs: list[list[int]] = []
+    for year in sorted(years):
+        if runs and year == runs[-1][-1] + 1:
+            runs[-1].append(year)
+        else:
+            runs.append([year])
+    return ", ".join(str(run[0]) if len(run) == 1 else f"{run[0]}–{run[-1]}" for run in runs)
 
 
 def display_path(path: Path, root: Path) -> str:

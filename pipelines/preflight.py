@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipelines.config import SNAPSHOT, SNAPSHOT_DIR, Settings, nearest_existing
+from pipelines.console import year_ranges
 
 KOLADA_SNAPSHOT_MANIFEST = SNAPSHOT_DIR / "kolada" / "manifest.json"
 
@@ -45,9 +46,7 @@ def check_years(years: Sequence[int], settings: Settings) -> None:
 def _inside(years: Sequence[int], first: int, last: int, what: str) -> None:
     outside = [y for y in years if not first <= y <= last]
     if outside:
-        shown = (f"year {outside[0]} is" if len(outside) == 1 else
-                 f"years {outside[0]}–{outside[-1]} are" if outside == list(range(outside[0], outside[-1] + 1))
-                 else f"years {', '.join(map(str, outside))} are")
+        shown = f"year {outside[0]} is" if len(outside) == 1 else f"years {year_ranges(outside)} are"
         raise BadArguments(f"{shown} outside {what} ({first}–{last}); choose years in {first}–{last}")
 
 

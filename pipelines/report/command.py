@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from pipelines.config import nearest_existing
-from pipelines.console import count_of
+from pipelines.console import count_of, year_ranges
 from pipelines.report.source import ReportDataError
 
 
@@ -52,7 +52,7 @@ def run_report(kommun: str | None, county: str | None, year: int | None, out_dir
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from pipelines.report import build
-    from pipelines.report.model import NOT_LOADED, year_ranges
+    from pipelines.report.model import NOT_LOADED
     from pipelines.report.render import ReportOutputError
 
     started = time.perf_counter()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from pipelines.console import year_ranges
 from pipelines.report.chart import sparkline
 from pipelines.report.source import MartFrames, ReportDataError
 from pipelines.report.text import UNIT_LABEL, YearStats, national_text, number, year_stats
@@ -135,17 +136,6 @@ def coverage_text(frames: MartFrames) -> str:
     return (f"KKiK {frames.year} är inte komplett: {frames.figures_with_values} av årets {frames.figures_in_set} "
             f"nyckeltal har värden för kommunerna hittills. De övriga är inte publicerade ännu (∅, eller "
             f"{NOT_LOADED} när perioden inte är inläst) eller redovisas inte för året.")
-
-
-def year_ranges(years: list[int]) -> str:
-    """"2015–2017" or "2015, 2017–2018": consecutive years as one range."""
-    runs: list[list[int]] = []
-    for year in sorted(years):
-        if runs and year == runs[-1][-1] + 1:
-            runs[-1].append(year)
-        else:
-            runs.append([year])
-    return ", ".join(str(run[0]) if len(run) == 1 else f"{run[0]}–{run[-1]}" for run in runs)
 
 
 def not_loaded_text(frames: MartFrames) -> str:
