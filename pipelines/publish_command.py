@@ -49,6 +49,7 @@ def _publish_built_mart(settings: Settings, years: list[int] | None, accepted_fl
         MartNotBuilt,
         PublicationBlocked,
         check_mart_built,
+        flag_line,
         open_error_flags,
         publish_mart,
     )
@@ -90,8 +91,8 @@ def _publish_built_mart(settings: Settings, years: list[int] | None, accepted_fl
         with connect(settings.duckdb_path, read_only=True) as con:
             flags = open_error_flags(con)
         print(f"kkik publish: not published; {count_of(len(flags), 'open error flag')} block{'s' if len(flags) == 1 else ''} it. Top {TOP_FLAGS}:")
-        for *key, message in flags[:TOP_FLAGS]:
-            print(f"  {' '.join('–' if part is None else str(part) for part in key)}: {message}")
+        for flag in flags[:TOP_FLAGS]:
+            print(f"  {flag_line(flag)}")
         print("  next:  kkik watch --year Y, then correct the source or `kkik accept …`, then `kkik publish`")
         return EXIT_BLOCKED
     print(f"kkik publish done in {time.monotonic() - started:.1f} s (no source fetched, dbt not run)")

@@ -128,23 +128,20 @@ def _source_failed(diagnosis: Diagnosis, step: str, message: str, settings: Sett
 
 def _blocked(diagnosis: Diagnosis, settings: Settings, rerun: str) -> None:
     from pipelines.publish_command import last_load_years
-    from pipelines.quality.publish import open_error_flags
+    from pipelines.quality.publish import flag_line, open_error_flags
     from pipelines.warehouse import connect
+    from pipelines.watch_commands import accept_filters
 
     with connect(settings.duckdb_path, read_only=True) as con:
         flags = open_error_flags(con)
         loaded = last_load_years(con)
     diagnosis.causes.append(f"publication blocked by {count_of(len(flags), 'open error flag')} (kkik_audit.kkik_flag); "
                             f"kkik.* is unchanged. Top {min(TOP_FLAGS, len(flags))}:")
-    for flag in flags[:TOP_FLAGS]:
-        *key, message = flag
-        diagnosis.causes.append(f"  {' '.join('–' if part is None else str(part) for part in key)}: {message}")
+    diagnosis.causes += [f"  {flag_line(flag)}" for flag in flags[:TOP_FLAGS]]
     if not flags:
         return
     kpi, municipality, year, _, rule, _ = flags[0]
-    filters = " ".join(f"--{name} {value}" for name, value in
-                       (("rule", rule), ("kpi", kpi), ("municipality", municipality), ("year", year))
-                       if value is not None)
+    filters = accept_filters(rule=rule, kpi=kpi, municipality=municipality, year=year)
     # a flag of a year outside the last load (an earlier audit's) is accepted when that year is audited again
     publish = "kkik publish" if year is None or year in loaded else f"kkik publish --year {year}"
     diagnosis.next_steps += [

@@ -96,6 +96,11 @@ def watch_file(values_path: Path, out: Path, year: int | None, html: Path | None
     return EXIT_OPEN_ERRORS if n_open else EXIT_CLEAN
 
 
+def accept_filters(**filters) -> str:
+    """``kkik accept``'s filter options for the given values (``--rule R --kpi K …``), the absent ones left out."""
+    return " ".join(f"--{name} {value}" for name, value in filters.items() if value is not None)
+
+
 def accept_open_errors(*, by: str, reason: str, rule: str | None, kpi: str | None, municipality: str | None,
                        year: int | None, path: Path | None) -> int:
     """Append the open error flags that match the filters to the accepted-flags file, with a reason."""
@@ -131,10 +136,9 @@ def accept_open_errors(*, by: str, reason: str, rule: str | None, kpi: str | Non
             writer.writerow(ACCEPTANCE_COLUMNS)
         for row in rows:
             writer.writerow(["" if v is None else v for v in row] + [by, reason, date.today().isoformat()])
-    filters = [f"--{name} {value}" for name, value in [("rule", rule), ("kpi", kpi), ("municipality", municipality),
-                                                        ("year", year)] if value is not None]
+    filters = accept_filters(rule=rule, kpi=kpi, municipality=municipality, year=year)
     print(f"kkik accept: {count_of(len(rows), 'open error flag')} accepted in {path} "
-          f"({' '.join(filters) if filters else 'no filter: every open error flag'}); next: `kkik publish` audits "
+          f"({filters or 'no filter: every open error flag'}); next: `kkik publish` audits "
           "the built mart again with them and publishes it (no reload)")
     for row in rows[:ACCEPTED_SHOWN]:
         print("  " + " ".join(str(v) for v in row if v is not None))

@@ -122,6 +122,12 @@ def open_error_flags(con) -> list[tuple]:
     return list(flags.loc[blocking_mask(flags), OPEN_ERROR_COLUMNS].itertuples(index=False, name=None))
 
 
+def flag_line(flag: tuple) -> str:
+    """One of :func:`open_error_flags` as a console line: ``KPI KOMMUN YEAR KÖN RULE: message`` (– for none)."""
+    *key, message = flag
+    return f"{' '.join('–' if part is None else str(part) for part in key)}: {message}"
+
+
 def previous_row_counts(con, published_dir: Path) -> tuple[dict[str, int] | None, str | None]:
     """The row counts (and load id) of the previous publication: from the readers' ``publication.json``
     (what readers see), else from the warehouse's ``kkik`` before it is replaced; None before the first."""
@@ -145,8 +151,7 @@ def publish_mart(duckdb_path: Path, *, load_id: str, published_dir: Path | None 
         check_mart_built(con)
         blocking = open_error_flags(con)
         if blocking:
-            lines = "\n".join(f"  {kpi} {muni} {year} {gender} {rule}: {message}"
-                              for kpi, muni, year, gender, rule, message in blocking[:10])
+            lines = "\n".join(f"  {flag_line(flag)}" for flag in blocking[:10])
             raise PublicationBlocked(
                 f"{count_of(len(blocking), 'open error flag')} in {FLAG_TABLE}: the mart was NOT published and "
                 f"{PUBLISHED_SCHEMA}.* is unchanged. Fix the data, or accept a flag with a reason in "
