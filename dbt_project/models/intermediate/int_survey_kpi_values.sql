@@ -1,18 +1,24 @@
 -- The survey and own-reporting values under the Kolada KPI each feeds (seed survey_kpi_map), in the shape
 -- of the KPI values: kpi_id, municipality_id, year, gender, value, status, source, load_id, is_synthetic.
 -- Measures the seed maps to no KPI (kpi_id empty) and cells with neither a number nor a marker are left
--- out. When several landed files give a value for the same KPI × kommun × year × gender (a corrected
--- file dropped later), the most recently landed file wins.
-with survey_values as (
-    select * from {{ ref('stg_surveys__servicematningen') }}
-    union all by name
-    select * from {{ ref('stg_surveys__insikt') }}
-    union all by name
-    select * from {{ ref('stg_surveys__brukarundersokning_ifo') }}
-    union all by name
-    select * from {{ ref('stg_surveys__brukarundersokning_funktionshinder') }}
-    union all by name
-    select * from {{ ref('stg_surveys__egen_rapportering') }}
+-- out, and so are the rows of a file's year that a later version of the file (the same name dropped
+-- again) replaced (int_inbox_file_years). When several landed files give a value for the same KPI ×
+-- kommun × year × gender (files of other names), the most recently landed file wins.
+with survey_rows as (
+    select * from {{ ref('int_survey_rows') }}
+),
+
+current_file_years as (
+    select file_sha256, year from {{ ref('int_inbox_file_years') }}
+    where is_current
+),
+
+survey_values as (
+    select survey_rows.*
+    from survey_rows
+    semi join current_file_years
+        on survey_rows.file_sha256 = current_file_years.file_sha256
+        and survey_rows.year = current_file_years.year
 ),
 
 kpi_map as (

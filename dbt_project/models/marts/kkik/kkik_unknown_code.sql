@@ -37,24 +37,28 @@ skolverket_results as (
 ),
 
 inbox_quarantine as (
-    select * from {{ source('surveys', 'inbox_quarantine') }}
+    select * from {{ ref('stg_surveys__inbox_quarantine') }}
 ),
 
--- the inbox quarantines a row whose code is not in Kolada's list when it lands; its year is in the row as
--- read, under the file's own column name (the aliases of `year` in expectations/inbox/*.yml)
+current_file_years as (
+    select file_sha256, year from {{ ref('int_inbox_file_years') }}
+    where is_current
+),
+
+-- the inbox quarantines a row whose code is not in Kolada's list when it lands; it counts while its file
+-- is the current version of its name for the row's year (int_inbox_file_years: a corrected file dropped
+-- under the same name replaces it)
 quarantined_survey_codes as (
     select
-        file_name,
-        row_number,
-        value as municipality_id,
-        try_cast(
-            record ->> list_filter(
-                json_keys(record),
-                lambda k: lower(k) in ('år', 'mätår', 'undersökningsår', 'mätperiod', 'period', 'ar', 'year')
-            )[1] as integer
-        ) as year
+        inbox_quarantine.file_name,
+        inbox_quarantine.row_number,
+        inbox_quarantine.value as municipality_id,
+        inbox_quarantine.year
     from inbox_quarantine
-    where reason_code = 'unknown_municipality'
+    semi join current_file_years
+        on inbox_quarantine.file_sha256 = current_file_years.file_sha256
+        and inbox_quarantine.year is not distinct from current_file_years.year
+    where inbox_quarantine.reason_code = 'unknown_municipality'
 ),
 
 unknown_kolada_municipality as (

@@ -1,0 +1,117 @@
+"""A file dropped again under the same name is a new version of it (int_inbox_file_years): for the years it
+holds it replaces the earlier version, whose values and quarantined unknown codes then no longer count; a
+name reused for another year leaves the earlier year alone, and a rejected file replaces nothing.
+
+One real Insikt excerpt (tests/fixtures/surveys/good/insikt, Kolada's 2022 values) is landed in versions
+made from it in the test: the first with Upplands Väsby's code mistyped (0114 → 9114, so its five rows are
+quarantined as an unknown code), the corrected one without Stockholm's rows (the provider withdrew them).
+dbt builds the models once; the views then read each new landing, and the table kkik_unknown_code is
+queried through the SQL dbt compiled for it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.config import SNAPSHOT_DIR
+from pipelines.inbox import land_inbox
+from pipelines.landing.schema import ensure_raw_tables
+from tests.inbox.conftest import FIXTURES
+
+pytestmark = pytest.mark.slow
+EXCERPT = FIXTURES / "good" / "insikt" / "insikt_2022_excerpt_windows1252.csv"
+NAME = "insikt/Insikt_NKI_2022.csv"  # the name every version is dropped under
+
+
+def _text(path: Path) -> str:
+    return path.read_bytes().decode("cp1252")
+
+
+def _drop(inbox: Path, text: str, name: str = NAME) -> None:
+    target = inbox / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(text.encode("cp1252"))
+
+
+def _mistyped(text: str) -> str:
+    return text.replace("\n0114;", "\n9114;")
+
+
+def _without_stockholm(text: str) -> str:
+    return "\n".join(line for line in text.split("\n") if not line.startswith("0180;"))
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, municipality_ids):
+    from tests.dbt_runner import run_dbt
+
+    tmp = tmp_path_factory.mktemp("file_versions")
+    db, inbox = tmp / "warehouse.duckdb", tmp / "inbox"
+    with duckdb.connect(str(db)) as con:
+        ensure_raw_tables(con)
+    result = run_dbt(db, "build", "--select", "+int_survey_kpi_values", "+kkik_unknown_code",
+                     target_path=tmp / "target")
+    assert result.returncode == 0, result.stdout[-3000:]
+    compiled = next((tmp / "target" / "compiled").rglob("kkik_unknown_code.sql")).read_text(encoding="utf-8")
+
+    def land(load_id: str):
+        return land_inbox(inbox, db, municipality_ids=municipality_ids, load_id=load_id)
+
+    def read(sql: str) -> list[tuple]:
+        with duckdb.connect(str(db), read_only=True) as con:
+            return con.execute(sql).fetchall()
+
+    def unknown_codes() -> list[tuple]:
+        return read(f"select code, year, value_count, origin from ({compiled}) where source = 'inbox'")
+
+    def insikt_values() -> dict[tuple[str, str], float]:
+        rows = read("select municipality_id, kpi_id, value from intermediate.int_survey_kpi_values "
+                    "where source = 'insikt' and year = 2022")
+        return {(m, k): v for m, k, v in rows}
+
+    return {"inbox": inbox, "land": land, "read": read, "unknown_codes": unknown_codes, "values": insikt_values}
+
+
+def test_a_corrected_file_replaces_the_earlier_version_and_its_quarantine(world):
+    original = _text(EXCERPT)
+    _drop(world["inbox"], _mistyped(original))
+    first = world["land"]("v1")
+    assert [(f.status, f.rows_quarantined) for f in first.files] == [("accepted", 5)]
+    origin = ", ".join(f"{NAME} row {row}" for row in range(6, 11))  # the five rows of Upplands Väsby
+    assert world["unknown_codes"]() == [("9114", 2022, 5, origin)]
+    values = world["values"]()
+    assert ("0114", "U07451") not in values and values[("0180", "U07451")] == pytest.approx(75.50292909)
+
+    _drop(world["inbox"], _without_stockholm(original))  # the corrected file, under the same name
+    second = world["land"]("v2")
+    assert [(f.status, f.rows_quarantined) for f in second.files] == [("accepted", 0)]
+    assert world["unknown_codes"]() == []  # the mistyped code no longer blocks
+    values = world["values"]()
+    assert values[("0114", "U07451")] == pytest.approx(78.70306161)  # Upplands Väsby, Totalt
+    assert not [key for key in values if key[0] == "0180"]  # withdrawn with the version that had them
+    # raw keeps every version: the first file's rows and its quarantine are still there
+    assert world["read"]("select count(*) from raw.inbox_quarantine where load_id = 'v1'") == [(5,)]
+    assert world["read"]("select count(*) from raw.inbox__insikt where load_id = 'v1' and municipality_id = '0180'"
+                         ) != [(0,)]
+    assert world["read"]("select year, count(*) filter (where is_current), count(*) from "
+                         "intermediate.int_inbox_file_years group by year") == [(2022, 1, 2)]
+
+
+def test_a_name_reused_for_another_year_and_a_rejected_file_replace_nothing_else(world):
+    before = world["values"]()
+    assert before  # the corrected 2022 version of the first test
+    # next year's file under the same name: the real 2021 Insikt file of the snapshot (another year)
+    _drop(world["inbox"], _text(SNAPSHOT_DIR / "inbox" / "insikt" / "Insikt_NKI_per_kommun_2021.csv"))
+    assert [f.status for f in world["land"]("v3").files] == ["accepted"]
+    assert world["values"]() == before  # 2022 stays with the version that holds it
+    # every value of the 2021 file counts (915, as the snapshot's load has them)
+    assert world["read"]("select count(*) from intermediate.int_survey_kpi_values where source = 'insikt' "
+                         "and year = 2021") == [(915,)]
+    # a file under the same name that cannot be read lands nothing and replaces nothing
+    _drop(world["inbox"], _text(FIXTURES / "bad" / "insikt" / "insikt_header_only.csv"))
+    assert [f.status for f in world["land"]("v4").files] == ["rejected"]
+    assert world["values"]() == before
+    assert world["read"]("select count(*) from intermediate.int_survey_kpi_values where source = 'insikt' "
+                         "and year = 2021") == [(915,)]
