@@ -144,7 +144,7 @@ def audit_mart(
     years = sorted({int(y) for y in years})
     watched = watched_years(years)
     with connect(duckdb_path, read_only=True) as con:
-        inputs = inputs or read_watch_inputs(con, years=watched)
+        inputs = inputs or read_watch_inputs(con, years=watched, today=today)
         result_frame = con.execute(f"select * from {AUDIT_SCHEMA}.kkik_result").df()
         gate = audit_gate(con, years=years, audit_schema=AUDIT_SCHEMA, published_schema=PUBLISHED_SCHEMA)
         outside_kkik = [kpi for (kpi,) in con.execute(

@@ -18,7 +18,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from pipelines.quality.warehouse import WatchTables, build_tables, normalised_raw
+from pipelines.quality.warehouse import WatchTables, build_tables
 
 KEY = ["kpi_id", "municipality_id", "year", "gender"]
 CELL = ["kpi_id", "municipality_id", "gender"]
@@ -139,13 +139,13 @@ def frame_tables(values: pd.DataFrame, kpis: pd.DataFrame, municipalities: pd.Da
 class WatchContext:
     """Everything a rule needs: the watch models' rows for the checked years, and the input as given.
 
-    ``raw`` holds the input rows of the checked years and later (duplicates and unknown codes included:
-    the integrity rules read it); ``values`` holds the model ``watch_cell``: one row per key with known
+    ``problems`` lists what is wrong with the input rows themselves (the model ``watch_input_problem``:
+    repeated keys, unknown codes; the integrity rules read it); ``values`` holds the model ``watch_cell``: one row per key with known
     KPI and municipality, its attributes, previous period and value, K/M beside it and its history
     (``value_lag1`` …, ``gap_lag1`` …). The statistical rules read it.
     """
 
-    raw: pd.DataFrame
+    problems: pd.DataFrame
     kpis: pd.DataFrame
     municipalities: pd.DataFrame
     years: list[int]
@@ -189,9 +189,8 @@ class WatchContext:
         years = sorted(int(y) for y in years)
         if tables is None:
             tables = frame_tables(values, kpis, municipalities, similar_groups, years=years, model_vars=model_vars)
-        raw = tables.raw if tables.raw is not None else normalised_raw(values, years)
         return cls(
-            raw=_as_object(raw),
+            problems=tables.problems,
             kpis=kpi_table,
             municipalities=mun_table,
             years=years,

@@ -7,6 +7,7 @@ mart tables and columns feed it, so ``kkik watch --values`` and the Dagster audi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import duckdb
 import pandas as pd
@@ -34,8 +35,9 @@ class WatchInputs:
 
 
 def read_watch_inputs(con: duckdb.DuckDBPyConnection, schema: str = AUDIT_SCHEMA,
-                      years: list[int] | None = None) -> WatchInputs:
-    """Every frame ``run_watch`` takes, from ``schema`` (the audit copy of the mart) and staging.
+                      years: list[int] | None = None, today: date | None = None) -> WatchInputs:
+    """Every frame ``run_watch`` takes, from ``schema`` (the audit copy of the mart) and staging; ``today``
+    (default: today) is the day ``integrity.future_year`` counts from.
 
     With ``years`` (the checked years) the values are those years and later only: the history the rules
     compare with is joined on in SQL (the watch models), so the earlier years need not cross into Python
@@ -56,7 +58,7 @@ def read_watch_inputs(con: duckdb.DuckDBPyConnection, schema: str = AUDIT_SCHEMA
     ).df()
     previous, current = _metadata_of_last_two_loads(con, schema)
     return WatchInputs(values, kpis, municipalities, similar_groups, comparison, previous, current,
-                       read_tables(con, schema, years, variables=model_vars(load_rules())))
+                       read_tables(con, schema, years, variables=model_vars(load_rules(), today)))
 
 
 def _metadata_of_last_two_loads(con, schema: str) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:

@@ -18,6 +18,7 @@ from pipelines.config import nearest_existing
 from pipelines.quality.audit import watch_and_validate
 from pipelines.quality.bundled import bundled_kpis, bundled_municipalities, bundled_similar_groups
 from pipelines.quality.context import frame_tables
+from pipelines.quality.integrity import year_limit
 from pipelines.quality.rules import RuleSet, load_rules
 from pipelines.quality.warehouse import WatchTables
 from pipelines.quality.watch import model_vars
@@ -182,7 +183,7 @@ def watch_values_with_tables(values: pd.DataFrame, *, years: list[int] | None = 
     kpis, municipalities, groups = bundled_kpis(), bundled_municipalities(), bundled_similar_groups()
     rules = load_rules()
     years = sorted({int(y) for y in years or [default_year(values, today or date.today(), rules)]})
-    tables = frame_tables(values, kpis, municipalities, groups, years=years, model_vars=model_vars(rules))
+    tables = frame_tables(values, kpis, municipalities, groups, years=years, model_vars=model_vars(rules, today))
     flags, _ = watch_and_validate(values, kpis, municipalities, years=years, similar_groups=groups,
                                   accepted_flags_path=accepted_flags_path, today=today, tables=tables)
     return flags, tables
@@ -192,7 +193,7 @@ def default_year(values: pd.DataFrame, today: date, rules: RuleSet) -> int:
     """The year a file is checked for without ``--year``: its newest year that is not in the future as
     ``integrity.future_year`` has it (a row typed 2031 is that rule's error, not the year to check); the
     newest year when every year is."""
-    limit = today.year + int(rules["integrity.future_year"].param("max_years_ahead"))
+    limit = year_limit(rules["integrity.future_year"], today.year)
     years = pd.to_numeric(values["year"], errors="coerce").dropna().astype(int)
     return int(years[years <= limit].max() if (years <= limit).any() else years.max())
 

@@ -46,7 +46,7 @@ INPUT_ALIASES = {
     "int_kpi_values_conformed": "select * from watch_value",
 }
 #: What the rules read, in dependency order.
-DERIVED_MODELS = ("watch_kpi_period", "watch_kpi_history", "watch_number", "watch_cell",
+DERIVED_MODELS = ("watch_input_problem", "watch_kpi_period", "watch_kpi_history", "watch_number", "watch_cell",
                   "int_similar_kommun_group_chosen", "watch_similar_peer",
                   "watch_group_stat", "watch_similar_stat", "watch_period_stat", "watch_missing_cell")
 #: DuckDB on the two cores of a reviewer's laptop; it spills to its temp directory beyond its share. 1280 MB:
@@ -140,8 +140,8 @@ class WatchTables:
     similar_stats: pd.DataFrame
     period_stats: pd.DataFrame
     missing: pd.DataFrame
-    #: the input rows the integrity rules read, normalised (NORMALISE_VALUES): the checked years and later
-    raw: pd.DataFrame | None = None
+    #: every problem of the input rows (``watch_input_problem``, all years): what the integrity rules flag
+    problems: pd.DataFrame
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, relation: Mapping[str, str], years: Sequence[int]) -> WatchTables:
@@ -152,7 +152,8 @@ def _fetch(con: duckdb.DuckDBPyConnection, relation: Mapping[str, str], years: S
 
     return WatchTables(cells=df("watch_cell"), peers=df("watch_similar_peer"), group_stats=df("watch_group_stat"),
                        similar_stats=df("watch_similar_stat"), period_stats=df("watch_period_stat"),
-                       missing=df("watch_missing_cell"))
+                       missing=df("watch_missing_cell"),
+                       problems=con.execute(f"select * from {relation['watch_input_problem']}").df())
 
 
 def _connect() -> duckdb.DuckDBPyConnection:
@@ -186,32 +187,6 @@ def land_values(con: duckdb.DuckDBPyConnection, values: pd.DataFrame, name: str 
     optional["file_row"] = "cast(file_row as integer)" if "file_row" in present else "cast(null as integer)"
     con.execute(f"create or replace temp table {name} as {NORMALISE_VALUES.format(relation=relation, **optional)}")
     con.unregister(f"{name}_frame")
-
-
-def raw_rows(con: duckdb.DuckDBPyConnection, relation: str, years: Sequence[int], *,
-             kpis: str | None = None, municipalities: str | None = None) -> pd.DataFrame:
-    """The landed rows the integrity rules read: those of the checked years, and every later one (a year
-    in the future is one). With the input models ``kpis`` and ``municipalities`` (a values file), also the
-    earlier years' rows the cleaning would drop or double: a repeated key, an unknown figure or code, a
-    gender other than T/K/M, no year; a clean history is not read into Python."""
-    where = f"year in ({', '.join(str(int(y)) for y in years)}) or year > {max(years)}" if years else "true"
-    if years and kpis and municipalities:
-        where += f"""
-            or year is null or gender is null or gender not in ('T', 'K', 'M')
-            or kpi_id is null or kpi_id not in (select kpi_id from {kpis} where kpi_id is not null)
-            or municipality_id is null
-            or municipality_id not in (select municipality_id from {municipalities} where municipality_id is not null)
-            or (kpi_id, municipality_id, year, gender) in (
-                select (kpi_id, municipality_id, year, gender) from {relation}
-                group by kpi_id, municipality_id, year, gender having count(*) > 1)"""
-    return con.execute(f"select * exclude (input_row) from {relation} where {where} order by input_row").df()
-
-
-def normalised_raw(values: pd.DataFrame, years: Sequence[int]) -> pd.DataFrame:
-    """:func:`raw_rows` of a frame (the audit, whose watch models dbt built)."""
-    with _connect() as con:
-        land_values(con, values)
-        return raw_rows(con, "watch_value", years)
 
 
 def normalise_values(values: pd.DataFrame) -> pd.DataFrame:
@@ -248,9 +223,7 @@ def build_tables(inputs: Mapping[str, pd.DataFrame], *, years: Sequence[int] | N
             con.execute(f"create temp view {alias} as {sql}")
             refs[alias] = alias
         run_models(con, DERIVED_MODELS, refs, variables)
-        tables = _fetch(con, refs, years)
-        tables.raw = raw_rows(con, "watch_value", years, kpis="watch_kpi", municipalities="watch_municipality")
-        return tables
+        return _fetch(con, refs, years)
 
 
 def read_tables(con: duckdb.DuckDBPyConnection, schema: str, years: Sequence[int] | None = None,
@@ -288,7 +261,6 @@ def _run_on_warehouse(con: duckdb.DuckDBPyConnection, schema: str, years: list[i
     try:
         con.execute(f"set memory_limit = '{FETCH_MEMORY_LIMIT}'")  # read_tables restores the caller's
         tables = _fetch(con, refs, years)
-        tables.raw = raw_rows(con, refs["watch_value"], years) if years else None
     finally:
         for name in DERIVED_MODELS:
             con.execute(f"drop table if exists temp.{name}")

@@ -10,6 +10,8 @@ select
     status,
     source,
     coalesce(is_synthetic, false) as is_synthetic,
+    -- a values file's rows carry their row in the file (for the integrity messages); the mart's have none
+    cast(null as integer) as file_row,
     -- the row's place within its year: fct_kpi_value holds one row per key, so each row is the first of its
     -- key; a window per year, not one over every row, lets a filter on the year reach the table
     row_number() over (partition by year order by kpi_id, municipality_id, gender) as input_row
