@@ -24,11 +24,16 @@ CSV_COLUMNS = ["kpi_id", "kpi_title", "municipality_id", "municipality_name", "y
 
 
 def show_changes(since: str | None, out: Path) -> int:
-    from pipelines.config import Settings
+    from pipelines.config import OutputPathError, Settings, check_writable_file
     from pipelines.publishing.revision import UnknownSince, publication_before, revisions_since, since_time
     from pipelines.warehouse import connect
 
     settings = Settings.from_env()
+    try:
+        check_writable_file(out)  # before any work: a directory, an unwritable folder
+    except OutputPathError as problem:
+        print(f"kkik changes: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if not settings.duckdb_path.exists():
         print(f"kkik changes: {settings.duckdb_path} does not exist: run `kkik load` first", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -40,8 +45,12 @@ def show_changes(since: str | None, out: Path) -> int:
         except UnknownSince as problem:
             print(f"kkik changes: {problem}", file=sys.stderr)
             return EXIT_BAD_INPUT
-    out.parent.mkdir(parents=True, exist_ok=True)
-    frame[CSV_COLUMNS].to_csv(out, index=False, encoding="utf-8-sig")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        frame[CSV_COLUMNS].to_csv(out, index=False, encoding="utf-8-sig")
+    except OSError as exc:
+        print(f"kkik changes: {out}: cannot be written: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     values, colours = int(frame["value_changed"].sum()), int(frame["colour_changed"].sum())
     print(f"kkik changes since {label}: {count_of(len(frame), 'cell')} ({count_of(values, 'value')}, {count_of(colours, 'colour')}) → {out}")
     if len(frame):

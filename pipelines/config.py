@@ -72,6 +72,25 @@ def nearest_existing(path: Path) -> Path:
     return path
 
 
+class OutputPathError(ValueError):
+    """An output file (``--out``) that cannot be written; the message names it and why."""
+
+
+def check_writable_file(out: Path) -> None:
+    """Refuse an output file we could not write, before any work: a directory, a parent that cannot be
+    created, no permission, or a name the system refuses even to look up (one too long)."""
+    try:
+        if out.is_dir():
+            raise OutputPathError(f"{out}: is a directory; give a file name, e.g. {out / 'out.csv'}")
+        ancestor = nearest_existing(out.parent)
+        if not ancestor.is_dir():
+            raise OutputPathError(f"{out}: its folder cannot be created: {ancestor} is a file, not a folder")
+        if not os.access(ancestor, os.W_OK | os.X_OK) or (out.exists() and not os.access(out, os.W_OK)):
+            raise OutputPathError(f"{out}: cannot be written (no permission in {ancestor})")
+    except OSError as exc:
+        raise OutputPathError(f"{out}: cannot be written: {exc.strerror or exc}") from None
+
+
 def _path(name: str, default: str) -> Path:
     return _resolve(os.environ.get(name, "").strip() or default)
 

@@ -31,9 +31,17 @@ def last_load_years(con) -> list[int]:
 
 def publish_built_mart(years: list[int] | None = None, accepted_flags_path: Path | None = None) -> int:
     from pipelines.config import Settings
-    from pipelines.warehouse import run_lock, run_lock_refusal
+    from pipelines.preflight import refuses_without_audit_mart
+    from pipelines.warehouse import run_lock, run_lock_path, run_lock_refusal
 
     settings = Settings.from_env()
+    if not settings.duckdb_path.exists() and not run_lock_path(settings.duckdb_path).exists():
+        refuses_without_audit_mart("publish", settings)  # before the run lock: no lock file beside nothing
+        return EXIT_BAD_INPUT
+    if accepted_flags_path is not None and not accepted_flags_path.is_file():
+        print(f"kkik publish: {accepted_flags_path}: no such accepted-flags file (without --file: "
+              "expectations/accepted_flags.csv)", file=sys.stderr)
+        return EXIT_BAD_INPUT
     with run_lock(settings.duckdb_path) as held:
         if not held:
             print(f"kkik publish: {run_lock_refusal(settings.duckdb_path)}", file=sys.stderr)

@@ -265,9 +265,17 @@ def _source_account(step_key: str, stage: Stage) -> str:
         ignored = "" if ignored == "none" else ignored
         return (f"{label} {count_of(files, 'new file')}, {count_of(rows, 'row')}"
                 + (f" ({quarantined:,} quarantined: raw.inbox_quarantine)" if quarantined else "")
-                + (f", {rejected} REJECTED (raw.inbox_files has why)" if rejected else "")
+                + (f", {rejected} REJECTED: {_rejections(metas)}" if rejected else "")
                 + (f"; NOT READ: {ignored}" if ignored else ""))
     return f"{label} {sum(m.get('rows', 0) for m in metas.values()):,} rows"
+
+
+def _rejections(metas: dict) -> str:
+    """The rejected files with their reasons (``file: reason``), the first two in full; the rest counted."""
+    lines = [line for m in metas.values() for line in str(m.get("rejections", "none")).splitlines()
+             if line and line != "none"]
+    shown = "; ".join(lines[:2])
+    return shown + (f"; and {len(lines) - 2} more" if len(lines) > 2 else "") + " (raw.inbox_files has every reason)"
 
 
 def _shown_path(folder: str | None) -> str:

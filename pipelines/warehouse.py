@@ -56,8 +56,13 @@ def run_lock(path: Path) -> Iterator[bool]:
     or publication, without waiting: True while held; False when another run holds it. The per-use lock
     above only makes single writes take turns; two loads at once would interleave their steps (one
     publishing while the other's audit wrote flags), so the second one is not started."""
-    with _flock(Path(f"{path}.run.lock"), 0) as held:
+    with _flock(run_lock_path(path), 0) as held:
         yield held
+
+
+def run_lock_path(path: Path) -> Path:
+    """The run lock's file beside the warehouse ``path``."""
+    return Path(f"{path}.run.lock")
 
 
 def run_lock_refusal(path: Path) -> str:

@@ -145,6 +145,22 @@ def test_accept_without_a_warehouse_exits_2_and_writes_nothing(tmp_path, monkeyp
     assert list(tmp_path.iterdir()) == []  # no warehouse, lock file or acceptances file
 
 
+def test_publish_without_a_warehouse_or_with_a_missing_accepted_flags_file_exits_2(tmp_path, monkeypatch, capsys):
+    """Refused before the run lock (no lock file beside a warehouse that is not there); a --file that does not
+    exist is a mistyped path, not an empty list of acceptances."""
+    set_isolated_env(monkeypatch, tmp_path)
+    assert cli.main(["publish"]) == 2
+    assert "does not exist: run `kkik load` first" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.execute("create schema kkik_audit")
+        con.execute("create table kkik_audit.fct_kpi_value as select 'N15428' as kpi_id, '0180' as municipality_id, "
+                    "2022 as year, 'T' as gender, 80.0 as value")
+    missing = tmp_path / "nodir" / "accepted.csv"
+    assert cli.main(["publish", "--file", str(missing)]) == 2
+    assert f"kkik publish: {missing}: no such accepted-flags file" in capsys.readouterr().err
+
+
 def test_accept_names_kkik_publish_next_and_says_when_nothing_matches(tmp_path, monkeypatch, capsys):
     set_isolated_env(monkeypatch, tmp_path)
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:

@@ -90,12 +90,14 @@ def test_the_inbox_account_names_what_it_did_not_read_and_counts_the_quarantine(
     stage.materializations += [
         ("raw_inbox", "raw/inbox__insikt", {"files_accepted": 1, "files_rejected": 0, "rows_landed": 1055,
                                             "rows_quarantined": 2}),
-        ("raw_inbox", "raw/inbox__ifo", {"files_accepted": 0, "files_rejected": 1, "rows_landed": 0}),
+        ("raw_inbox", "raw/inbox__ifo", {"files_accepted": 0, "files_rejected": 1, "rows_landed": 0,
+                                         "rejections": "brukarundersokning_ifo/a.xlsx: the sheet 'Data' is missing"}),
         ("raw_inbox", "raw/inbox_quarantine", {"rows_quarantined": 2, "ignored": "folder unknown_type/ (no such "
                                                "file type); stray.csv (not in a file type's folder)"}),
     ]
     assert _source_account("raw_inbox", stage) == (
-        "inbox 1 new file, 1,055 rows (2 quarantined: raw.inbox_quarantine), 1 REJECTED (raw.inbox_files has why); "
+        "inbox 1 new file, 1,055 rows (2 quarantined: raw.inbox_quarantine), 1 REJECTED: "
+        "brukarundersokning_ifo/a.xlsx: the sheet 'Data' is missing (raw.inbox_files has every reason); "
         "NOT READ: folder unknown_type/ (no such file type); stray.csv (not in a file type's folder)")
 
 

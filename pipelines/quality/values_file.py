@@ -7,14 +7,13 @@ from the bundled catalogue. The same rules and GX suite run as in the yearly loa
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from pipelines.config import nearest_existing
+from pipelines.config import OutputPathError, check_writable_file
 from pipelines.quality.audit import watch_and_validate
 from pipelines.quality.bundled import bundled_kpis, bundled_municipalities, bundled_similar_groups
 from pipelines.quality.context import frame_tables
@@ -207,22 +206,11 @@ def check_year_in_file(values: pd.DataFrame, year: int, path: Path) -> None:
 
 
 def check_writable(out: Path) -> None:
-    """Refuse a path we could not write to: a directory, or a parent that cannot be created (or a name the
-    system refuses even to look up, such as one too long)."""
+    """Refuse a path we could not write to (:func:`pipelines.config.check_writable_file`), as a values-file error."""
     try:
-        _check_writable(out)
-    except OSError as exc:
-        raise ValuesFileError(f"{out}: cannot be written: {exc.strerror or exc}") from None
-
-
-def _check_writable(out: Path) -> None:
-    if out.is_dir():
-        raise ValuesFileError(f"{out}: is a directory; give a file name, e.g. {out / 'flags.csv'}")
-    ancestor = nearest_existing(out.parent)
-    if not ancestor.is_dir():
-        raise ValuesFileError(f"{out}: its folder cannot be created: {ancestor} is a file, not a folder")
-    if not os.access(ancestor, os.W_OK | os.X_OK) or (out.exists() and not os.access(out, os.W_OK)):
-        raise ValuesFileError(f"{out}: cannot be written (no permission in {ancestor})")
+        check_writable_file(out)
+    except OutputPathError as problem:
+        raise ValuesFileError(str(problem)) from None
 
 
 def check_output_path(out: Path) -> None:

@@ -115,3 +115,10 @@ def test_a_name_reused_for_another_year_and_a_rejected_file_replace_nothing_else
     assert world["values"]() == before
     assert world["read"]("select count(*) from intermediate.int_survey_kpi_values where source = 'insikt' "
                          "and year = 2021") == [(915,)]
+    # nor does a rejected file's quarantine block: every code mistyped, so too many bad rows to land any
+    _drop(world["inbox"], _text(EXCERPT).replace("\n0", "\n9"), name="insikt/Insikt_fel.csv")
+    outcome = {f.file_name: (f.status, f.rows_landed) for f in world["land"]("v5").files}
+    assert outcome["insikt/Insikt_fel.csv"] == ("rejected", 0)
+    assert world["read"]("select count(*) > 0 from raw.inbox_quarantine where load_id = 'v5' "
+                         "and reason_code = 'unknown_municipality'") == [(True,)]
+    assert world["unknown_codes"]() == []

@@ -178,6 +178,20 @@ def test_kkik_changes_refuses_an_unknown_since_or_a_missing_warehouse(published_
     assert not out.exists() and not (tmp_path / "none.duckdb").exists()
 
 
+def test_kkik_changes_refuses_an_out_it_cannot_write_before_reading(published_once, tmp_path, monkeypatch, capsys):
+    """A folder as --out, or one below a file, is named in one line (exit 2), not an IsADirectoryError."""
+    from pipelines.cli import main
+
+    path, _, _ = published_once
+    monkeypatch.setenv("KKIK_DUCKDB_PATH", str(path))
+    assert main(["changes", "--out", str(tmp_path)]) == 2
+    assert f"kkik changes: {tmp_path}: is a directory; give a file name" in capsys.readouterr().err
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    assert main(["changes", "--out", str(blocker / "changes.csv")]) == 2
+    assert f"its folder cannot be created: {blocker} is a file, not a folder" in capsys.readouterr().err
+
+
 def test_the_load_summary_says_how_many_values_and_colours_changed_and_which_figures_are_new(published_once):
     from pipelines.summary import publication_summary, revision_lines
 
