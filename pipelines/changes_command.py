@@ -30,7 +30,7 @@ def show_changes(since: str | None, out: Path) -> int:
 
     settings = Settings.from_env()
     try:
-        check_writable_file(out)  # before any work: a directory, an unwritable folder
+        check_writable_file(out, example="changes.csv")  # before any work: a directory, an unwritable folder
     except OutputPathError as problem:
         print(f"kkik changes: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -13,6 +13,8 @@ forgets one setting must not publish the partly synthetic snapshot.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,22 +75,46 @@ def nearest_existing(path: Path) -> Path:
 
 
 class OutputPathError(ValueError):
-    """An output file (``--out``) that cannot be written; the message names it and why."""
+    """An output (``--out``) that cannot be written; the message names it and why."""
 
 
-def check_writable_file(out: Path) -> None:
-    """Refuse an output file we could not write, before any work: a directory, a parent that cannot be
-    created, no permission, or a name the system refuses even to look up (one too long)."""
-    try:
+def check_writable_file(out: Path, example: str = "out.csv") -> None:
+    """Refuse an output file we could not write, before any work: a directory (``example``: the file name the
+    message suggests in it), a folder that cannot be created, no permission, or a name the system refuses even
+    to look up (one too long)."""
+    with _os_errors_named(out):
         if out.is_dir():
-            raise OutputPathError(f"{out}: is a directory; give a file name, e.g. {out / 'out.csv'}")
-        ancestor = nearest_existing(out.parent)
-        if not ancestor.is_dir():
-            raise OutputPathError(f"{out}: its folder cannot be created: {ancestor} is a file, not a folder")
-        if not os.access(ancestor, os.W_OK | os.X_OK) or (out.exists() and not os.access(out, os.W_OK)):
-            raise OutputPathError(f"{out}: cannot be written (no permission in {ancestor})")
+            raise OutputPathError(f"{out}: is a directory; give a file name, e.g. {out / example}")
+        _check_can_create_in(out.parent, named=out, its="its folder")
+        if out.exists() and not os.access(out, os.W_OK):
+            raise OutputPathError(f"{out}: cannot be written (no permission in {out.parent})")
+
+
+def check_writable_folder(folder: Path, what: str) -> None:
+    """Refuse an output folder we could not write files into, before any work: a file (``what``: what the folder
+    is for, for the message), a folder on its way that is a file, no permission, a name too long."""
+    with _os_errors_named(folder):
+        if folder.exists() and not folder.is_dir():
+            raise OutputPathError(f"{folder}: is a file, not a folder: {what}")
+        _check_can_create_in(folder, named=folder, its="the folder")
+
+
+def _check_can_create_in(folder: Path, *, named: Path, its: str) -> None:
+    """``folder`` exists or can be created, and may be written: its nearest existing ancestor is a writable folder."""
+    ancestor = nearest_existing(folder)
+    if not ancestor.is_dir():
+        raise OutputPathError(f"{named}: {its} cannot be created: {ancestor} is a file, not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise OutputPathError(f"{named}: cannot be written (no permission in {ancestor})")
+
+
+@contextmanager
+def _os_errors_named(path: Path) -> Iterator[None]:
+    """An OSError of the checks (a name the system refuses even to look up) as an OutputPathError naming ``path``."""
+    try:
+        yield
     except OSError as exc:
-        raise OutputPathError(f"{out}: cannot be written: {exc.strerror or exc}") from None
+        raise OutputPathError(f"{path}: cannot be written: {exc.strerror or exc}") from None
 
 
 def _path(name: str, default: str) -> Path:

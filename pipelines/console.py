@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -146,6 +146,11 @@ def year_ranges(years: Iterable[int]) -> str:
         else:
             runs.append([year])
     return ", ".join(str(run[0]) if len(run) == 1 else f"{run[0]}–{run[-1]}" for run in runs)
+
+
+def years_span(years: Sequence[int]) -> str:
+    """"year 2022" or "years 2018–2022": a run's (consecutive, sorted) years as the commands' first lines name them."""
+    return f"year {years[0]}" if len(years) == 1 else f"years {years[0]}–{years[-1]}"
 
 
 def display_path(path: Path, root: Path) -> str:

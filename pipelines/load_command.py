@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Self
 
 from pipelines.config import PROJECT_ROOT, SNAPSHOT, Settings
-from pipelines.console import Console, display_path, output_to_log
+from pipelines.console import Console, display_path, output_to_log, years_span
 from pipelines.jobs import REFRESH_RUN_CONFIG
 from pipelines.run_progress import RunTracker, Stage, stage_account
 
@@ -39,8 +39,7 @@ def rerun_command(years: Sequence[int], explicit: bool, extra: Sequence[str] = (
 
 def banner(years: Sequence[int], settings: Settings, log_path, command: str = "load") -> list[str]:
     """Years, warehouse, log file, and where each source comes from (a refresh fetches only Kolada)."""
-    span = f"year {years[0]}" if len(years) == 1 else f"years {years[0]}–{years[-1]}"
-    lines = [f"kkik {command}: {span} → {display_path(settings.duckdb_path, PROJECT_ROOT)}",
+    lines = [f"kkik {command}: {years_span(years)} → {display_path(settings.duckdb_path, PROJECT_ROOT)}",
              f"  log:        {display_path(log_path, PROJECT_ROOT)} (dbt, Dagster, tracebacks)"]
     for name, origin in settings.source_origins().items():
         if command == "refresh" and name != "Kolada":

@@ -35,8 +35,9 @@ def publish_built_mart(years: list[int] | None = None, accepted_flags_path: Path
     from pipelines.warehouse import run_lock, run_lock_path, run_lock_refusal
 
     settings = Settings.from_env()
-    if not settings.duckdb_path.exists() and not run_lock_path(settings.duckdb_path).exists():
-        refuses_without_audit_mart("publish", settings)  # before the run lock: no lock file beside nothing
+    # no warehouse and no run under way: refused before the run lock, so no lock file is left beside nothing
+    nothing_there = not settings.duckdb_path.exists() and not run_lock_path(settings.duckdb_path).exists()
+    if nothing_there and refuses_without_audit_mart("publish", settings):
         return EXIT_BAD_INPUT
     if accepted_flags_path is not None and not accepted_flags_path.is_file():
         print(f"kkik publish: {accepted_flags_path}: no such accepted-flags file (without --file: "
@@ -50,15 +51,14 @@ def publish_built_mart(years: list[int] | None = None, accepted_flags_path: Path
 
 
 def _publish_built_mart(settings: Settings, years: list[int] | None, accepted_flags_path: Path | None) -> int:
-    from pipelines.console import count_of
+    from pipelines.console import count_of, years_span
     from pipelines.preflight import BadArguments, check_years_loaded, refuses_without_audit_mart
-    from pipelines.quality.audit import audit_mart
+    from pipelines.quality.audit import audit_mart, open_error_flags
     from pipelines.quality.publish import (
         MartNotBuilt,
         PublicationBlocked,
         check_mart_built,
         flag_line,
-        open_error_flags,
         publish_mart,
     )
     from pipelines.summary import mart_summary
@@ -85,11 +85,10 @@ def _publish_built_mart(settings: Settings, years: list[int] | None, accepted_fl
     load_id = f"publish-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     summary, _ = audit_mart(settings.duckdb_path, years=years, load_id=load_id, quality_dir=settings.quality_dir,
                             accepted_flags_path=accepted_flags_path)
-    span = f"year {years[0]}" if len(years) == 1 else f"years {years[0]}–{years[-1]}"
     other = (f"; and {count_of(summary.open_errors_other_years, 'open error flag')} of "
              f"{', '.join(map(str, summary.other_years))} from an earlier audit (block publication)"
              if summary.open_errors_other_years else "")
-    print(f"  audit    {'ok' if summary.publishable else 'BLOCKED'}  {span}: "
+    print(f"  audit    {'ok' if summary.publishable else 'BLOCKED'}  {years_span(years)}: "
           f"{count_of(summary.errors, 'error flag')}, {summary.open_errors:,} open (block publication), "
           f"{summary.open_errors_outside_kkik:,} open outside the KKiK set (not blocking){other}; "
           f"{count_of(summary.warnings, 'warning')}")

@@ -3,7 +3,7 @@
 Dagster wraps each step's exception (``DagsterExecutionStepExecutionError`` → ours → the library's); the
 cause shown is the first of ours in that chain (a ``SourceResponseError`` names the URL and the problem),
 once per failed step. A blocked publication is told from the warehouse itself (the open error flags,
-their count and the top three, with ``pipelines.quality.publish.open_error_flags``) with the review loop
+their count and the top three, with ``pipelines.quality.audit.open_error_flags``) with the review loop
 as the next commands. The tracebacks stay in the log file.
 """
 
@@ -128,7 +128,8 @@ def _source_failed(diagnosis: Diagnosis, step: str, message: str, settings: Sett
 
 def _blocked(diagnosis: Diagnosis, settings: Settings, rerun: str) -> None:
     from pipelines.publish_command import last_load_years
-    from pipelines.quality.publish import flag_line, open_error_flags
+    from pipelines.quality.audit import open_error_flags
+    from pipelines.quality.publish import flag_line
     from pipelines.warehouse import connect
     from pipelines.watch_commands import accept_filters
 

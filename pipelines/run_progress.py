@@ -271,7 +271,7 @@ def _source_account(step_key: str, stage: Stage) -> str:
 
 
 def _rejections(metas: dict) -> str:
-    """The rejected files with their reasons (``file: reason``), the first two in full; the rest counted."""
+    """The rejected files' reasons (each names its file), the first two in full; the rest counted."""
     lines = [line for m in metas.values() for line in str(m.get("rejections", "none")).splitlines()
              if line and line != "none"]
     shown = "; ".join(lines[:2])

@@ -75,10 +75,8 @@ def raw_inbox(context: AssetExecutionContext, warehouse: WarehouseResource):
                 "files_rejected": sum(f.status == "rejected" for f in files),
                 "rows_landed": sum(f.rows_landed for f in files),
                 "rows_quarantined": sum(f.rows_quarantined for f in files),
-                # one line per rejected file; a reason that names its file already is not prefixed again
-                "rejections": "\n".join(f.reason if f.reason and f"'{f.file_name}'" in f.reason
-                                        else f"{f.file_name}: {f.reason}" for f in files if f.status == "rejected")
-                or "none",
+                # one line per rejected file: each reason names its file (InboxFileRejected's location)
+                "rejections": "\n".join(str(f.reason) for f in files if f.status == "rejected") or "none",
             },
         )
     yield MaterializeResult(asset_key=QUARANTINE_KEY, metadata={

@@ -26,6 +26,8 @@ from pipelines.quality.watch import run_watch
 from pipelines.warehouse import connect, transaction
 
 FLAG_TABLE = f"{AUDIT_SCHEMA}.kkik_flag"
+#: what a blocked publication says of each open error flag (:func:`open_error_flags`)
+OPEN_ERROR_COLUMNS = ["kpi_id", "municipality_id", "year", "gender", "rule_id", "message"]
 FLAG_TABLE_DDL = f"""create table if not exists {FLAG_TABLE} (
     flag_rank integer, kpi_id varchar, municipality_id varchar, year integer, gender varchar,
     rule_id varchar not null, severity varchar not null, observed_value double, expected_low double,
@@ -174,13 +176,20 @@ def audit_mart(
     return summary, flags
 
 
+def open_error_flags(con) -> list[tuple]:
+    """The stored error flags that block publication (:func:`blocking_mask`: not accepted, on the KKiK set), most
+    important first, as ``OPEN_ERROR_COLUMNS`` tuples."""
+    columns = [*OPEN_ERROR_COLUMNS, "severity", "accepted", "is_kkik"]
+    flags = pd.DataFrame(con.execute(f"select {', '.join(columns)} from {FLAG_TABLE} order by flag_rank").fetchall(),
+                         columns=columns, dtype=object)  # the values as DuckDB gives them: 2022, None
+    return list(flags.loc[blocking_mask(flags), OPEN_ERROR_COLUMNS].itertuples(index=False, name=None))
+
+
 def _blocking_in_other_years(duckdb_path: Path, years: list[int]) -> pd.DataFrame:
-    """The stored flags of years outside ``years`` that block publication (:func:`blocking_mask`)."""
-    placeholders = ",".join("?" for _ in years)
+    """The :func:`open_error_flags` of years outside ``years`` (a flag of no year is no other year's)."""
     with connect(duckdb_path, read_only=True) as con:
-        stored = con.execute(f"select year, severity, accepted, is_kkik, kpi_id from {FLAG_TABLE} "
-                             f"where year not in ({placeholders})", years).df()
-    return stored[blocking_mask(stored)]
+        flags = pd.DataFrame(open_error_flags(con), columns=OPEN_ERROR_COLUMNS)
+    return flags[flags["year"].notna() & ~flags["year"].isin(years)].reset_index(drop=True)
 
 
 def _gx_as_flags(gx: pd.DataFrame) -> pd.DataFrame:

@@ -16,24 +16,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pandas as pd
-
 from pipelines.config import published_dir_beside
 from pipelines.console import count_of
 from pipelines.publishing.counts import RowCount
 from pipelines.publishing.export import export_readers_copy, previous_publication
 from pipelines.publishing.revision import record_revision
 from pipelines.publishing.tables import PUBLISHED_TABLES
-from pipelines.quality.acceptance import blocking_mask
-from pipelines.quality.audit import FLAG_TABLE
+from pipelines.quality.audit import FLAG_TABLE, open_error_flags
 from pipelines.quality.mart_inputs import AUDIT_SCHEMA, PUBLISHED_SCHEMA
 from pipelines.warehouse import connect, transaction
 
 #: the tables dbt builds in ``kkik_audit`` that each publication copies; ``kkik_revision`` is kept in ``kkik``
 MART_TABLES = tuple(table.name for table in PUBLISHED_TABLES if table.from_audit)
 READERS_TABLES = tuple(table.name for table in PUBLISHED_TABLES)
-#: what a blocked publication says of each open error flag
-OPEN_ERROR_COLUMNS = ["kpi_id", "municipality_id", "year", "gender", "rule_id", "message"]
 ACCEPTANCE_LOG_DDL = f"""create table if not exists {PUBLISHED_SCHEMA}.kkik_flag_acceptance (
     published_at timestamptz not null, load_id varchar not null, rule_id varchar, kpi_id varchar,
     municipality_id varchar, year integer, gender varchar, observed_value double, message varchar,
@@ -112,14 +107,6 @@ class PublishSummary:
     export_seconds: float = 0.0
     #: cells appended to ``kkik.kkik_revision`` (None: a first publication, nothing to compare with)
     revised_cells: int | None = None
-
-
-def open_error_flags(con) -> list[tuple]:
-    """The error flags that block publication (:func:`blocking_mask`: not accepted, on the KKiK set), most important first."""
-    columns = [*OPEN_ERROR_COLUMNS, "severity", "accepted", "is_kkik"]
-    flags = pd.DataFrame(con.execute(f"select {', '.join(columns)} from {FLAG_TABLE} order by flag_rank").fetchall(),
-                         columns=columns, dtype=object)  # the values as DuckDB gives them: 2022, None
-    return list(flags.loc[blocking_mask(flags), OPEN_ERROR_COLUMNS].itertuples(index=False, name=None))
 
 
 def flag_line(flag: tuple) -> str:

@@ -208,7 +208,7 @@ def check_year_in_file(values: pd.DataFrame, year: int, path: Path) -> None:
 def check_writable(out: Path) -> None:
     """Refuse a path we could not write to (:func:`pipelines.config.check_writable_file`), as a values-file error."""
     try:
-        check_writable_file(out)
+        check_writable_file(out, example="flags.csv")
     except OutputPathError as problem:
         raise ValuesFileError(str(problem)) from None
 

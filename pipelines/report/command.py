@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 import time
 from pathlib import Path
 
-from pipelines.config import nearest_existing
+from pipelines.config import OutputPathError, check_writable_folder
 from pipelines.console import count_of, year_ranges
 from pipelines.report.source import ReportDataError
 
@@ -22,27 +21,15 @@ def kommun_code(text: str) -> str:
 
 def check_out_dir(out_dir: Path) -> None:
     """Refuse an ``--out`` the reports cannot be written to before the mart is read: a file, a folder whose way
-    is blocked by a file, or one without write permission. (What only the write itself can tell, e.g. a
-    read-only file system for root, :func:`pipelines.report.render.write_files` reports the same way.)"""
+    is blocked by a file, or one without write permission (:func:`pipelines.config.check_writable_folder`).
+    (What only the write itself can tell, e.g. a read-only file system for root,
+    :func:`pipelines.report.render.write_files` reports the same way.)"""
     from pipelines.report.render import ReportOutputError
 
     try:
-        _check_out_dir(out_dir)
-    except OSError as exc:  # a name the system refuses even to look up (too long, say)
-        raise ReportOutputError(f"{out_dir}: cannot be written: {exc.strerror or exc}") from None
-
-
-def _check_out_dir(out_dir: Path) -> None:
-    from pipelines.report.render import ReportOutputError
-
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ReportOutputError(f"{out_dir}: is a file, not a folder: --out names the folder the reports are "
-                                "written to")
-    ancestor = nearest_existing(out_dir)
-    if not ancestor.is_dir():
-        raise ReportOutputError(f"{out_dir}: the folder cannot be created: {ancestor} is a file, not a folder")
-    if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise ReportOutputError(f"{out_dir}: cannot be written (no permission in {ancestor})")
+        check_writable_folder(out_dir, "--out names the folder the reports are written to")
+    except OutputPathError as problem:
+        raise ReportOutputError(str(problem)) from None
 
 
 def run_report(kommun: str | None, county: str | None, year: int | None, out_dir: Path,

@@ -47,8 +47,7 @@ current_file_years as (
 
 -- the inbox quarantines a row whose code is not in Kolada's list when it lands; it counts while its file
 -- is the current version of its name for the row's year (int_inbox_file_years: a corrected file dropped
--- under the same name replaces it), and only in an accepted file: a rejected file landed nothing (the
--- load names it REJECTED), so none of its values is missing from the mart
+-- under the same name replaces it; a rejected file, which landed nothing, is no version)
 quarantined_survey_codes as (
     select
         inbox_quarantine.file_name,
@@ -59,7 +58,7 @@ quarantined_survey_codes as (
     semi join current_file_years
         on inbox_quarantine.file_sha256 = current_file_years.file_sha256
         and inbox_quarantine.year is not distinct from current_file_years.year
-    where inbox_quarantine.reason_code = 'unknown_municipality' and inbox_quarantine.file_status = 'accepted'
+    where inbox_quarantine.reason_code = 'unknown_municipality'
 ),
 
 unknown_kolada_municipality as (
