@@ -40,8 +40,7 @@ def kkik_reports(context: AssetExecutionContext, config: ReportsConfig, warehous
     year = max(years_of(context))
     out_dir = reports_dir(config.out_dir)
     data = build.load(None, year, warehouse=warehouse.path)
-    kommuner = build.write_all(data, out_dir, pdf=config.pdf)
-    counties = build.write_counties(data, out_dir, pdf=config.pdf)
+    kommuner, counties = build.write_every_report(data, out_dir, pdf=config.pdf)
     return MaterializeResult(metadata={"kkik_year": year, "kommun_files": len(kommuner),
                                        "county_files": len(counties), "folder": str(out_dir),
                                        "mart": str(data.frames.path)})

@@ -225,3 +225,32 @@ def test_kkik_report_says_when_the_year_has_values_for_only_some_figures(mart, t
     sentence = f"KKiK {year} är inte komplett: {with_values} av årets {in_set} nyckeltal har värden för kommunerna"
     assert (sentence in html) == partial
     assert ("är inte komplett" in html) == partial
+
+
+def test_every_report_written_in_two_processes_is_what_the_serial_writers_write(mart, tmp_path):
+    """The load's step writes half the kommuner in a forked process: the same files, byte for byte, in the
+    same order as kkik report --all and the county reports (5 kommuner: an odd split). PDFs carry their time
+    of creation, so only the HTML is compared byte for byte."""
+    data = build.load(mart, 2022)
+    serial_kommuner = build.write_all(data, tmp_path / "serial")
+    serial_counties = build.write_counties(data, tmp_path / "serial")
+    kommuner, counties = build.write_every_report(data, tmp_path / "forked")
+    assert [p.name for p in kommuner] == [p.name for p in serial_kommuner]
+    assert [p.name for p in counties] == [p.name for p in serial_counties]
+    assert len(kommuner) == 2 * len(KOMMUNER)  # HTML and PDF of each
+    for path in [*serial_kommuner, *serial_counties]:
+        forked = (tmp_path / "forked" / path.name).read_bytes()
+        if path.suffix == ".html":
+            assert forked == path.read_bytes()
+        else:
+            assert forked.startswith(b"%PDF")
+
+
+def test_a_report_that_fails_in_the_forked_half_fails_the_step(mart, tmp_path):
+    data = build.load(mart, 2022)
+    out = tmp_path / "reports"
+    out.mkdir()
+    blocked = max(build.kommun_ids(data))  # the last kommun: always in the forked half
+    (out / f"{build.kommun_stem(blocked, 2022)}.html").mkdir()  # a folder where its file must go
+    with pytest.raises(Exception, match=build.kommun_stem(blocked, 2022)):
+        build.write_every_report(data, out, pdf=False)
