@@ -45,8 +45,10 @@ PUBLISHED_TABLES = (
                    from_dbt=False),
 )
 #: The dbt models of the audit mart the watch audits (the kkik_flag asset's dependencies): every published
-#: table dbt builds, and the gate's list of codes no dimension knows (read by the audit, not published).
-AUDITED_MODELS = tuple(table.name for table in PUBLISHED_TABLES if table.from_dbt) + ("kkik_unknown_code",)
+#: table dbt builds, and the gate's lists of codes no dimension knows and of quarantined inbox rows (read by
+#: the audit, not published).
+AUDITED_MODELS = tuple(table.name for table in PUBLISHED_TABLES if table.from_dbt) + ("kkik_unknown_code",
+                                                                                      "kkik_inbox_quarantine")
 
 #: The one table of the run's own facts: which load published, when, and how many rows each table has.
 PUBLICATION_TABLE = "kkik_publication"

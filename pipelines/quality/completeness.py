@@ -2,7 +2,7 @@
 
 The error watch judges each value; a lost page, an empty segment or a whole figure gone shows in no single
 value, only in how many kommuner a figure × year × gender has. dbt counts them (``kkik_coverage``) and lists
-the codes no dimension knows (``kkik_unknown_code``); this module compares those counts with the previous
+the codes no dimension knows (``kkik_unknown_code``) and the inbox rows not loaded (``kkik_inbox_quarantine``); this module compares those counts with the previous
 publication (the ``kkik`` schema, which only the publish step writes) and with the figure's other years,
 and turns every shortfall into an error flag. Flags go through the same acceptance and ranking as the
 watch's, so a reviewer accepts a real gap (``kkik accept``) exactly as any other error.
@@ -25,6 +25,7 @@ from pipelines.quality.flags import FLAG_COLUMNS
 GATE_PATH = EXPECTATIONS_DIR / "publication_gate.yml"
 COVERAGE = "kkik_coverage"
 UNKNOWN_CODES = "kkik_unknown_code"
+INBOX_QUARANTINE = "kkik_inbox_quarantine"
 #: A whole figure-year lost or an unknown code: it changes every colour of the figure (or hides values).
 GATE_IMPACT = 16.0
 Severity = Literal["error", "warning"]
@@ -56,6 +57,7 @@ class GateRules(_Params):
     figure_year_missing: SeverityOnly
     not_yet_published: SeverityOnly
     unknown_code: SeverityOnly
+    quarantined_rows: SeverityOnly
 
 
 def load_gate_rules(path: Path = GATE_PATH) -> GateRules:
@@ -74,7 +76,8 @@ def audit_gate(con, *, years: Sequence[int], audit_schema: str, published_schema
     kpis = con.execute(f"select kpi_id, first_kkik_year, last_kkik_year, kkik_year_offset from {audit_schema}.dim_kpi "
                        "where is_kkik").df()
     return gate_flags(read_coverage(con, audit_schema), read_coverage(con, published_schema),
-                      read_unknown_codes(con, audit_schema), kpis, years=years, rules=rules)
+                      read_unknown_codes(con, audit_schema), kpis, years=years, rules=rules,
+                      quarantined=con.execute(f"select * from {audit_schema}.{INBOX_QUARANTINE}").df())
 
 
 def read_coverage(con, schema: str) -> pd.DataFrame | None:
@@ -101,11 +104,14 @@ def gate_flags(
     *,
     years: Sequence[int],
     rules: GateRules | None = None,
+    quarantined: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Every completeness shortfall of ``years`` and every unknown code, as flag rows (FLAG_COLUMNS).
+    """Every completeness shortfall of ``years``, every unknown code and every group of quarantined inbox
+    rows, as flag rows (FLAG_COLUMNS).
 
     ``coverage`` is the audit mart's ``kkik_coverage``, ``published`` the previous publication's (None before
-    the first), ``kpis`` the audit mart's ``dim_kpi`` (which figures the KKiK years of the load expect).
+    the first), ``kpis`` the audit mart's ``dim_kpi`` (which figures the KKiK years of the load expect),
+    ``quarantined`` its ``kkik_inbox_quarantine`` (None: none).
     """
     rules = rules or load_gate_rules()
     years = sorted({int(y) for y in years})
@@ -115,6 +121,7 @@ def gate_flags(
         _short_vs_other_years(coverage, years, rules.short_vs_other_years),
         *_missing_years(coverage, years, rules),
         _unknown(unknown_codes, years, rules.unknown_code),
+        _quarantined(quarantined, years, rules.quarantined_rows),
     ]
     frames = [f for f in frames if len(f)]
     if not frames:
@@ -242,3 +249,21 @@ def _unknown(unknown_codes, years, params: SeverityOnly) -> pd.DataFrame:
     flags = _flags(codes, "integrity.unknown_code", params.severity, codes["value_count"], message)
     flags["source"] = codes["source"].to_numpy()
     return flags
+
+
+def _quarantined(quarantined: pd.DataFrame | None, years, params: SeverityOnly) -> pd.DataFrame:
+    """One flag per inbox file × year × reason whose rows were quarantined (not loaded), for ``years`` and
+    for rows that name no readable year (they stay until the file is corrected)."""
+    if quarantined is None or quarantined.empty:
+        return pd.DataFrame()
+    rows = quarantined[quarantined["year"].isin(years) | quarantined["year"].isna()].copy()
+    if rows.empty:
+        return rows
+    year = rows["year"].map(lambda y: f"of {int(y)} " if pd.notna(y) else "without a readable year ")
+    count = rows["row_count"].astype(int)
+    message = (rows["file_name"] + ": " + count.astype(str)
+               + np.where(count == 1, " row ", " rows ") + year + "not loaded (" + rows["reason_code"]
+               + np.where(count == 1, "; row ", "; rows ") + rows["first_rows"] + np.where(count > 5, " …", "") + "; the first: " + rows["first_reason"]
+               + "). They are not in the mart. Correct the file and drop it in the inbox again under the same "
+               + "name: it replaces this version (raw.inbox_quarantine has every row).")
+    return _flags(rows, "integrity.quarantined_rows", params.severity, count, message, source="inbox")
