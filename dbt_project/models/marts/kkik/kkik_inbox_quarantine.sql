@@ -2,25 +2,12 @@
 -- kkik_unknown_code lists): text where a number belongs, a value out of range, a repeated or conflicting
 -- row, a missing cell. Those rows are not in the mart, and the cells they would have filled are empty or
 -- keep another source's value; the audit turns each group into a flag (integrity.quarantined_rows) so a
--- reviewer sees them in the watch, not only in the load's line. Only files that are the current version
--- of their name for the row's year count (int_inbox_file_years): a corrected file clears them.
+-- reviewer sees them in the watch, not only in the load's line. Only current file versions count
+-- (int_inbox_quarantine_current): a corrected file clears them.
 -- One row per file × year × reason.
-with inbox_quarantine as (
-    select * from {{ ref('stg_surveys__inbox_quarantine') }}
+with current_rows as (
+    select * from {{ ref('int_inbox_quarantine_current') }}
     where reason_code is distinct from 'unknown_municipality'
-),
-
-current_file_years as (
-    select file_sha256, year from {{ ref('int_inbox_file_years') }}
-    where is_current
-),
-
-current_rows as (
-    select inbox_quarantine.*
-    from inbox_quarantine
-    semi join current_file_years
-        on inbox_quarantine.file_sha256 = current_file_years.file_sha256
-        and inbox_quarantine.year is not distinct from current_file_years.year
 ),
 
 grouped as (

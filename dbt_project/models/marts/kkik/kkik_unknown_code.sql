@@ -36,29 +36,20 @@ skolverket_results as (
     select municipality_id, year from {{ ref('stg_skolverket__school_results') }}
 ),
 
-inbox_quarantine as (
-    select * from {{ ref('stg_surveys__inbox_quarantine') }}
-),
-
-current_file_years as (
-    select file_sha256, year from {{ ref('int_inbox_file_years') }}
-    where is_current
-),
-
 -- the inbox quarantines a row whose code is not in Kolada's list when it lands; it counts while its file
--- is the current version of its name for the row's year (int_inbox_file_years: a corrected file dropped
--- under the same name replaces it; a rejected file, which landed nothing, is no version)
+-- is the current version of its name for the row's year
+current_inbox_quarantine as (
+    select * from {{ ref('int_inbox_quarantine_current') }}
+),
+
 quarantined_survey_codes as (
     select
-        inbox_quarantine.file_name,
-        inbox_quarantine.row_number,
-        inbox_quarantine.value as municipality_id,
-        inbox_quarantine.year
-    from inbox_quarantine
-    semi join current_file_years
-        on inbox_quarantine.file_sha256 = current_file_years.file_sha256
-        and inbox_quarantine.year is not distinct from current_file_years.year
-    where inbox_quarantine.reason_code = 'unknown_municipality'
+        file_name,
+        row_number,
+        value as municipality_id,
+        year
+    from current_inbox_quarantine
+    where reason_code = 'unknown_municipality'
 ),
 
 unknown_kolada_municipality as (
