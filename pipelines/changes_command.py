@@ -1,11 +1,12 @@
-"""``kkik changes [--since DATE|LOAD] [--out FILE]``: what changed in the published KKiK result.
+"""``kkik changes [--since DATE|LOAD | --pending] [--out FILE]``: what changed in the published KKiK result.
 
 Reads ``kkik.kkik_revision`` of the warehouse (the pipeline's own publications; see
 :mod:`pipelines.publishing.revision` for what counts as a change), prints a short table and writes every
 row as CSV (UTF-8 with a BOM, so Excel shows å, ä and ö, like the watch's CSV). Without ``--since``: the
 changes of the newest publication. ``--since 2024-10-01``: every change published on or after that day;
-``--since LOAD``: every change published after that load. Exit 0, or 2 when there is nothing to read or
-``--since`` names neither a date nor a publication.
+``--since LOAD``: every change published after that load. ``--pending``: what the last load changed that is
+not published yet (a load the audit blocked: the changes that wait for review). Exit 0, or 2 when there is
+nothing to read or ``--since`` names neither a date nor a publication.
 """
 
 from __future__ import annotations
@@ -23,9 +24,16 @@ CSV_COLUMNS = ["kpi_id", "kpi_title", "municipality_id", "municipality_name", "y
                "value_after", "colour_before", "colour_after", "load_id_before", "load_id_after", "changed_at"]
 
 
-def show_changes(since: str | None, out: Path) -> int:
+def show_changes(since: str | None, out: Path, pending: bool = False) -> int:
     from pipelines.config import OutputPathError, Settings, check_writable_file
-    from pipelines.publishing.revision import UnknownSince, publication_before, revisions_since, since_time
+    from pipelines.publishing.revision import (
+        UnknownSince,
+        last_publication,
+        pending_changes,
+        publication_before,
+        revisions_since,
+        since_time,
+    )
     from pipelines.warehouse import connect
 
     settings = Settings.from_env()
@@ -39,9 +47,14 @@ def show_changes(since: str | None, out: Path) -> int:
         return EXIT_BAD_INPUT
     with connect(settings.duckdb_path, read_only=True) as con:
         try:
-            start, label = since_time(con, since)
-            first = since is None and publication_before(con, start) is None
-            frame = revisions_since(con, start, after_load=since is not None and isinstance(start, datetime)).df()
+            if pending:
+                frame, last, first = pending_changes(con).df(), last_publication(con), False
+                label = f"the last publication{f' (load {last[0]})' if last else ''}, not yet published"
+            else:
+                start, label = since_time(con, since)
+                first = since is None and publication_before(con, start) is None
+                frame = revisions_since(con, start,
+                                        after_load=since is not None and isinstance(start, datetime)).df()
         except UnknownSince as problem:
             print(f"kkik changes: {problem}", file=sys.stderr)
             return EXIT_BAD_INPUT
@@ -57,15 +70,19 @@ def show_changes(since: str | None, out: Path) -> int:
         _print_table(frame.head(SHOWN_ROWS))
         if len(frame) > SHOWN_ROWS:
             print(f"  … and {len(frame) - SHOWN_ROWS:,} more in {out}")
+    elif pending:
+        print("  nothing waits for publication: the last load's mart is the published one")
     elif since is None and first:
         print("  the last publication was the first: nothing to compare with (the next load's changes show here)")
     elif since is None:
-        print("  the last publication changed nothing; `kkik changes --since YYYY-MM-DD` shows earlier changes")
+        print("  the last publication changed nothing; `kkik changes --since YYYY-MM-DD` shows earlier changes, "
+              "`kkik changes --pending` a load not published yet")
     return EXIT_OK
 
 
 def _print_table(frame) -> None:
     """The first rows as a rich table (plain, 120 columns wide, when the output is not a terminal)."""
+    import pandas as pd
     from rich.console import Console
     from rich.table import Table
 
@@ -77,7 +94,8 @@ def _print_table(frame) -> None:
         kommun = f"{row.municipality_id} {row.municipality_name or ''}".strip()
         table.add_row(row.kpi_id, kommun, str(row.year), row.gender,
                       f"{_number(row.value_before)} → {_number(row.value_after)}",
-                      f"{_text(row.colour_before)} → {_text(row.colour_after)}", f"{row.changed_at:%Y-%m-%d %H:%M}")
+                      f"{_text(row.colour_before)} → {_text(row.colour_after)}",
+                      "not yet" if pd.isna(row.changed_at) else f"{row.changed_at:%Y-%m-%d %H:%M}")
     Console(highlight=False, width=None if sys.stdout.isatty() else 120).print(table)
 
 

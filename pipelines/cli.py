@@ -286,10 +286,15 @@ def add_changes(commands) -> None:
     changes = commands.add_parser(
         "changes", help="what changed in the published KKiK result: one row per changed value or colour",
         description="Print and write (CSV) the cells of kkik.kkik_result whose value or colour changed at a "
-                    "publication (kkik.kkik_revision). Default: the newest publication's changes. Exit 0, "
+                    "publication (kkik.kkik_revision), or (--pending) that the last load changed and that is not "
+                    "published yet. Default: the newest publication's changes. Exit 0, "
                     "2 when nothing is published or --since is neither a date nor a publication's load id.")
-    changes.add_argument("--since", metavar="DATE|LOAD",
-                         help="every change published on or after DATE (YYYY-MM-DD), or after the load LOAD")
+    which = changes.add_mutually_exclusive_group()
+    which.add_argument("--since", metavar="DATE|LOAD",
+                       help="every change published on or after DATE (YYYY-MM-DD), or after the load LOAD")
+    which.add_argument("--pending", action="store_true",
+                       help="what the last load changed that is not published yet (a load the audit blocked: the "
+                            "changes waiting for review, against the published mart)")
     changes.add_argument("--out", type=Path, default=Path("reports") / "kkik_changes.csv",
                          help="the CSV to write (default reports/kkik_changes.csv)")
     changes.set_defaults(run=cmd_changes)
@@ -298,7 +303,7 @@ def add_changes(commands) -> None:
 def cmd_changes(args) -> int:
     from pipelines.changes_command import show_changes
 
-    return show_changes(args.since, args.out)
+    return show_changes(args.since, args.out, pending=args.pending)
 
 
 # -- the command ----------------------------------------------------------------------------------------

@@ -55,8 +55,9 @@ def run_refresh(years: list[int], settings: Settings, *, explicit_years: bool) -
         with connect(settings.duckdb_path, read_only=True) as con:
             waiting = unpublished_build(con)
         if waiting:  # an earlier load or refresh landed changes that are not published
-            print(f"  but {waiting}: its changes wait for review. next: `kkik watch --year Y`, then correct or "
-                  "`kkik accept …`, then `kkik publish` (or re-run the load after an interruption)")
+            print(f"  but {waiting}: its changes wait for review (`kkik changes --pending` lists them). next: "
+                  "`kkik watch --year Y`, then correct or `kkik accept …`, then `kkik publish` (or re-run the load "
+                  "after an interruption)")
             return EXIT_FAILED
         return EXIT_DONE
     print(f"kkik refresh: {check.values:,} values changed in Kolada since {plan.from_date} ({asked})")

@@ -128,6 +128,7 @@ def _source_failed(diagnosis: Diagnosis, step: str, message: str, settings: Sett
 
 def _blocked(diagnosis: Diagnosis, settings: Settings, rerun: str) -> None:
     from pipelines.publish_command import last_load_years
+    from pipelines.publishing.revision import last_publication
     from pipelines.quality.audit import open_error_flags
     from pipelines.quality.publish import flag_line
     from pipelines.warehouse import connect
@@ -136,6 +137,7 @@ def _blocked(diagnosis: Diagnosis, settings: Settings, rerun: str) -> None:
     with connect(settings.duckdb_path, read_only=True) as con:
         flags = open_error_flags(con)
         loaded = last_load_years(con)
+        published = last_publication(con) is not None  # else there is nothing the changes could be against
     diagnosis.causes.append(f"publication blocked by {count_of(len(flags), 'open error flag')} (kkik_audit.kkik_flag); "
                             f"kkik.* is unchanged. Top {min(TOP_FLAGS, len(flags))}:")
     diagnosis.causes += [f"  {flag_line(flag)}" for flag in flags[:TOP_FLAGS]]
@@ -148,6 +150,7 @@ def _blocked(diagnosis: Diagnosis, settings: Settings, rerun: str) -> None:
     diagnosis.next_steps += [
         f"kkik watch --year {year}   (the ranked report: reports/kkik_watch_{year}.html)" if year is not None
         else "kkik watch --year YYYY   (the ranked report)",
+        *(["kkik changes --pending   (what this load changed against the published mart)"] if published else []),
         "correct the data at its source, or accept a flag that is right:",
         f"kkik accept --by NAME --reason TEXT {filters}",
         f"then publish the built mart without a reload: {publish}",

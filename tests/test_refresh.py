@@ -13,6 +13,7 @@ import re
 import shutil
 
 import duckdb
+import pandas as pd
 import pytest
 
 from pipelines.catalogue import kkik_kpi_ids
@@ -50,6 +51,7 @@ def refreshed(tmp_path_factory):
         server.apps["kolada"] = KoladaApp(state="later")
         refresh = run_kkik(["refresh", *YEARS], env)
         waiting = run_kkik(["refresh", *YEARS], env)  # nothing new in Kolada, but the blocked refresh waits
+        pending = run_kkik(["changes", "--pending", "--out", str(tmp / "pending.csv")], env)
         accept = run_kkik(["accept", "--by", "test", "--reason", "generated later state", "--kpi", "N00914",
                            "--rule", "gender.total_between", "--file", str(accepted)], env)
         assert accept.returncode == 0, accept.stdout + accept.stderr
@@ -61,7 +63,7 @@ def refreshed(tmp_path_factory):
         again = run_kkik(["refresh", *YEARS], env)
         second_requests = server.request_count - requests_before_second
     return {"tmp": tmp, "before": before, "published_before": published_before, "refresh": refresh,
-            "again": again, "second_requests": second_requests, "waiting": waiting}
+            "again": again, "second_requests": second_requests, "waiting": waiting, "pending": pending}
 
 
 def raw_values(con) -> dict[tuple, tuple]:
@@ -138,7 +140,26 @@ def test_a_refresh_after_a_blocked_one_says_its_changes_wait_for_review(refreshe
     lines = waiting.stdout.splitlines()
     assert lines[0].startswith("kkik refresh: nothing changed in Kolada since 2024-10-02")
     assert re.match(r"  but the audit mart built .* is newer than the last publication \(.*\) and was not published "
-                    r"\(blocked or failed after dbt\): its changes wait for review\. next: `kkik watch --year Y`", lines[1])
+                    r"\(blocked or failed after dbt\): its changes wait for review \(`kkik changes --pending` lists "
+                    r"them\)\. next: `kkik watch --year Y`", lines[1])
+
+
+def test_kkik_changes_pending_lists_the_blocked_refreshs_changes_as_its_publication_then_records_them(refreshed):
+    """Before the publication, ``kkik changes --pending`` lists exactly the cells the publication then
+    recorded in kkik.kkik_revision (one definition of a change)."""
+    pending = refreshed["pending"]
+    assert pending.returncode == 0, pending.stdout + pending.stderr
+    assert ", not yet published: " in pending.stdout.splitlines()[0]
+    listed = pd.read_csv(refreshed["tmp"] / "pending.csv", dtype={"municipality_id": str})
+    assert set(listed["load_id_after"]) == {"pending"}
+    with duckdb.connect(str(refreshed["tmp"] / "warehouse.duckdb"), read_only=True) as con:
+        recorded = con.execute("select kpi_id, municipality_id, year, gender, value_before, value_after, colour_before, "
+                               "colour_after from kkik.kkik_revision").df()
+    key = ["kpi_id", "municipality_id", "year", "gender"]
+    columns = [*key, "value_before", "value_after", "colour_before", "colour_after"]
+    assert len(listed) == len(recorded) > 800
+    pd.testing.assert_frame_equal(listed[columns].sort_values(key).reset_index(drop=True),
+                                  recorded[columns].sort_values(key).reset_index(drop=True), check_dtype=False)
 
 
 def test_a_refresh_of_years_never_loaded_exits_2_and_names_the_load(refreshed):

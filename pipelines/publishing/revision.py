@@ -160,6 +160,30 @@ def revisions_since(con: duckdb.DuckDBPyConnection, start: datetime | date | Non
             order by r.changed_at, r.kpi_id, r.municipality_id, r.year, r.gender""", params=params)
 
 
+#: what ``kkik changes --pending`` names as the side that replaces the publication: the audited mart
+PENDING = "pending"
+
+
+def pending_changes(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+    """The cells of the audited mart (``kkik_audit.kkik_result``, the last load's) that differ from the
+    published one (:func:`changed_cells_sql`): what the next publication would record, the columns of
+    :func:`revisions_since` (``load_id_after`` :data:`PENDING`, ``changed_at`` null). After a load the
+    audit blocked, the changes that wait for review; after a published load, none."""
+    if not _exists(con, AUDIT_SCHEMA, "kkik_result"):
+        raise UnknownSince(f"{AUDIT_SCHEMA}.kkik_result does not exist: run `kkik load` first")
+    if not _exists(con, PUBLISHED_SCHEMA, "kkik_result"):
+        raise UnknownSince("nothing is published yet: the first publication has nothing to compare with")
+    last = last_publication(con)
+    return con.sql(
+        f"""select p.*, ?::varchar as load_id_before, '{PENDING}' as load_id_after,
+                   cast(null as timestamptz) as changed_at, k.title as kpi_title, m.municipality_name,
+                   {VALUE_CHANGED} as value_changed, {COLOUR_CHANGED} as colour_changed
+            from ({changed_cells_sql(f"{PUBLISHED_SCHEMA}.kkik_result", f"{AUDIT_SCHEMA}.kkik_result")}) as p
+            left join {AUDIT_SCHEMA}.dim_kpi as k on p.kpi_id = k.kpi_id
+            left join {AUDIT_SCHEMA}.dim_municipality as m on p.municipality_id = m.municipality_id
+            order by p.kpi_id, p.municipality_id, p.year, p.gender""", params=[last[0] if last else None])
+
+
 def cells_changed_for_review(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
     """The cells the watch report marks as changed, as a DataFrame (``CELL_KEY`` and both sides):
     the audited mart against the published one when they differ (a load not yet published), else the

@@ -260,3 +260,30 @@ def test_the_watch_report_marks_the_flags_on_cells_changed_from_the_previous_pub
         publish_mart(path, load_id=f"run-{name}")
     page, csv = report("unchanged")  # the last publication changed nothing
     assert "badge changed" not in page and set(csv[CHANGE_COLUMN]) == {""}
+
+
+def test_kkik_changes_pending_lists_what_the_audited_mart_would_change_and_nothing_once_published(
+        published_once, tmp_path, monkeypatch, capsys):
+    """After a load the audit blocked, the changes that wait for review: the audited kkik_result against the
+    published one, by the one definition of a change; once published, nothing waits."""
+    from pipelines.cli import main
+
+    path, _, _ = published_once
+    monkeypatch.setenv("KKIK_DUCKDB_PATH", str(path))
+    out = tmp_path / "pending.csv"
+    edit_audit(path, f"update kkik_audit.kkik_result set value = 99.5, colour = 'red' "
+                     f"where {cell('N00001', '0101', 2022, 'T')}",
+               f"update kkik_audit.kkik_result set colour = 'red' where {cell('N00002', '0103', 2021, 'K')}")
+    capsys.readouterr()
+    assert main(["changes", "--pending", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "since the last publication (load run-1), not yet published: 2 cells (1 value, 2 colours)" in printed
+    assert "not yet" in printed.splitlines()[-1]
+    rows = out.read_text(encoding="utf-8-sig").splitlines()
+    assert len(rows) == 3 and ",99.5,green,red,run-1,pending," in rows[1]
+    assert revisions(path) == []  # nothing recorded: it is not published
+
+    publish_mart(path, load_id="run-2")
+    assert main(["changes", "--pending", "--out", str(out)]) == 0
+    assert "nothing waits for publication" in capsys.readouterr().out
+    assert main(["changes", "--pending", "--since", "run-1", "--out", str(out)]) == 2  # one or the other
