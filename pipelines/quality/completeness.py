@@ -2,9 +2,10 @@
 
 The error watch judges each value; a lost page, an empty segment or a whole figure gone shows in no single
 value, only in how many kommuner a figure × year × gender has. dbt counts them (``kkik_coverage``) and lists
-the codes no dimension knows (``kkik_unknown_code``) and the inbox rows not loaded (``kkik_inbox_quarantine``); this module compares those counts with the previous
-publication (the ``kkik`` schema, which only the publish step writes) and with the figure's other years,
-and turns every shortfall into an error flag. Flags go through the same acceptance and ranking as the
+the codes no dimension knows (``kkik_unknown_code``) and the inbox rows not loaded (``kkik_inbox_quarantine``);
+this module compares those counts with the previous publication (the ``kkik`` schema, which only the publish
+step writes) and with the figure's other years, and turns every shortfall into an error flag (the quarantined
+rows into warnings). Flags go through the same acceptance and ranking as the
 watch's, so a reviewer accepts a real gap (``kkik accept``) exactly as any other error.
 """
 
@@ -261,9 +262,8 @@ def _quarantined(quarantined: pd.DataFrame | None, years, params: SeverityOnly) 
         return rows
     year = rows["year"].map(lambda y: f"of {int(y)} " if pd.notna(y) else "without a readable year ")
     count = rows["row_count"].astype(int)
-    message = (rows["file_name"] + ": " + count.astype(str)
-               + np.where(count == 1, " row ", " rows ") + year + "not loaded (" + rows["reason_code"]
-               + np.where(count == 1, "; row ", "; rows ") + rows["first_rows"] + np.where(count > 5, " …", "") + "; the first: " + rows["first_reason"]
-               + "). They are not in the mart. Correct the file and drop it in the inbox again under the same "
+    message = (rows["file_name"] + ": " + count.astype(str) + np.where(count == 1, " row ", " rows ") + year
+               + "not loaded (" + rows["reason_code"] + np.where(count == 1, "; row ", "; rows ") + rows["first_rows"]
+               + np.where(count > 5, " …", "") + "; the first: " + rows["first_reason"] + "). They are not in the mart. Correct the file and drop it in the inbox again under the same "
                + "name: it replaces this version (raw.inbox_quarantine has every row).")
     return _flags(rows, "integrity.quarantined_rows", params.severity, count, message, source="inbox")

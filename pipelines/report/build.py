@@ -88,8 +88,8 @@ def write_every_report(data: ReportData, out_dir: Path, pdf: bool = True) -> tup
     Rendering is pure Python (Jinja2, the charts), one core's work: with a second core, half the kommuner
     and the counties are written by a process forked after the mart was read (it inherits ``data``, nothing
     is pickled but the paths written), the other half here. The snapshot's 290 kommuner and 21 counties
-    (HTML): 1.6-2.1 s serial, 1.0-1.4 s so (measured alternating on one mart). A failure in either half raises here, as the
-    serial writers do.
+    (HTML): 1.6-2.1 s serial, 1.0-1.4 s so (measured alternating on one mart). A failure in either half
+    raises here, as the serial writers do.
     """
     global _FORKED_DATA
     ids = kommun_ids(data)
