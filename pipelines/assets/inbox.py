@@ -26,6 +26,7 @@ from pipelines.resources import WarehouseResource
 
 INBOX_FILE_TYPES = sorted(load_schemas())
 QUARANTINE_KEY = ["raw", "inbox_quarantine"]
+REGISTRY_KEY = ["raw", "inbox_files"]
 
 inbox_specs = [
     AssetSpec(
@@ -46,7 +47,16 @@ inbox_specs = [
         kinds={"duckdb", "python"},
         partitions_def=yearly_partitions,
         deps=[["raw", "kolada__municipality"]],
-    )
+    ),
+    AssetSpec(
+        key=REGISTRY_KEY,
+        group_name="inbox",
+        description="The inbox's registry (raw.inbox_files): every file processed, accepted or rejected, with its "
+                    "content hash, name and when it landed; a file put back as an earlier version of its name is "
+                    "registered again (reinstated), which makes that version current (int_inbox_file_years).",
+        kinds={"duckdb", "python"},
+        partitions_def=yearly_partitions,
+    ),
 ]
 
 
@@ -82,6 +92,11 @@ def raw_inbox(context: AssetExecutionContext, warehouse: WarehouseResource):
     yield MaterializeResult(asset_key=QUARANTINE_KEY, metadata={
         "rows_quarantined": sum(f.rows_quarantined for f in summary.files),
         "ignored": summary.ignored() or "none"})
+    yield MaterializeResult(asset_key=REGISTRY_KEY, metadata={
+        # (the accepted and rejected files are counted per file type above; the console sums those)
+        "files_skipped": len(summary.skipped), "files_reinstated": len(summary.reinstated),
+        # one line per reinstated file: which earlier content is the current version of its name again
+        "reinstatements": "\n".join(f"{f.file_name}: {f.reason}" for f in summary.reinstated) or "none"})
 
 
 @sensor(job_name="inbox_load", minimum_interval_seconds=60,

@@ -2,7 +2,9 @@
 
 ``land_inbox`` scans ``<inbox_dir>/<file_type>/`` (sub-folders included) for every file type that has a
 schema in ``expectations/inbox/``, identifies each file by the SHA-256 of its content, skips files whose
-hash is already in the registry ``raw.inbox_files`` (accepted or rejected), and lands each new file in ONE
+hash is already in the registry ``raw.inbox_files`` (accepted or rejected; but a content accepted under the
+same name before, put back after another version replaced it, is *reinstated*: registered again, so it is the
+current version once more, without landing its rows twice), and lands each new file in ONE
 transaction: its accepted rows into ``raw.inbox__<file_type>``, its bad rows into ``raw.inbox_quarantine``
 and one registry row with the outcome. Files are only ever read: never moved, renamed or deleted.
 Optionally (``raw_dir``) a byte-for-byte copy of each new file is kept under
@@ -25,6 +27,7 @@ import json
 import os
 import stat
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,7 +71,7 @@ class FileOutcome:
     file_name: str  # relative to the inbox: <file_type>/<name>
     file_type: str
     sha256: str
-    status: str  # accepted | rejected | skipped
+    status: str  # accepted | rejected | skipped | reinstated (an earlier version of the name back in force)
     reason: str | None = None
     rows_landed: int = 0
     rows_quarantined: int = 0
@@ -107,6 +110,10 @@ class InboxSummary:
         return self._with("skipped")
 
     @property
+    def reinstated(self) -> list[FileOutcome]:
+        return self._with("reinstated")
+
+    @property
     def rows_landed(self) -> int:
         return sum(f.rows_landed for f in self.files)
 
@@ -120,6 +127,7 @@ class InboxSummary:
             "files_accepted": len(self.accepted),
             "files_rejected": len(self.rejected),
             "files_skipped": len(self.skipped),
+            "files_reinstated": len(self.reinstated),
             "rows_landed": self.rows_landed,
             "rows_quarantined": self.rows_quarantined,
             "rejected": {f.file_name: f.reason for f in self.rejected},
@@ -260,25 +268,53 @@ def _known_hashes(con) -> dict[str, tuple[str, str]]:
     return {sha: (name, load) for sha, name, load in rows}
 
 
+def _earlier_version(con, sha: str, file_type: str, name: str) -> dict | None:
+    """The registry row of ``sha`` accepted under ``name`` when a later, other content under that name is the
+    newest version: a file put back as it was (a correction undone). None otherwise (a new content, the
+    current version itself, or a copy under another name, which the inbox skips)."""
+    rows = con.execute(f"""
+        select * from {REGISTRY} where file_type = ? and file_name = ? and status = 'accepted'
+        order by landed_at desc""", [file_type, name]).df()
+    if rows.empty or rows["file_sha256"].iloc[0] == sha or sha not in set(rows["file_sha256"]):
+        return None
+    return rows[rows["file_sha256"] == sha].iloc[0].to_dict()
+
+
+def _reinstate(con, earlier: dict, load_id: str) -> FileOutcome:
+    """Register ``earlier`` (a registry row) again, now: the newest accepted registration of a content under a
+    name is its current version (``int_inbox_file_years``), so the rows it landed then count again for the
+    years it holds, as if it had been dropped anew. Nothing is landed twice: raw keeps the rows of then."""
+    landed_at = datetime.now(UTC)
+    reason = (f"reinstated: the content landed in load {earlier['load_id']} ({earlier['landed_at']:%Y-%m-%d %H:%M}) "
+              "is again the current version of its name")
+    row = {**earlier, "load_id": load_id, "landed_at": landed_at, "reason": reason}
+    columns = list(row)
+    con.execute(f"insert into {REGISTRY} ({', '.join(columns)}) values ({', '.join('?' * len(columns))})",
+                [row[c] for c in columns])
+    return FileOutcome(earlier["file_name"], earlier["file_type"], earlier["file_sha256"], "reinstated", reason)
+
+
 def find_new_files(inbox_dir: Path, duckdb_path: Path, *, expectations_dir: Path | None = None) -> list[Path]:
-    """Files in the inbox whose content has not been landed or rejected yet (for a Dagster sensor)."""
+    """Files in the inbox whose content has not been landed or rejected yet, or that put an earlier version
+    of their name back (for a Dagster sensor)."""
     schemas = load_schemas(expectations_dir)
     candidates = inbox_files(Path(inbox_dir), schemas)
-    known: set[str] = set()
-    if Path(duckdb_path).exists():
-        with connect(Path(duckdb_path), read_only=True) as con:
-            exists = con.execute(
-                "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = 'inbox_files'"
-            ).fetchall()[0][0]
-            if exists:
-                known = set(_known_hashes(con))
-    new, seen = [], set()
-    for entry in candidates:
-        sha = _identity(entry, entry.name(Path(inbox_dir)))
-        if sha not in known and sha not in seen:
-            new.append(entry.path)
-            seen.add(sha)
-    return new
+    opened = connect(Path(duckdb_path), read_only=True) if Path(duckdb_path).exists() else nullcontext(None)
+    with opened as con:
+        registered = con is not None and con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = 'inbox_files'"
+        ).fetchall()[0][0]
+        known = set(_known_hashes(con)) if registered else set()
+        new, seen = [], set()
+        for entry in candidates:
+            name = entry.name(Path(inbox_dir))
+            sha = _identity(entry, name)
+            if sha in seen:
+                continue
+            if sha not in known or _earlier_version(con, sha, entry.file_type, name) is not None:
+                new.append(entry.path)
+                seen.add(sha)
+        return new
 
 
 def land_inbox(
@@ -319,6 +355,11 @@ def land_inbox(
             candidate = _open_candidate(entry, name, root)
             sha = candidate.sha
             if sha in known:
+                earlier = _earlier_version(con, sha, file_type, name)
+                if earlier is not None:
+                    summary.files.append(_reinstate(con, earlier, load_id))
+                    say(f"inbox {name}: reinstated (the content of load {earlier['load_id']})")
+                    continue
                 first_name, first_load = known[sha]
                 same = "" if first_name == name else f" as {first_name!r}"
                 summary.files.append(FileOutcome(name, file_type, sha, "skipped",

@@ -122,3 +122,28 @@ def test_a_name_reused_for_another_year_and_a_rejected_file_replace_nothing_else
     assert world["read"]("select count(*) > 0 from raw.inbox_quarantine where load_id = 'v5' "
                          "and reason_code = 'unknown_municipality'") == [(True,)]
     assert world["unknown_codes"]() == []
+
+
+def test_an_earlier_version_put_back_is_current_again(world):
+    """A correction undone: the first (mistyped) content dropped again under its name is reinstated (registered
+    anew, its rows not landed twice), so its quarantined code blocks again and its values count; putting the
+    corrected content back makes that one current again. Before, both were skipped as known content and the
+    mart kept whichever version had landed last, without a word."""
+    original = _text(EXCERPT)
+    _drop(world["inbox"], _mistyped(original))  # the first test's first version, as it was
+    outcome = world["land"]("v6")
+    assert [(f.file_name, f.status) for f in outcome.files if f.file_name == NAME] == [(NAME, "reinstated")]
+    assert "the content landed in load v1" in outcome.reinstated[0].reason
+    origin = ", ".join(f"{NAME} row {row}" for row in range(6, 11))
+    assert world["unknown_codes"]() == [("9114", 2022, 5, origin)]
+    values = world["values"]()
+    assert ("0114", "U07451") not in values and values[("0180", "U07451")] == pytest.approx(75.50292909)
+    assert world["read"]("select count(*) from raw.inbox_quarantine where reason_code = 'unknown_municipality' "
+                         "and file_name = 'insikt/Insikt_NKI_2022.csv'") == [(5,)]  # not quarantined twice
+
+    _drop(world["inbox"], _without_stockholm(original))  # the correction again
+    assert [f.status for f in world["land"]("v7").files if f.file_name == NAME] == ["reinstated"]
+    assert world["unknown_codes"]() == []
+    assert not [key for key in world["values"]() if key[0] == "0180"]
+    # the current version dropped once more is no new version: skipped, as before
+    assert [f.status for f in world["land"]("v8").files if f.file_name == NAME] == ["skipped"]

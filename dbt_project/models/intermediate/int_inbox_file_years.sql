@@ -5,14 +5,14 @@
 -- (raw keeps them all); rows with no year are replaced by any later version. Years the new version does
 -- not hold stay with the earlier one, so a name reused for next year's file does not withdraw last year's.
 -- A rejected file is no version: it landed nothing and replaces nothing, and its quarantined rows count
--- nowhere (the load names it REJECTED).
+-- nowhere (the load names it REJECTED). A version's time is its newest registration (raw.inbox_files): an
+-- earlier content put back under its name (a correction undone) is reinstated, current again.
 with landed_rows as (
     select distinct
         source as file_type,
         file_name,
         file_sha256,
-        year,
-        landed_at
+        year
     from {{ ref('int_survey_rows') }}
 ),
 
@@ -21,16 +21,34 @@ quarantined_rows as (
         file_type,
         file_name,
         file_sha256,
-        year,
-        landed_at
+        year
     from {{ ref('stg_surveys__inbox_quarantine') }}
     where file_status = 'accepted'
 ),
 
+registrations as (
+    select
+        file_type,
+        file_name,
+        file_sha256,
+        max(landed_at) as landed_at
+    from {{ ref('stg_surveys__inbox_files') }}
+    group by file_type, file_name, file_sha256
+),
+
 file_years as (
-    select * from landed_rows
-    union
-    select * from quarantined_rows
+    select
+        rows_of_file.*,
+        registrations.landed_at
+    from (
+        select * from landed_rows
+        union
+        select * from quarantined_rows
+    ) as rows_of_file
+    inner join registrations
+        on rows_of_file.file_type = registrations.file_type
+        and rows_of_file.file_name = registrations.file_name
+        and rows_of_file.file_sha256 = registrations.file_sha256
 ),
 
 versioned as (

@@ -3,21 +3,24 @@
 -- Measures the seed maps to no KPI (kpi_id empty) and cells with neither a number nor a marker are left
 -- out, and so are the rows of a file's year that a later version of the file (the same name dropped
 -- again) replaced (int_inbox_file_years). When several landed files give a value for the same KPI ×
--- kommun × year × gender (files of other names), the most recently landed file wins.
+-- kommun × year × gender (files of other names), the most recently landed (or reinstated) version wins.
 with survey_rows as (
     select * from {{ ref('int_survey_rows') }}
 ),
 
 current_file_years as (
-    select file_sha256, year from {{ ref('int_inbox_file_years') }}
+    select file_type, file_name, file_sha256, year, landed_at as version_landed_at
+    from {{ ref('int_inbox_file_years') }}
     where is_current
 ),
 
 survey_values as (
-    select survey_rows.*
+    select survey_rows.*, current_file_years.version_landed_at
     from survey_rows
-    semi join current_file_years
-        on survey_rows.file_sha256 = current_file_years.file_sha256
+    inner join current_file_years
+        on survey_rows.source = current_file_years.file_type
+        and survey_rows.file_name = current_file_years.file_name
+        and survey_rows.file_sha256 = current_file_years.file_sha256
         and survey_rows.year = current_file_years.year
 ),
 
@@ -44,7 +47,7 @@ mapped as (
         survey_values.source,
         survey_values.load_id,
         survey_values.is_synthetic,
-        survey_values.landed_at,
+        survey_values.version_landed_at,
         survey_values.file_sha256,
         survey_values.row_number
     from survey_values
@@ -61,7 +64,7 @@ latest as (
     select * from mapped
     qualify row_number() over (
         partition by kpi_id, municipality_id, year, gender
-        order by landed_at desc, load_id desc, file_sha256, row_number
+        order by version_landed_at desc, load_id desc, file_sha256, row_number
     ) = 1
 ),
 
