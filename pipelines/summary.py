@@ -111,13 +111,22 @@ def watch_lines(con) -> list[str]:
 
 
 def quarantine_lines(con) -> list[str]:
-    """Records set aside by the landings (only when there are any)."""
+    """Records set aside by the landings (only when there are any). The inbox's are counted for the current
+    file versions (what the watch flags: ``kkik_inbox_quarantine`` and the inbox's unknown codes), with every
+    row raw keeps, of replaced versions too, beside it."""
     counts = {table: con.execute(f"select count(*) from raw.{table}").fetchall()[0][0]
               for table in ("kolada__data_quarantine", "inbox_quarantine") if _exists(con, "raw", table)}
     if not any(counts.values()):
         return []
+    inbox = f"{counts.get('inbox_quarantine', 0)} inbox rows"
+    if _exists(con, "kkik_audit", "kkik_inbox_quarantine") and _exists(con, "kkik_audit", "kkik_unknown_code"):
+        current = con.execute("""
+            select (select coalesce(sum(row_count), 0) from kkik_audit.kkik_inbox_quarantine)
+                 + (select coalesce(sum(value_count), 0) from kkik_audit.kkik_unknown_code where source = 'inbox')
+        """).fetchall()[0][0]
+        inbox = f"{int(current)} inbox rows of current file versions ({counts.get('inbox_quarantine', 0)} ever)"
     return [(f"quarantined: {counts.get('kolada__data_quarantine', 0)} Kolada records, "
-            f"{counts.get('inbox_quarantine', 0)} inbox rows (raw.kolada__data_quarantine, raw.inbox_quarantine)")]
+            f"{inbox} (raw.kolada__data_quarantine, raw.inbox_quarantine)")]
 
 
 def mart_summary(duckdb_path: Path, published_dir: Path | None = None) -> list[str]:

@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipelines.config import EXPECTATIONS_DIR
-from pipelines.quality.flags import FLAG_COLUMNS
+from pipelines.quality.flags import FLAG_COLUMNS, W_GREY
 
 GATE_PATH = EXPECTATIONS_DIR / "publication_gate.yml"
 COVERAGE = "kkik_coverage"
@@ -262,8 +262,15 @@ def _quarantined(quarantined: pd.DataFrame | None, years, params: SeverityOnly) 
         return rows
     year = rows["year"].map(lambda y: f"of {int(y)} " if pd.notna(y) else "without a readable year ")
     count = rows["row_count"].astype(int)
-    message = (rows["file_name"] + ": " + count.astype(str) + np.where(count == 1, " row ", " rows ") + year
-               + "not loaded (" + rows["reason_code"] + np.where(count == 1, "; row ", "; rows ") + rows["first_rows"]
-               + np.where(count > 5, " …", "") + "; the first: " + rows["first_reason"] + "). They are not in the mart. Correct the file and drop it in the inbox again under the same "
-               + "name: it replaces this version (raw.inbox_quarantine has every row).")
-    return _flags(rows, "integrity.quarantined_rows", params.severity, count, message, source="inbox")
+    one = count == 1
+    where = pd.Series(np.where(one, ": ", "; rows " + rows["first_rows"] + np.where(count > 5, " …", "")
+                               + "; the first: "), index=rows.index)
+    message = (rows["file_name"] + ": " + count.astype(str) + np.where(one, " row ", " rows ") + year
+               + "not loaded (" + rows["reason_code"] + where + rows["first_reason"] + "). They are not in the "
+               + "mart. Correct the file and drop it in the inbox again under the same name: it replaces this "
+               + "version (raw.inbox_quarantine has every row).")
+    flags = _flags(rows, "integrity.quarantined_rows", params.severity, count, message, source="inbox")
+    # the rows' cells are empty or keep another source's value: a value gone grey, not a figure's colours
+    # moved (the gate's other flags change every colour of a figure)
+    flags["would_change_colour"], flags["impact_score"] = False, W_GREY
+    return flags

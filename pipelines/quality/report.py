@@ -146,8 +146,14 @@ _CELL = ["kpi_id", "municipality_id", "year", "gender"]
 
 
 def _cell_codes(ranked: pd.DataFrame) -> pd.Series:
-    """One string per cell (a KPI-wide or file-wide flag is its own cell: its empty parts stay empty)."""
-    return ranked[_CELL].astype(object).where(ranked[_CELL].notna(), "").astype(str).agg("|".join, axis=1)
+    """One string per cell (a KPI-wide flag is its own cell: its empty parts stay empty). A flag of neither a
+    figure nor a kommun (an inbox file's quarantined rows, say) is a row of its own: two files' flags of
+    one year are not one cell."""
+    codes = ranked[_CELL].astype(object).where(ranked[_CELL].notna(), "").astype(str).agg("|".join, axis=1)
+    no_cell = ranked["kpi_id"].isna() & ranked["municipality_id"].isna()
+    if no_cell.any():
+        codes = codes.where(~no_cell, codes + "|" + ranked["rule_id"].astype(str) + "|" + ranked["message"].astype(str))
+    return codes
 
 
 def _cell_rules(ranked: pd.DataFrame) -> pd.Series:

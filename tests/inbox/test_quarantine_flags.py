@@ -16,6 +16,8 @@ import pytest
 from pipelines.inbox import land_inbox
 from pipelines.landing.schema import ensure_raw_tables
 from pipelines.quality.completeness import gate_flags, load_gate_rules
+from pipelines.quality.flags import W_GREY
+from pipelines.quality.report import prepare_flags, review_by_cell
 from tests.inbox.conftest import FIXTURES
 
 pytestmark = pytest.mark.slow
@@ -75,12 +77,34 @@ def test_quarantined_rows_are_warnings_naming_the_file_rows_and_reason(world):
     out_of_range = flags["message"].iloc[1]
     assert out_of_range.startswith(f"{NAME}: 2 rows of 2022 not loaded (out_of_range; rows 7, 9; the first: row 7, "
                                    "column 'NKI': 837.773 is outside 0–100). They are not in the mart.")
-    assert flags["message"].iloc[0].startswith(f"{NAME}: 1 row of 2022 not loaded (not_a_number; row 11; the "
-                                               "first: row 11, column 'NKI': 'ej redovisat' is not a number).")
+    assert flags["message"].iloc[0].startswith(f"{NAME}: 1 row of 2022 not loaded (not_a_number: row 11, column "
+                                               "'NKI': 'ej redovisat' is not a number). They are not in the mart.")
+    # the rows' cells are empty or keep another source's value: a value gone grey, not a figure's colours moved
+    assert not flags["would_change_colour"].any() and flags["impact_score"].eq(W_GREY).all()
     assert _gate(rows, years=[2020]).empty  # another year's load does not repeat them
+    # the review list: a row per file's reason, not one "cell" of 2022 for every flag without figure and kommun
+    empty = pd.DataFrame(columns=["kpi_id", "title", "unit"])
+    kommuner = pd.DataFrame(columns=["municipality_id", "municipality_name"])
+    review = review_by_cell(prepare_flags(flags.assign(accepted=False), empty, kommuner))
+    assert len(review) == 2 and review["n_flags"].tolist() == [1, 1]
 
 
 def test_a_corrected_file_under_the_same_name_clears_them(world):
     world["land"](EXCERPT.read_bytes().decode("cp1252"), "v2")
     assert world["quarantined"]().empty
     assert _gate(world["quarantined"]()).empty
+
+
+def test_the_load_summary_counts_the_quarantined_rows_of_current_versions(tmp_path):
+    """Every quarantined row stays in raw (replaced versions too); the summary counts what still counts."""
+    from pipelines.summary import quarantine_lines
+
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        con.execute("create schema raw; create schema kkik_audit")
+        con.execute("create table raw.kolada__data_quarantine as select 1 as x where false")
+        con.execute("create table raw.inbox_quarantine as select * from range(7)")  # 7 rows ever
+        con.execute("create table kkik_audit.kkik_inbox_quarantine as select 2 as row_count")
+        con.execute("create table kkik_audit.kkik_unknown_code as select * from (values ('inbox', 1), ('kolada', 4)) "
+                    "t(source, value_count)")
+        assert quarantine_lines(con) == [("quarantined: 0 Kolada records, 3 inbox rows of current file versions "
+                                         "(7 ever) (raw.kolada__data_quarantine, raw.inbox_quarantine)")]
