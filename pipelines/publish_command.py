@@ -100,7 +100,8 @@ def _publish_built_mart(settings: Settings, years: list[int] | None, accepted_fl
         print(f"kkik publish: not published; {count_of(len(flags), 'open error flag')} block{'s' if len(flags) == 1 else ''} it. Top {TOP_FLAGS}:")
         for flag in flags[:TOP_FLAGS]:
             print(f"  {flag_line(flag)}")
-        print("  next:  kkik watch --year Y, then correct the source or `kkik accept …`, then `kkik publish`")
+        print("  next:  kkik watch --year Y, then correct the source and load again (`kkik load`: a corrected "
+              "inbox file or Kolada value reaches the mart only through a load), or `kkik accept …` and `kkik publish`")
         return EXIT_BLOCKED
     print(f"kkik publish done in {time.monotonic() - started:.1f} s (no source fetched, dbt not run)")
     for line in mart_summary(settings.duckdb_path, settings.published_dir):

@@ -151,7 +151,7 @@ def _blocked(diagnosis: Diagnosis, settings: Settings, rerun: str) -> None:
         f"kkik watch --year {year}   (the ranked report: reports/kkik_watch_{year}.html)" if year is not None
         else "kkik watch --year YYYY   (the ranked report)",
         *(["kkik changes --pending   (what this load changed against the published mart)"] if published else []),
-        "correct the data at its source, or accept a flag that is right:",
+        "correct the data at its source and load again (a corrected inbox file too), or accept a flag that is right:",
         f"kkik accept --by NAME --reason TEXT {filters}",
         f"then publish the built mart without a reload: {publish}",
     ]
