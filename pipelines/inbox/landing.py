@@ -269,28 +269,37 @@ def _known_hashes(con) -> dict[str, tuple[str, str]]:
 
 
 def _earlier_version(con, sha: str, file_type: str, name: str) -> dict | None:
-    """The registry row of ``sha`` accepted under ``name`` when a later, other content under that name is the
-    newest version: a file put back as it was (a correction undone). None otherwise (a new content, the
-    current version itself, or a copy under another name, which the inbox skips)."""
+    """The newest registration of ``sha`` accepted under ``name`` (``load_id``, ``landed_at``) when a later,
+    other content under that name is the newest version: a file put back as it was (a correction undone).
+    None otherwise (a new content, the current version itself, or a copy under another name, which the inbox
+    skips)."""
     rows = con.execute(f"""
-        select * from {REGISTRY} where file_type = ? and file_name = ? and status = 'accepted'
-        order by landed_at desc""", [file_type, name]).df()
-    if rows.empty or rows["file_sha256"].iloc[0] == sha or sha not in set(rows["file_sha256"]):
+        select file_sha256, load_id, landed_at from {REGISTRY}
+        where file_type = ? and file_name = ? and status = 'accepted'
+        order by landed_at desc""", [file_type, name]).fetchall()
+    if not rows or rows[0][0] == sha:
         return None
-    return rows[rows["file_sha256"] == sha].iloc[0].to_dict()
+    earlier = next((row for row in rows if row[0] == sha), None)
+    if earlier is None:
+        return None
+    return {"file_sha256": sha, "file_type": file_type, "file_name": name, "load_id": earlier[1],
+            "landed_at": earlier[2]}
 
 
 def _reinstate(con, earlier: dict, load_id: str) -> FileOutcome:
-    """Register ``earlier`` (a registry row) again, now: the newest accepted registration of a content under a
-    name is its current version (``int_inbox_file_years``), so the rows it landed then count again for the
-    years it holds, as if it had been dropped anew. Nothing is landed twice: raw keeps the rows of then."""
-    landed_at = datetime.now(UTC)
+    """Register ``earlier`` (from :func:`_earlier_version`) again, now: the newest accepted registration of a
+    content under a name is its current version (``int_inbox_file_years``), so the rows it landed then count
+    again for the years it holds, as if it had been dropped anew. Nothing is landed twice: raw keeps the rows
+    of then; the registry row is a copy of then's, with this load, this time and the reason."""
     reason = (f"reinstated: the content landed in load {earlier['load_id']} ({earlier['landed_at']:%Y-%m-%d %H:%M}) "
               "is again the current version of its name")
-    row = {**earlier, "load_id": load_id, "landed_at": landed_at, "reason": reason}
-    columns = list(row)
-    con.execute(f"insert into {REGISTRY} ({', '.join(columns)}) values ({', '.join('?' * len(columns))})",
-                [row[c] for c in columns])
+    con.execute(f"""
+        insert into {REGISTRY}
+        select * replace (?::varchar as load_id, ?::timestamptz as landed_at, ?::varchar as reason)
+        from {REGISTRY}
+        where file_sha256 = ? and file_type = ? and file_name = ? and status = 'accepted' and load_id = ?
+        limit 1""", [load_id, datetime.now(UTC), reason, earlier["file_sha256"], earlier["file_type"],
+                     earlier["file_name"], earlier["load_id"]])
     return FileOutcome(earlier["file_name"], earlier["file_type"], earlier["file_sha256"], "reinstated", reason)
 
 

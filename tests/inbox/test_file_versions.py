@@ -147,3 +147,8 @@ def test_an_earlier_version_put_back_is_current_again(world):
     assert not [key for key in world["values"]() if key[0] == "0180"]
     # the current version dropped once more is no new version: skipped, as before
     assert [f.status for f in world["land"]("v8").files if f.file_name == NAME] == ["skipped"]
+    # the reinstatement's registry row is a copy of the version's own (nothing made up, no 'nan' text)
+    assert world["read"]("select count(*) from raw.inbox_files where load_id = 'v7' and status = 'accepted' "
+                         "and reason like 'reinstated: the content landed in load v2 %' and (rows_landed, encoding, "
+                         "delimiter, sheet) is not distinct from (select (rows_landed, encoding, delimiter, sheet) "
+                         "from raw.inbox_files where load_id = 'v2')") == [(1,)]
