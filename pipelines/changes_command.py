@@ -47,8 +47,12 @@ def show_changes(since: str | None, out: Path, pending: bool = False) -> int:
         return EXIT_BAD_INPUT
     with connect(settings.duckdb_path, read_only=True) as con:
         try:
+            waiting = None
             if pending:
-                frame, last, first = pending_changes(con).df(), last_publication(con), False
+                from pipelines.quality.publish import unpublished_build
+
+                frame, last, first, waiting = pending_changes(con).df(), last_publication(con), False, \
+                    unpublished_build(con)
                 label = f"the last publication{f' (load {last[0]})' if last else ''}, not yet published"
             else:
                 start, label = since_time(con, since)
@@ -70,6 +74,9 @@ def show_changes(since: str | None, out: Path, pending: bool = False) -> int:
         _print_table(frame.head(SHOWN_ROWS))
         if len(frame) > SHOWN_ROWS:
             print(f"  … and {len(frame) - SHOWN_ROWS:,} more in {out}")
+    elif pending and waiting:  # a blocked load that moved no value or colour: its flags still wait
+        print(f"  no value or colour of kkik_result differs, but {waiting}: its flags wait for review "
+              "(`kkik watch --year Y`)")
     elif pending:
         print("  nothing waits for publication: the last load's mart is the published one")
     elif since is None and first:

@@ -287,3 +287,22 @@ def test_kkik_changes_pending_lists_what_the_audited_mart_would_change_and_nothi
     assert main(["changes", "--pending", "--out", str(out)]) == 0
     assert "nothing waits for publication" in capsys.readouterr().out
     assert main(["changes", "--pending", "--since", "run-1", "--out", str(out)]) == 2  # one or the other
+
+
+def test_kkik_changes_pending_after_a_blocked_load_that_moved_nothing_says_its_flags_wait(published_once, tmp_path,
+                                                                                        monkeypatch, capsys):
+    """No cell differs, but dbt built the audit mart after the last publication and it was not published:
+    not "nothing waits" (helper-30)."""
+    from pipelines.cli import main
+    from pipelines.quality.publish import BUILD_STATE
+
+    path, _, _ = published_once
+    monkeypatch.setenv("KKIK_DUCKDB_PATH", str(path))
+    edit_audit(path, f"create table {BUILD_STATE} as select 'built' as status, now() + interval 1 minute as "
+                     "started_at, 'x' as invocation_id")
+    capsys.readouterr()
+    assert main(["changes", "--pending", "--out", str(tmp_path / "p.csv")]) == 0
+    printed = capsys.readouterr().out
+    assert "0 cells" in printed and "nothing waits" not in printed
+    assert "no value or colour of kkik_result differs, but the audit mart built" in printed
+    assert "was not published (blocked or failed after dbt): its flags wait for review" in printed
