@@ -262,14 +262,14 @@ def _source_account(step_key: str, stage: Stage) -> str:
         rejected = sum(m.get("files_rejected", 0) for m in metas.values())
         quarantine = metas.get("raw/inbox_quarantine", {})  # the step's totals over every file type
         registry = metas.get("raw/inbox_files", {})
-        reinstated = [line for line in str(registry.get("reinstatements", "none")).splitlines()
+        reinstated = [line for line in str(registry.get("reinstated_files", "none")).splitlines()
                       if line and line != "none"]
         quarantined, ignored = quarantine.get("rows_quarantined", 0), quarantine.get("ignored", "none")
         ignored = "" if ignored == "none" else ignored
         return (f"{label} {count_of(files, 'new file')}, {count_of(rows, 'row')}"
                 + (f" ({quarantined:,} quarantined: raw.inbox_quarantine)" if quarantined else "")
-                + (f", {count_of(len(reinstated), 'earlier version')} current again: " + "; ".join(
-                    line.split(": reinstated: ")[0] for line in reinstated) if reinstated else "")
+                + (f", {count_of(len(reinstated), 'earlier version')} current again: " + "; ".join(reinstated)
+                   if reinstated else "")
                 + (f", {rejected} REJECTED: {_rejections(metas)}" if rejected else "")
                 + (f"; NOT READ: {ignored}" if ignored else ""))
     return f"{label} {sum(m.get('rows', 0) for m in metas.values()):,} rows"

@@ -107,3 +107,16 @@ def test_the_publish_line_says_its_count_is_over_every_year_of_the_flags():
     stage = Stage(name="publish", expected={"kkik__published_mart"}, succeeded={"kkik__published_mart"})
     stage.materializations.append(("kkik__published_mart", "kkik/published_mart", {"accepted_errors_let_through": 82}))
     assert stage_account(stage) == "kkik.* replaced (82 accepted error flags let through, every year kkik_flag holds)"
+
+
+def test_the_inbox_account_names_the_earlier_versions_put_back():
+    from pipelines.run_progress import _source_account
+
+    stage = Stage(name="sources", expected={"raw_inbox"}, succeeded={"raw_inbox"})
+    stage.materializations += [
+        ("raw_inbox", "raw/inbox__insikt", {"files_accepted": 0, "files_rejected": 0, "rows_landed": 0}),
+        ("raw_inbox", "raw/inbox_files", {"files_reinstated": 2, "reinstated_files": "insikt/a.csv\ninsikt/b.csv",
+                                          "reinstatements": "insikt/a.csv: reinstated: …\ninsikt/b.csv: reinstated: …"}),
+    ]
+    assert _source_account("raw_inbox", stage) == (
+        "inbox 0 new files, 0 rows, 2 earlier versions current again: insikt/a.csv; insikt/b.csv")

@@ -95,7 +95,8 @@ def raw_inbox(context: AssetExecutionContext, warehouse: WarehouseResource):
     yield MaterializeResult(asset_key=REGISTRY_KEY, metadata={
         # (the accepted and rejected files are counted per file type above; the console sums those)
         "files_skipped": len(summary.skipped), "files_reinstated": len(summary.reinstated),
-        # one line per reinstated file: which earlier content is the current version of its name again
+        # one line per reinstated file, and why: which earlier content is the current version of its name again
+        "reinstated_files": "\n".join(f.file_name for f in summary.reinstated) or "none",
         "reinstatements": "\n".join(f"{f.file_name}: {f.reason}" for f in summary.reinstated) or "none"})
 
 

@@ -63,10 +63,12 @@ def write_counties(data: ReportData, out_dir: Path, pdf: bool = True) -> list[Pa
 
 
 def write_all(data: ReportData, out_dir: Path, pdf: bool = True,
-              progress: Callable[[Iterable[str]], Iterable[str]] = iter) -> list[Path]:
-    """Every kommun's report; ``progress`` wraps the iteration (the CLI's progress bar)."""
+              progress: Callable[[Iterable[str]], Iterable[str]] = iter,
+              municipality_ids: list[str] | None = None) -> list[Path]:
+    """Every kommun's report (or those of ``municipality_ids``); ``progress`` wraps the iteration (the CLI's
+    progress bar)."""
     written: list[Path] = []
-    for municipality_id in progress(kommun_ids(data)):
+    for municipality_id in progress(kommun_ids(data) if municipality_ids is None else municipality_ids):
         written += write_kommun(data, municipality_id, out_dir, pdf)
     return written
 
@@ -77,8 +79,8 @@ _FORKED_DATA: ReportData | None = None
 
 def _write_in_fork(municipality_ids: list[str], out_dir: Path, pdf: bool) -> tuple[list[Path], list[Path]]:
     assert _FORKED_DATA is not None
-    kommuner = [path for m in municipality_ids for path in write_kommun(_FORKED_DATA, m, out_dir, pdf)]
-    return kommuner, write_counties(_FORKED_DATA, out_dir, pdf)
+    return (write_all(_FORKED_DATA, out_dir, pdf, municipality_ids=municipality_ids),
+            write_counties(_FORKED_DATA, out_dir, pdf))
 
 
 def write_every_report(data: ReportData, out_dir: Path, pdf: bool = True) -> tuple[list[Path], list[Path]]:
@@ -100,7 +102,7 @@ def write_every_report(data: ReportData, out_dir: Path, pdf: bool = True) -> tup
     try:
         with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
             forked = pool.submit(_write_in_fork, there, out_dir, pdf)
-            kommuner = [path for m in here for path in write_kommun(data, m, out_dir, pdf)]
+            kommuner = write_all(data, out_dir, pdf, municipality_ids=here)
             more_kommuner, counties = forked.result()
     finally:
         _FORKED_DATA = None
