@@ -152,3 +152,48 @@ def test_an_earlier_version_put_back_is_current_again(world):
                          "and reason like 'reinstated: the content landed in load v2 %' and (rows_landed, encoding, "
                          "delimiter, sheet) is not distinct from (select (rows_landed, encoding, delimiter, sheet) "
                          "from raw.inbox_files where load_id = 'v2')") == [(1,)]
+
+
+def test_a_main_file_dropped_again_keeps_a_correction_made_in_another_file(world):
+    """Files of other names: the newest *value* wins, not the newest file. A main file corrected in a separate
+    small file and then dropped again for another reason (a second cell fixed) keeps the correction, where
+    before its new landing made all its values the newest and undid the correction without a word; a version
+    of the main file that changes the corrected cell is newer than the correction and wins. Stockholm's rows
+    only (the first tests' current version has none), under names of their own."""
+    head, rows = _header_and_rows(_text(EXCERPT), "0180;")
+    main, correction = "insikt/Insikt_Stockholm_2022.csv", "insikt/Insikt_rattelse_2022.csv"
+
+    def stockholm() -> dict[str, float]:
+        return {kpi: value for (m, kpi), value in world["values"]().items() if m == "0180"}
+
+    _drop(world["inbox"], head + rows, name=main)
+    world["land"]("s1")
+    first = stockholm()
+    assert first["U07451"] == pytest.approx(75.50292909)  # Totalt
+    (brandskydd,) = [kpi for kpi, value in first.items() if value == pytest.approx(83.7320361)]
+
+    _drop(world["inbox"], head + "0180;Stockholm;2022;Totalt;76,5;\n", name=correction)
+    world["land"]("s2")
+    assert stockholm()["U07451"] == 76.5
+
+    # the main file again, Brandskydd fixed, Totalt as before: the correction stands, the new fix counts
+    _drop(world["inbox"], head + rows.replace(";Brandskydd;83,7320361;", ";Brandskydd;84,25;"), name=main)
+    world["land"]("s3")
+    after = stockholm()
+    assert (after["U07451"], after[brandskydd]) == (76.5, 84.25)
+    assert {k: v for k, v in after.items() if k not in ("U07451", brandskydd)} == {
+        k: v for k, v in first.items() if k not in ("U07451", brandskydd)}
+
+    # a version of the main file that gives Totalt a new value is newer than the correction
+    _drop(world["inbox"], head + rows.replace(";Brandskydd;83,7320361;", ";Brandskydd;84,25;")
+          .replace(";Totalt;75,50292909;", ";Totalt;77,25;"), name=main)
+    world["land"]("s4")
+    assert stockholm()["U07451"] == 77.25
+
+
+def _header_and_rows(text: str, prefix: str) -> tuple[str, str]:
+    """The excerpt's lines up to its column header, and its data rows starting with ``prefix``."""
+    lines = text.split("\n")
+    header_end = next(i for i, line in enumerate(lines) if line.startswith("Kommunkod;")) + 1
+    rows = [line for line in lines[header_end:] if line.startswith(prefix)]
+    return "\n".join(lines[:header_end]) + "\n", "\n".join(rows) + "\n"
