@@ -2,7 +2,9 @@
 
 Reads ``kkik.kkik_revision`` of the warehouse (the pipeline's own publications; see
 :mod:`pipelines.publishing.revision` for what counts as a change), prints a short table and writes every
-row as CSV (UTF-8 with a BOM, so Excel shows å, ä and ö, like the watch's CSV). Without ``--since``: the
+row as CSV (UTF-8 with a BOM, so Excel shows å, ä and ö, like the watch's CSV) or, for a file ending
+``.parquet``, as Parquet. A row is one change of one cell at one publication: a cell changed twice in the
+window has two rows, and the headline counts both the changes and the cells. Without ``--since``: the
 changes of the newest publication. ``--since 2024-10-01``: every change published on or after that day;
 ``--since LOAD``: every change published after that load. ``--pending``: what the last load changed that is
 not published yet (a load the audit blocked: the changes that wait for review). Exit 0, or 2 when there is
@@ -12,7 +14,7 @@ nothing to read or ``--since`` names neither a date nor a publication.
 from __future__ import annotations
 
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from pipelines.console import count_of
@@ -20,11 +22,16 @@ from pipelines.console import count_of
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 #: rows printed on the terminal; the CSV has them all
 SHOWN_ROWS = 20
+#: where the rows go without --out (the pending ones apart: they are not published changes)
+DEFAULT_OUT = Path("reports") / "kkik_changes.csv"
+DEFAULT_PENDING_OUT = Path("reports") / "kkik_changes_pending.csv"
+#: the formats --out may name, by its suffix
+FORMATS = (".csv", ".parquet")
 CSV_COLUMNS = ["kpi_id", "kpi_title", "municipality_id", "municipality_name", "year", "gender", "value_before",
                "value_after", "colour_before", "colour_after", "load_id_before", "load_id_after", "changed_at"]
 
 
-def show_changes(since: str | None, out: Path, pending: bool = False) -> int:
+def show_changes(since: str | None, out: Path | None, pending: bool = False) -> int:
     from pipelines.config import OutputPathError, Settings, check_writable_file
     from pipelines.publishing.revision import (
         UnknownSince,
@@ -37,6 +44,10 @@ def show_changes(since: str | None, out: Path, pending: bool = False) -> int:
     from pipelines.warehouse import connect
 
     settings = Settings.from_env()
+    out = out if out is not None else DEFAULT_PENDING_OUT if pending else DEFAULT_OUT
+    if out.suffix.lower() not in FORMATS and not out.is_dir():
+        print(f"kkik changes: {out}: writes CSV or Parquet; name the file .csv or .parquet", file=sys.stderr)
+        return EXIT_BAD_INPUT
     try:
         check_writable_file(out, example="changes.csv")  # before any work: a directory, an unwritable folder
     except OutputPathError as problem:
@@ -47,7 +58,7 @@ def show_changes(since: str | None, out: Path, pending: bool = False) -> int:
         return EXIT_BAD_INPUT
     with connect(settings.duckdb_path, read_only=True) as con:
         try:
-            waiting = None
+            waiting, start = None, None
             if pending:
                 from pipelines.quality.publish import unpublished_build
 
@@ -64,12 +75,19 @@ def show_changes(since: str | None, out: Path, pending: bool = False) -> int:
             return EXIT_BAD_INPUT
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        frame[CSV_COLUMNS].to_csv(out, index=False, encoding="utf-8-sig")
+        if out.suffix.lower() == ".parquet":
+            frame[CSV_COLUMNS].to_parquet(out, index=False)
+        else:
+            frame[CSV_COLUMNS].to_csv(out, index=False, encoding="utf-8-sig")
     except OSError as exc:
         print(f"kkik changes: {out}: cannot be written: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     values, colours = int(frame["value_changed"].sum()), int(frame["colour_changed"].sum())
-    print(f"kkik changes since {label}: {count_of(len(frame), 'cell')} ({count_of(values, 'value')}, {count_of(colours, 'colour')}) → {out}")
+    cells = len(frame[["kpi_id", "municipality_id", "year", "gender"]].drop_duplicates())
+    changes = f"{count_of(len(frame), 'change')} to {count_of(cells, 'cell')}" if cells != len(frame) else \
+        count_of(cells, "cell")
+    print(f"kkik changes since {label}: {changes} ({count_of(values, 'value')}, {count_of(colours, 'colour')}) "
+          f"→ {out}")
     if len(frame):
         _print_table(frame.head(SHOWN_ROWS))
         if len(frame) > SHOWN_ROWS:
@@ -79,6 +97,8 @@ def show_changes(since: str | None, out: Path, pending: bool = False) -> int:
               "(`kkik watch --year Y`)")
     elif pending:
         print("  nothing waits for publication: the last load's mart is the published one")
+    elif isinstance(start, date) and not isinstance(start, datetime) and start > date.today():
+        print(f"  {start.isoformat()} is after today: nothing can have been published since")
     elif since is None and first:
         print("  the last publication was the first: nothing to compare with (the next load's changes show here)")
     elif since is None:

@@ -295,8 +295,9 @@ def add_changes(commands) -> None:
     which.add_argument("--pending", action="store_true",
                        help="what the last load changed that is not published yet (a load the audit blocked: the "
                             "changes waiting for review, against the published mart)")
-    changes.add_argument("--out", type=Path, default=Path("reports") / "kkik_changes.csv",
-                         help="the CSV to write (default reports/kkik_changes.csv)")
+    changes.add_argument("--out", type=Path, default=None,
+                         help="the file to write, CSV or (ending .parquet) Parquet (default "
+                              "reports/kkik_changes.csv; with --pending reports/kkik_changes_pending.csv)")
     changes.set_defaults(run=cmd_changes)
 
 

@@ -163,6 +163,38 @@ def test_kkik_changes_prints_and_writes_the_rows_of_a_publication_or_since_a_dat
     assert "1 cell (" in capsys.readouterr().out
 
 
+def test_kkik_changes_counts_changes_and_cells_apart_and_writes_parquet(published_once, tmp_path, monkeypatch,
+                                                                       capsys):
+    """A cell changed at two publications is two rows (the history) but one cell in the headline; an --out
+    ending .parquet is Parquet, another suffix is refused before any work; a date after today says why
+    nothing shows."""
+    import pandas as pd
+
+    from pipelines.cli import main
+
+    path, _, _ = published_once
+    monkeypatch.setenv("KKIK_DUCKDB_PATH", str(path))
+    edit_audit(path, f"update kkik_audit.kkik_result set value = 99.5 where {cell('N00001', '0101', 2022, 'T')}")
+    publish_mart(path, load_id="run-2")
+    edit_audit(path, f"update kkik_audit.kkik_result set colour = 'red' where {cell('N00002', '0103', 2021, 'K')}",
+               f"update kkik_audit.kkik_result set value = 42.25 where {cell('N00001', '0101', 2022, 'T')}")
+    publish_mart(path, load_id="run-3")
+    capsys.readouterr()
+    out = tmp_path / "changes.parquet"
+    assert main(["changes", "--since", "run-1", "--out", str(out)]) == 0
+    assert "3 changes to 2 cells (2 values, 1 colour)" in capsys.readouterr().out
+    written = pd.read_parquet(out)
+    assert list(written.columns[:2]) == ["kpi_id", "kpi_title"]
+    assert written.loc[written["kpi_id"] == "N00001", ["value_after", "load_id_after"]].values.tolist() == \
+        [[99.5, "run-2"], [42.25, "run-3"]]
+
+    assert main(["changes", "--out", str(tmp_path / "changes.xlsx")]) == 2
+    assert "changes.xlsx: writes CSV or Parquet; name the file .csv or .parquet" in capsys.readouterr().err
+    assert not (tmp_path / "changes.xlsx").exists()
+    assert main(["changes", "--since", "2999-01-01", "--out", str(tmp_path / "c.csv")]) == 0
+    assert "2999-01-01 is after today: nothing can have been published since" in capsys.readouterr().out
+
+
 def test_kkik_changes_refuses_an_unknown_since_or_a_missing_warehouse(published_once, tmp_path, monkeypatch,
                                                                       capsys):
     from pipelines.cli import main
@@ -282,6 +314,10 @@ def test_kkik_changes_pending_lists_what_the_audited_mart_would_change_and_nothi
     rows = out.read_text(encoding="utf-8-sig").splitlines()
     assert len(rows) == 3 and ",99.5,green,red,run-1,pending," in rows[1]
     assert revisions(path) == []  # nothing recorded: it is not published
+    monkeypatch.chdir(tmp_path)  # without --out: a file of its own, not the published changes' CSV
+    assert main(["changes", "--pending"]) == 0
+    assert "→ reports/kkik_changes_pending.csv" in capsys.readouterr().out
+    assert (tmp_path / "reports" / "kkik_changes_pending.csv").read_text(encoding="utf-8-sig").splitlines() == rows
 
     publish_mart(path, load_id="run-2")
     assert main(["changes", "--pending", "--out", str(out)]) == 0
