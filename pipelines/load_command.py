@@ -47,7 +47,7 @@ def banner(years: Sequence[int], settings: Settings, log_path, command: str = "l
         if origin == SNAPSHOT:
             where = SOURCE_DESCRIPTIONS[name]
         elif name == "inbox":
-            where = origin + ("" if settings.inbox_dir.is_dir() else "  (folder missing: no files to land)")
+            where = origin if settings.inbox_dir.is_dir() else origin + _missing_inbox(settings)
         else:
             where = origin
         lines.append(f"  {name + ':':<11} {where}")
@@ -56,6 +56,21 @@ def banner(years: Sequence[int], settings: Settings, log_path, command: str = "l
         if unverified:
             lines.append(f"  {'':<11} SCB table ids not verified offline: {', '.join(unverified)}")
     return lines
+
+
+def _missing_inbox(settings: Settings) -> str:
+    """What the banner says of an inbox folder that does not exist: nothing to land, and the folder earlier
+    loads read (a mistyped ``KKIK_INBOX_DIR`` would otherwise pass as an empty inbox)."""
+    import duckdb
+
+    from pipelines.inbox.landing import earlier_inbox_folders
+
+    try:
+        earlier = [f for f in earlier_inbox_folders(settings.duckdb_path) if Path(f) != settings.inbox_dir]
+    except duckdb.Error:  # a warehouse another process holds: the banner does without
+        earlier = []
+    said = "  (folder missing: no files to land"
+    return said + (f"; earlier loads read {earlier[0]}: check KKIK_INBOX_DIR)" if earlier else ")")
 
 
 def _unverified_scb_tables() -> list[str]:

@@ -303,6 +303,25 @@ def _reinstate(con, earlier: dict, load_id: str) -> FileOutcome:
     return FileOutcome(earlier["file_name"], earlier["file_type"], earlier["file_sha256"], "reinstated", reason)
 
 
+def earlier_inbox_folders(duckdb_path: Path) -> list[str]:
+    """The inbox folders earlier loads landed files from (newest first), read from ``raw.inbox_files``: what a
+    load whose inbox folder is missing names, so a mistyped ``KKIK_INBOX_DIR`` shows as one. Empty without a
+    warehouse or a registry."""
+    if not Path(duckdb_path).exists():
+        return []
+    with connect(Path(duckdb_path), read_only=True) as con:
+        if not con.execute("select count(*) from information_schema.tables where table_schema = 'raw' "
+                           "and table_name = 'inbox_files'").fetchall()[0][0]:
+            return []
+        rows = con.execute("""
+            select folder from (
+                select left(file_path, length(file_path) - length(file_name) - 1) as folder, max(landed_at) as last
+                from raw.inbox_files where ends_with(replace(file_path, '\\', '/'), '/' || file_name)
+                group by folder)
+            order by last desc""").fetchall()
+    return [folder for (folder,) in rows]
+
+
 def find_new_files(inbox_dir: Path, duckdb_path: Path, *, expectations_dir: Path | None = None) -> list[Path]:
     """Files in the inbox whose content has not been landed or rejected yet, or that put an earlier version
     of their name back (for a Dagster sensor)."""

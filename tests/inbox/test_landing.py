@@ -346,3 +346,23 @@ def test_a_quarantine_from_before_reason_code_gains_the_column(tmp_path, make_in
     land(make_inbox("bad/brukarundersokning_ifo/ifo_unknown_municipality_code.xlsx"), tmp_path, municipality_ids)
     assert raw(tmp_path, "select load_id = 'L0', reason_code from raw.inbox_quarantine order by quarantined_at") == [
         (True, None), (False, "unknown_municipality")]
+
+
+def test_a_missing_inbox_folder_names_the_folder_earlier_loads_read(make_inbox, tmp_path, municipality_ids,
+                                                                     monkeypatch):
+    """A mistyped KKIK_INBOX_DIR would pass for an empty inbox: the load's banner names the folder the
+    warehouse's earlier loads landed files from."""
+    from pipelines.config import Settings
+    from pipelines.load_command import banner
+
+    inbox = make_inbox("good/insikt/insikt_2022_excerpt_windows1252.csv")
+    db = tmp_path / "warehouse.duckdb"
+    land_inbox(inbox, db, municipality_ids=municipality_ids, load_id="first")
+    monkeypatch.setenv("KKIK_DUCKDB_PATH", str(db))
+    monkeypatch.setenv("KKIK_INBOX_DIR", str(tmp_path / "inbxo"))
+    (line,) = [line for line in banner([2022], Settings.from_env(), tmp_path / "kkik.log") if "inbox:" in line]
+    assert line.endswith(f"inbxo  (folder missing: no files to land; earlier loads read {inbox.resolve()}: "
+                         "check KKIK_INBOX_DIR)")
+    monkeypatch.setenv("KKIK_DUCKDB_PATH", str(tmp_path / "new.duckdb"))  # no earlier load: nothing to name
+    (line,) = [line for line in banner([2022], Settings.from_env(), tmp_path / "kkik.log") if "inbox:" in line]
+    assert line.endswith("inbxo  (folder missing: no files to land)")
