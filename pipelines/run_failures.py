@@ -152,6 +152,7 @@ def _blocked(diagnosis: Diagnosis, settings: Settings, rerun: str) -> None:
         else "kkik watch --year YYYY   (the ranked report)",
         *(["kkik changes --pending   (what this load changed against the published mart)"] if published else []),
         "correct the data at its source and load again (a corrected inbox file too), or accept a flag that is right:",
-        f"kkik accept --by NAME --reason TEXT {filters}",
+        f"kkik accept --by NAME --reason TEXT {filters}"
+        + (f"   (the first of the {len(flags)}; fewer filters accept several at once)" if len(flags) > 1 else ""),
         f"then publish the built mart without a reload: {publish}",
     ]

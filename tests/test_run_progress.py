@@ -73,13 +73,15 @@ def test_a_blocked_load_suggests_an_accept_command_that_works(tmp_path, monkeypa
         con.execute(f"""insert into {FLAG_TABLE} (flag_rank, kpi_id, municipality_id, year, gender, rule_id,
                             severity, message, accepted, is_kkik, rule_group, load_id, flagged_at)
             values (1, 'N00914', null, 2017, null, 'completeness.lost_vs_published', 'error', 'lost', false, true,
-                    'completeness', 'load-0', now())""")
+                    'completeness', 'load-0', now()),
+                   (2, 'N00914', null, 2017, null, 'completeness.short_vs_other_years', 'error', 'short', false,
+                    true, 'completeness', 'load-0', now())""")
     error = SerializableErrorInfo(message="blocked", stack=[], cls_name="PublicationBlocked")
     event = SimpleNamespace(step_key=PUBLISH_STEP, step_failure_data=SimpleNamespace(error=error, user_failure_data=None))
     diagnosis = diagnose([event], Settings.from_env(), "kkik load", tmp_path / "kkik.log")
     assert "  N00914 – 2017 – completeness.lost_vs_published: lost" in diagnosis.causes
     assert ("kkik accept --by NAME --reason TEXT --rule completeness.lost_vs_published --kpi N00914 --year 2017"
-            in diagnosis.next_steps)
+            "   (the first of the 2; fewer filters accept several at once)" in diagnosis.next_steps)
     assert diagnosis.next_steps[-1] == "then publish the built mart without a reload: kkik publish --year 2017"
 
 
