@@ -264,12 +264,17 @@ def _source_account(step_key: str, stage: Stage) -> str:
         registry = metas.get("raw/inbox_files", {})
         reinstated = [line for line in str(registry.get("reinstated_files", "none")).splitlines()
                       if line and line != "none"]
+        copies = [line.split("\t") for line in str(registry.get("copies", "none")).splitlines()
+                  if "\t" in line]
         quarantined, ignored = quarantine.get("rows_quarantined", 0), quarantine.get("ignored", "none")
         ignored = "" if ignored == "none" else ignored
         return (f"{label} {count_of(files, 'new file')}, {count_of(rows, 'row')}"
                 + (f" ({quarantined:,} quarantined: raw.inbox_quarantine)" if quarantined else "")
                 + (f", {count_of(len(reinstated), 'earlier version')} current again: " + "; ".join(reinstated)
                    if reinstated else "")
+                + (f", {len(copies)} {'copy' if len(copies) == 1 else 'copies'} of a landed file not landed again: "
+                   + "; ".join(f"{copy} (the content of {first})" for copy, first in copies[:2])
+                   + (f"; and {len(copies) - 2} more" if len(copies) > 2 else "") if copies else "")
                 + (f", {rejected} REJECTED: {_rejections(metas)}" if rejected else "")
                 + (f"; NOT READ: {ignored}" if ignored else ""))
     return f"{label} {sum(m.get('rows', 0) for m in metas.values()):,} rows"

@@ -122,3 +122,34 @@ def test_the_inbox_account_names_the_earlier_versions_put_back():
     ]
     assert _source_account("raw_inbox", stage) == (
         "inbox 0 new files, 0 rows, 2 earlier versions current again: insikt/a.csv; insikt/b.csv")
+
+
+def test_the_inbox_account_names_copies_of_landed_files(tmp_path):
+    """A file whose content landed under another name is skipped (it is no new version of anything): the
+    line names it and the name it counts under, from the landing's own outcome."""
+    import shutil
+
+    from pipelines.assets.inbox import registry_metadata
+    from pipelines.config import PROJECT_ROOT
+    from pipelines.inbox import land_inbox, read_municipality_ids
+    from pipelines.run_progress import _source_account
+    from tests.inbox.conftest import FIXTURES
+
+    inbox = tmp_path / "inbox" / "insikt"
+    inbox.mkdir(parents=True)
+    shutil.copyfile(FIXTURES / "good" / "insikt" / "insikt_2022_excerpt_windows1252.csv", inbox / "a.csv")
+    ids = read_municipality_ids(PROJECT_ROOT / "snapshot" / "kolada" / "municipality.json.gz")
+    land_inbox(tmp_path / "inbox", tmp_path / "w.duckdb", municipality_ids=ids, load_id="first")
+    shutil.copyfile(inbox / "a.csv", inbox / "b.csv")
+    summary = land_inbox(tmp_path / "inbox", tmp_path / "w.duckdb", municipality_ids=ids, load_id="second")
+    assert [(f.file_name, f.copy_of) for f in summary.copies] == [("insikt/b.csv", "insikt/a.csv")]
+    assert [f.file_name for f in summary.skipped] == ["insikt/a.csv", "insikt/b.csv"]  # a.csv: the current one
+
+    stage = Stage(name="sources", expected={"raw_inbox"}, succeeded={"raw_inbox"})
+    stage.materializations += [
+        ("raw_inbox", "raw/inbox__insikt", {"files_accepted": 0, "files_rejected": 0, "rows_landed": 0}),
+        ("raw_inbox", "raw/inbox_files", registry_metadata(summary)),
+    ]
+    assert _source_account("raw_inbox", stage) == (
+        "inbox 0 new files, 0 rows, 1 copy of a landed file not landed again: insikt/b.csv (the content of "
+        "insikt/a.csv)")

@@ -15,6 +15,7 @@ from dagster import (
 
 from pipelines.config import SNAPSHOT_DIR, Settings
 from pipelines.inbox import (
+    InboxSummary,
     find_new_files,
     land_inbox,
     load_schemas,
@@ -92,12 +93,19 @@ def raw_inbox(context: AssetExecutionContext, warehouse: WarehouseResource):
     yield MaterializeResult(asset_key=QUARANTINE_KEY, metadata={
         "rows_quarantined": sum(f.rows_quarantined for f in summary.files),
         "ignored": summary.ignored() or "none"})
-    yield MaterializeResult(asset_key=REGISTRY_KEY, metadata={
-        # (the accepted and rejected files are counted per file type above; the console sums those)
+    yield MaterializeResult(asset_key=REGISTRY_KEY, metadata=registry_metadata(summary))
+
+
+def registry_metadata(summary: InboxSummary) -> dict:
+    """What the registry asset says of a landing (the console's inbox line reads it): the accepted and
+    rejected files are counted per file type (the console sums those), so here the files skipped, the
+    earlier versions reinstated (one line each, and why) and the copies of a landed file under another
+    name (``name<TAB>first name``: not landed, they count under the first name)."""
+    return {
         "files_skipped": len(summary.skipped), "files_reinstated": len(summary.reinstated),
-        # one line per reinstated file, and why: which earlier content is the current version of its name again
         "reinstated_files": "\n".join(f.file_name for f in summary.reinstated) or "none",
-        "reinstatements": "\n".join(f"{f.file_name}: {f.reason}" for f in summary.reinstated) or "none"})
+        "reinstatements": "\n".join(f"{f.file_name}: {f.reason}" for f in summary.reinstated) or "none",
+        "copies": "\n".join(f"{f.file_name}\t{f.copy_of}" for f in summary.copies) or "none"}
 
 
 @sensor(job_name="inbox_load", minimum_interval_seconds=60,

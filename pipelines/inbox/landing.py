@@ -75,6 +75,8 @@ class FileOutcome:
     reason: str | None = None
     rows_landed: int = 0
     rows_quarantined: int = 0
+    #: a skipped file whose content landed under another name first (a copy, or a file renamed): that name
+    copy_of: str | None = None
 
 
 @dataclass
@@ -112,6 +114,12 @@ class InboxSummary:
     @property
     def reinstated(self) -> list[FileOutcome]:
         return self._with("reinstated")
+
+    @property
+    def copies(self) -> list[FileOutcome]:
+        """Skipped files whose content landed under another name: not landed again, so what they hold counts
+        under that name only (a renamed file is no new version of anything)."""
+        return [f for f in self.skipped if f.copy_of is not None]
 
     @property
     def rows_landed(self) -> int:
@@ -391,7 +399,8 @@ def land_inbox(
                 first_name, first_load = known[sha]
                 same = "" if first_name == name else f" as {first_name!r}"
                 summary.files.append(FileOutcome(name, file_type, sha, "skipped",
-                                                 f"already processed{same} in load {first_load}"))
+                                                 f"already processed{same} in load {first_load}",
+                                                 copy_of=first_name if first_name != name else None))
                 continue
             if copies is not None and candidate.data is not None:
                 copies.keep(name, candidate.data, sha, path)
