@@ -249,3 +249,17 @@ def test_review_row_names_its_cell_once_in_the_messages():
                                           _municipalities()))
     assert review["message"].tolist() == [("N1 0115 Vallentuna 2022 (total): the share is 730 % | 730 % lies far "
                                            "from all kommuner | The figure repeats: 730 % as last year")]
+
+
+def test_a_file_wide_flag_names_no_figure_and_no_kommun(tmp_path):
+    """A KPI-wide flag is about all kommuner ("all" in the kommun column); an inbox file's quarantined rows are
+    about neither a figure nor a kommun: a dash in both, not "all"."""
+    file_wide = _flags().iloc[[2]].assign(kpi_id=None, rule_id="integrity.quarantined_rows", severity="warning",
+                                          year=2022, message="insikt/a.csv: 2 rows of 2022 not loaded", source="inbox")
+    _write(tmp_path, pd.concat([_flags().iloc[[2]], file_wide], ignore_index=True))
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    rows = re.findall(r"<tr[^>]*>.*?</tr>", page, flags=re.DOTALL)
+    kpi_wide = next(r for r in rows if "definition.changed_title" in r and "badge" in r)  # the review list's
+    file_row = next(r for r in rows if "integrity.quarantined_rows" in r and "badge" in r)
+    assert '<span class="muted">all</span>' in kpi_wide
+    assert "all</span>" not in file_row and file_row.count('title="a flag of a file, not of a figure or kommun"') == 2
