@@ -13,6 +13,8 @@ from pathlib import Path
 
 from pipelines.console import count_of
 
+#: the rules `kkik watch` lists one per line, by their flag count; the rest share a line
+RULES_SHOWN = 10
 #: the accepted flags `kkik accept` lists (the file has them all)
 ACCEPTED_SHOWN = 10
 
@@ -153,6 +155,11 @@ def _print_summary(report: dict, what: str) -> None:
           f"(block publication), {count_of(outside, 'open error')} outside the KKiK set (not blocking), "
           f"{count_of(report['accepted_errors'], 'accepted error')}, "
           f"{count_of(report['warnings'], 'warning')}")
-    for rule_id, n in sorted(report["by_rule"].items(), key=lambda item: -item[1])[:10]:
+    by_rule = sorted(report["by_rule"].items(), key=lambda item: -item[1])
+    for rule_id, n in by_rule[:RULES_SHOWN]:
         print(f"  {n:>6}  {rule_id}")
+    if len(by_rule) > RULES_SHOWN:
+        rest = by_rule[RULES_SHOWN:]
+        print(f"  {sum(n for _, n in rest):>6}  of {len(rest)} more rules: "
+              + ", ".join(rule_id for rule_id, _ in rest))
     print(f"  report: {report['html']}\n  flags:  {report['csv']}")
