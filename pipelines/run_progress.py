@@ -273,7 +273,7 @@ def _source_account(step_key: str, stage: Stage) -> str:
                 + (f", {count_of(len(reinstated), 'earlier version')} current again: " + "; ".join(reinstated)
                    if reinstated else "")
                 + (f", {len(copies)} {'copy' if len(copies) == 1 else 'copies'} of a landed file not landed again: "
-                   + "; ".join(f"{copy} (the content of {first})" for copy, first in copies[:2])
+                   + "; ".join(f"{copy} (landed before as {first})" for copy, first in copies[:2])
                    + (f"; and {len(copies) - 2} more" if len(copies) > 2 else "") if copies else "")
                 + (f", {rejected} REJECTED: {_rejections(metas)}" if rejected else "")
                 + (f"; NOT READ: {ignored}" if ignored else ""))

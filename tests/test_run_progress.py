@@ -151,5 +151,5 @@ def test_the_inbox_account_names_copies_of_landed_files(tmp_path):
         ("raw_inbox", "raw/inbox_files", registry_metadata(summary)),
     ]
     assert _source_account("raw_inbox", stage) == (
-        "inbox 0 new files, 0 rows, 1 copy of a landed file not landed again: insikt/b.csv (the content of "
+        "inbox 0 new files, 0 rows, 1 copy of a landed file not landed again: insikt/b.csv (landed before as "
         "insikt/a.csv)")

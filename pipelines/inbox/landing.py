@@ -271,9 +271,32 @@ def ensure_inbox_tables(con, schemas: dict[str, InboxSchema] | None = None) -> N
             con.execute(f"alter table {schema.table} add column if not exists {name} {sql_type.replace(' not null', '')}")
 
 
-def _known_hashes(con) -> dict[str, tuple[str, str]]:
-    rows = con.execute(f"select file_sha256, file_name, load_id from {REGISTRY}").fetchall()
-    return {sha: (name, load) for sha, name, load in rows}
+@dataclass
+class _KnownContents:
+    """What the registry says of contents seen before: each accepted content's first name and load (a copy
+    under another name is skipped: its rows landed once), and each rejected content *under its type and name*
+    (skipped there, as it would be rejected again; the same content moved to the right folder or renamed is
+    read anew: a rejection landed nothing)."""
+
+    accepted: dict[str, tuple[str, str]]
+    rejected: dict[tuple[str, str, str], str]
+
+    @classmethod
+    def read(cls, con) -> _KnownContents:
+        rows = con.execute(f"""select file_sha256, file_type, file_name, load_id, status from {REGISTRY}
+                                 order by landed_at""").fetchall()
+        accepted: dict[str, tuple[str, str]] = {}
+        rejected: dict[tuple[str, str, str], str] = {}
+        for sha, file_type, name, load, status in rows:
+            if status == "accepted":
+                accepted.setdefault(sha, (name, load))
+            else:
+                rejected.setdefault((sha, file_type, name), load)
+        return cls(accepted, rejected)
+
+    def rejected_here(self, sha: str, file_type: str, name: str) -> str | None:
+        """The load that rejected this content under this type and name, if one did (and none accepted it)."""
+        return None if sha in self.accepted else self.rejected.get((sha, file_type, name))
 
 
 def _earlier_version(con, sha: str, file_type: str, name: str) -> dict | None:
@@ -340,14 +363,14 @@ def find_new_files(inbox_dir: Path, duckdb_path: Path, *, expectations_dir: Path
         registered = con is not None and con.execute(
             "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = 'inbox_files'"
         ).fetchall()[0][0]
-        known = set(_known_hashes(con)) if registered else set()
+        known = _KnownContents.read(con) if registered else _KnownContents({}, {})
         new, seen = [], set()
         for entry in candidates:
             name = entry.name(Path(inbox_dir))
             sha = _identity(entry, name)
-            if sha in seen:
+            if sha in seen or known.rejected_here(sha, entry.file_type, name):
                 continue
-            if sha not in known or _earlier_version(con, sha, entry.file_type, name) is not None:
+            if sha not in known.accepted or _earlier_version(con, sha, entry.file_type, name) is not None:
                 new.append(entry.path)
                 seen.add(sha)
         return new
@@ -384,19 +407,24 @@ def land_inbox(
     copies = _RawCopies(Path(raw_dir), load_id) if raw_dir is not None else None
     with connect(Path(duckdb_path)) as con:
         ensure_inbox_tables(con, schemas)
-        known = _known_hashes(con)
+        known = _KnownContents.read(con)
         root = inbox_dir.resolve()
         for entry in inbox_files(inbox_dir, schemas):
             name, file_type, path = entry.name(inbox_dir), entry.file_type, entry.path
             candidate = _open_candidate(entry, name, root)
             sha = candidate.sha
-            if sha in known:
+            rejected_in = known.rejected_here(sha, file_type, name)
+            if rejected_in:
+                summary.files.append(FileOutcome(name, file_type, sha, "skipped",
+                                                 f"rejected in load {rejected_in}: correct it, and it lands"))
+                continue
+            if sha in known.accepted:
                 earlier = _earlier_version(con, sha, file_type, name)
                 if earlier is not None:
                     summary.files.append(_reinstate(con, earlier, load_id))
                     say(f"inbox {name}: reinstated (the content of load {earlier['load_id']})")
                     continue
-                first_name, first_load = known[sha]
+                first_name, first_load = known.accepted[sha]
                 same = "" if first_name == name else f" as {first_name!r}"
                 summary.files.append(FileOutcome(name, file_type, sha, "skipped",
                                                  f"already processed{same} in load {first_load}",
@@ -405,7 +433,10 @@ def land_inbox(
             if copies is not None and candidate.data is not None:
                 copies.keep(name, candidate.data, sha, path)
             outcome = _land_file(con, schemas[file_type], path, candidate, name, municipality_ids, load_id)
-            known[sha] = (name, load_id)
+            if outcome.status == "accepted":
+                known.accepted[sha] = (name, load_id)
+            else:
+                known.rejected[(sha, file_type, name)] = load_id
             summary.files.append(outcome)
             say(f"inbox {name}: {outcome.status}"
                 + (f", {outcome.rows_landed} rows landed, {outcome.rows_quarantined} quarantined"

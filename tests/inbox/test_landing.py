@@ -366,3 +366,35 @@ def test_a_missing_inbox_folder_names_the_folder_earlier_loads_read(make_inbox, 
     monkeypatch.setenv("KKIK_DUCKDB_PATH", str(tmp_path / "new.duckdb"))  # no earlier load: nothing to name
     (line,) = [line for line in banner([2022], Settings.from_env(), tmp_path / "kkik.log") if "inbox:" in line]
     assert line.endswith("inbxo  (folder missing: no files to land)")
+
+
+def test_a_rejected_file_moved_to_its_right_folder_lands(tmp_path, municipality_ids):
+    """A file dropped in the wrong type's folder is rejected (its columns are another type's); moved to the right
+    folder it is read anew and lands, where before its content, once registered, was skipped under any name and
+    the load called it a copy of the rejected file. Dropped again in the wrong folder it stays skipped there, and
+    the sensor sees only the move."""
+    from pipelines.inbox import find_new_files
+
+    sample = FIXTURES / "good" / "egen_rapportering" / "egen_rapportering_2022_excerpt.csv"
+    inbox, db = tmp_path / "inbox", tmp_path / "warehouse.duckdb"
+    wrong = inbox / "insikt" / sample.name
+    wrong.parent.mkdir(parents=True)
+    shutil.copyfile(sample, wrong)
+    first = land_inbox(inbox, db, municipality_ids=municipality_ids, load_id="first")
+    assert [f.status for f in first.files] == ["rejected"]
+    assert find_new_files(inbox, db) == []  # rejected here: not new again
+
+    right = inbox / "egen_rapportering" / sample.name
+    right.parent.mkdir(parents=True)
+    wrong.rename(right)
+    assert find_new_files(inbox, db) == [right]
+    second = land_inbox(inbox, db, municipality_ids=municipality_ids, load_id="second")
+    assert [(f.file_name, f.status, f.copy_of) for f in second.files] == [
+        (f"egen_rapportering/{sample.name}", "accepted", None)]
+    assert second.files[0].rows_landed > 0
+
+    shutil.copyfile(sample, wrong)  # the same content back in the wrong folder: a copy of the landed one now
+    third = land_inbox(inbox, db, municipality_ids=municipality_ids, load_id="third")
+    assert {f.file_name: (f.status, f.copy_of) for f in third.files} == {
+        f"egen_rapportering/{sample.name}": ("skipped", None),
+        f"insikt/{sample.name}": ("skipped", f"egen_rapportering/{sample.name}")}
