@@ -158,8 +158,9 @@ def test_a_main_file_dropped_again_keeps_a_correction_made_in_another_file(world
     """Files of other names: the newest *value* wins, not the newest file. A main file corrected in a separate
     small file and then dropped again for another reason (a second cell fixed) keeps the correction, where
     before its new landing made all its values the newest and undid the correction without a word; a version
-    of the main file that changes the corrected cell is newer than the correction and wins. Stockholm's rows
-    only (the first tests' current version has none), under names of their own."""
+    of the main file that changes the corrected cell is newer than the correction and wins; an earlier
+    version put back restores the state it had (the correction in force then). Stockholm's rows only (the
+    first tests' current version has none), under names of their own."""
     head, rows = _header_and_rows(_text(EXCERPT), "0180;")
     main, correction = "insikt/Insikt_Stockholm_2022.csv", "insikt/Insikt_rattelse_2022.csv"
 
@@ -189,6 +190,11 @@ def test_a_main_file_dropped_again_keeps_a_correction_made_in_another_file(world
           .replace(";Totalt;75,50292909;", ";Totalt;77,25;"), name=main)
     world["land"]("s4")
     assert stockholm()["U07451"] == 77.25
+
+    # the second version put back (reinstated): the state it had, the correction in force under it included
+    _drop(world["inbox"], head + rows.replace(";Brandskydd;83,7320361;", ";Brandskydd;84,25;"), name=main)
+    assert [f.status for f in world["land"]("s5").files if f.file_name == main] == ["reinstated"]
+    assert (stockholm()["U07451"], stockholm()[brandskydd]) == (76.5, 84.25)
 
 
 def _header_and_rows(text: str, prefix: str) -> tuple[str, str]:

@@ -4,9 +4,10 @@
 -- out, and so are the rows of a file's year that a later version of the file (the same name dropped
 -- again) replaced (int_inbox_file_years). When files of other names give a value for the same KPI ×
 -- kommun × year × gender, the newest value wins: a value's time is when its file name first gave it, in
--- the unbroken run of versions (registrations, reinstatements too) up to the current one that all gave
--- the key that value. So a main file dropped again for another reason does not undo a correction made
--- meanwhile in a separate file; a version that changes the key's value is newer than the correction.
+-- the unbroken run of versions up to the current one that all gave the key that value. So a main file
+-- dropped again for another reason does not undo a correction made meanwhile in a separate file; a version
+-- that changes the key's value is newer than the correction; and an earlier version put back (reinstated)
+-- has its values' times of then, so it restores the state it had, corrections in other files included.
 with survey_rows as (
     select * from {{ ref('int_survey_rows') }}
 ),
@@ -44,7 +45,10 @@ version_registrations as (
         file_years.file_name,
         file_years.file_sha256,
         file_years.year,
-        registrations.landed_at as registered_at
+        registrations.landed_at as registered_at,
+        min(registrations.landed_at) over (
+            partition by file_years.file_type, file_years.file_name, file_years.file_sha256
+        ) as first_registered_at
     from file_years
     inner join inbox_registrations as registrations
         on file_years.file_type = registrations.file_type
@@ -89,9 +93,16 @@ current_values as (
         and mapped.year = current_file_years.year
 ),
 
+current_first_registrations as (
+    -- when each current version was first registered: a reinstated version's values date as they did then
+    select distinct file_type, file_name, file_sha256, year, first_registered_at
+    from version_registrations
+),
+
 registrations_of_value as (
-    -- each current value beside every registration of its file name × year up to its own, and whether that
-    -- version gave the key the same value (and marker)
+    -- each current value beside every registration of its file name × year up to the current version's first
+    -- (a version put back restores the state of then: corrections made in other files after it still stand),
+    -- and whether that version gave the key the same value (and marker)
     select
         current_values.kpi_id,
         current_values.municipality_id,
@@ -101,11 +112,16 @@ registrations_of_value as (
         version_registrations.registered_at,
         bool_or(same_value.kpi_id is not null) as gave_same_value
     from current_values
+    inner join current_first_registrations as current_first
+        on current_values.source = current_first.file_type
+        and current_values.file_name = current_first.file_name
+        and current_values.file_sha256 = current_first.file_sha256
+        and current_values.year = current_first.year
     inner join version_registrations
         on current_values.source = version_registrations.file_type
         and current_values.file_name = version_registrations.file_name
         and current_values.year = version_registrations.year
-        and version_registrations.registered_at <= current_values.version_landed_at
+        and version_registrations.registered_at <= current_first.first_registered_at
     left join mapped as same_value
         on version_registrations.file_sha256 = same_value.file_sha256
         and current_values.kpi_id = same_value.kpi_id
