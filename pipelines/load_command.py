@@ -44,12 +44,9 @@ def banner(years: Sequence[int], settings: Settings, log_path, command: str = "l
     for name, origin in settings.source_origins().items():
         if command == "refresh" and name != "Kolada":
             continue
-        if origin == SNAPSHOT:
-            where = SOURCE_DESCRIPTIONS[name]
-        elif name == "inbox":
-            where = origin if settings.inbox_dir.is_dir() else origin + _missing_inbox(settings)
-        else:
-            where = origin
+        where = SOURCE_DESCRIPTIONS[name] if origin == SNAPSHOT else origin
+        if name == "inbox":
+            where += _inbox_note(settings)
         lines.append(f"  {name + ':':<11} {where}")
     if settings.scb_url != SNAPSHOT and command != "refresh":
         unverified = _unverified_scb_tables()
@@ -58,19 +55,30 @@ def banner(years: Sequence[int], settings: Settings, log_path, command: str = "l
     return lines
 
 
-def _missing_inbox(settings: Settings) -> str:
-    """What the banner says of an inbox folder that does not exist: nothing to land, and the folder earlier
-    loads read (a mistyped ``KKIK_INBOX_DIR`` would otherwise pass as an empty inbox)."""
+def _inbox_note(settings: Settings) -> str:
+    """What the banner adds to the inbox folder: that it is missing or empty, and the folder the last load
+    read when it was another one. A mistyped ``KKIK_INBOX_DIR`` or an unmounted share would otherwise pass
+    for an empty inbox, and files are known by their path inside the inbox: a file of another folder named
+    as one of the last load's is a new version of it."""
     import duckdb
 
     from pipelines.inbox.landing import earlier_inbox_folders
 
+    here = settings.inbox_dir.resolve()
     try:
-        earlier = [f for f in earlier_inbox_folders(settings.duckdb_path) if Path(f) != settings.inbox_dir]
+        last = next(iter(earlier_inbox_folders(settings.duckdb_path)), None)
     except duckdb.Error:  # a warehouse another process holds: the banner does without
-        earlier = []
-    said = "  (folder missing: no files to land"
-    return said + (f"; earlier loads read {earlier[0]}: check KKIK_INBOX_DIR)" if earlier else ")")
+        last = None
+    other = last if last is not None and Path(last).resolve() != here else None
+    if not here.is_dir():
+        return "  (folder missing: no files to land" + (f"; earlier loads read {other}: check KKIK_INBOX_DIR)"
+                                                         if other else ")")
+    if not any(path.is_file() for path in here.rglob("*")):
+        return "  (empty: no files to land" + (f"; earlier loads read {other}: check KKIK_INBOX_DIR)"
+                                               if other else ")")
+    if other:
+        return f"  (the last load read {other}: a file here under a name of a file there is a new version of it)"
+    return ""
 
 
 def _unverified_scb_tables() -> list[str]:

@@ -348,10 +348,11 @@ def test_a_quarantine_from_before_reason_code_gains_the_column(tmp_path, make_in
         (True, None), (False, "unknown_municipality")]
 
 
-def test_a_missing_inbox_folder_names_the_folder_earlier_loads_read(make_inbox, tmp_path, municipality_ids,
+def test_a_missing_empty_or_other_inbox_folder_names_the_folder_earlier_loads_read(make_inbox, tmp_path, municipality_ids,
                                                                      monkeypatch):
-    """A mistyped KKIK_INBOX_DIR would pass for an empty inbox: the load's banner names the folder the
-    warehouse's earlier loads landed files from."""
+    """A mistyped KKIK_INBOX_DIR (or an empty mount point) would pass for an empty inbox, and another folder's
+    files of the same names are new versions of the last load's: the banner says so, naming the folder the
+    warehouse's last load landed files from."""
     from pipelines.config import Settings
     from pipelines.load_command import banner
 
@@ -363,9 +364,22 @@ def test_a_missing_inbox_folder_names_the_folder_earlier_loads_read(make_inbox, 
     (line,) = [line for line in banner([2022], Settings.from_env(), tmp_path / "kkik.log") if "inbox:" in line]
     assert line.endswith(f"inbxo  (folder missing: no files to land; earlier loads read {inbox.resolve()}: "
                          "check KKIK_INBOX_DIR)")
+    (tmp_path / "inbxo" / "insikt").mkdir(parents=True)  # there, but empty (an unmounted share, say)
+    (line,) = [line for line in banner([2022], Settings.from_env(), tmp_path / "kkik.log") if "inbox:" in line]
+    assert line.endswith(f"inbxo  (empty: no files to land; earlier loads read {inbox.resolve()}: check "
+                         "KKIK_INBOX_DIR)")
+    other = make_inbox("good/insikt/insikt_2022_excerpt_windows1252.csv", name="other")  # files, another folder
+    monkeypatch.setenv("KKIK_INBOX_DIR", str(other))
+    (line,) = [line for line in banner([2022], Settings.from_env(), tmp_path / "kkik.log") if "inbox:" in line]
+    assert line.endswith(f"other  (the last load read {inbox.resolve()}: a file here under a name of a file there "
+                         "is a new version of it)")
+    monkeypatch.setenv("KKIK_INBOX_DIR", str(inbox))  # the folder the last load read: nothing to add
+    (line,) = [line for line in banner([2022], Settings.from_env(), tmp_path / "kkik.log") if "inbox:" in line]
+    assert line.endswith(f"{inbox}")
+    monkeypatch.setenv("KKIK_INBOX_DIR", str(tmp_path / "inbxo2"))
     monkeypatch.setenv("KKIK_DUCKDB_PATH", str(tmp_path / "new.duckdb"))  # no earlier load: nothing to name
     (line,) = [line for line in banner([2022], Settings.from_env(), tmp_path / "kkik.log") if "inbox:" in line]
-    assert line.endswith("inbxo  (folder missing: no files to land)")
+    assert line.endswith("inbxo2  (folder missing: no files to land)")
 
 
 def test_a_rejected_file_moved_to_its_right_folder_lands(tmp_path, municipality_ids):
